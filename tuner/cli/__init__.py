@@ -1,0 +1,58 @@
+"""Command-line interface. Each command module only parses, calls the API and prints.
+
+Commands live in one module per task so that they stay small:
+`sweep_cmd` (sweep), `pick_cmd` (leaderboard, show, export, retrain, report),
+`estimate_cmd` (estimate, targets, calibrate), `spaces_cmd` (spaces).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import typer  # noqa: E402
+
+from tuner.errors import InputError  # noqa: E402
+
+app = typer.Typer(
+    name="tuner",
+    help="Hardware-aware AutoML for microcontrollers: find the most accurate int8 model that fits.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register() -> None:
+    import importlib
+
+    for name in ("sweep_cmd", "pick_cmd", "estimate_cmd", "spaces_cmd"):
+        try:
+            importlib.import_module(f"tuner.cli.{name}")
+        except ModuleNotFoundError as exc:  # a command module not written yet
+            if exc.name != f"tuner.cli.{name}":
+                raise
+
+
+def main() -> None:
+    """Console entry point: bad input -> one line on stderr, exit 2."""
+    _register()
+    try:
+        app(standalone_mode=False)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except SystemExit:
+        raise
+    except Exception as exc:  # click usage errors come here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.exceptions.Abort):
+            print("aborted", file=sys.stderr)
+            sys.exit(130)
+        if isinstance(exc, click.ClickException):
+            print(f"error: {exc.format_message()}", file=sys.stderr)
+            sys.exit(2)
+        raise
