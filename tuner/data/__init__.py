@@ -1,0 +1,13 @@
+"""Datasets: loaders (bundled demo sets and the user's own files) and seeded, grouped splits.
+
+A `Dataset` holds raw samples before preprocessing: whole recordings for time series (motion,
+audio; windowing is a preprocessing parameter, applied after the split so no window leaks across
+it), images, or tabular rows.
+"""
+
+from __future__ import annotations
+
+from tuner.data._dataset import Dataset, split
+from tuner.data._registry import BUNDLED, load_data
+
+__all__ = ["BUNDLED", "Dataset", "load_data", "split"]

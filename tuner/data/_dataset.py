@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import numpy as np
+
+from tuner.errors import InputError
+
+Kind = Literal["timeseries", "image", "tabular"]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Raw samples and labels. For `timeseries`, `x` is a list of (time, channels) recordings."""
+
+    kind: Kind
+    x: list[np.ndarray] | np.ndarray
+    y: np.ndarray
+    class_names: tuple[str, ...]
+    groups: np.ndarray | None = None  # subject/group id per sample: splits keep groups apart
+    rate_hz: float | None = None  # sampling rate of time series
+    channel_names: tuple[str, ...] = ()
+    source: str = ""
+    meta: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def subset(self, idx: np.ndarray) -> Dataset:
+        x = [self.x[i] for i in idx] if isinstance(self.x, list) else self.x[idx]
+        groups = None if self.groups is None else self.groups[idx]
+        return replace(self, x=x, y=self.y[idx], groups=groups)
+
+    def check(self) -> None:
+        """Refuse data no model can learn from, with the fix in the message."""
+        if len(self.y) == 0:
+            raise InputError(f"{self.source}: no samples found; check the path and the file format")
+        counts = np.bincount(self.y, minlength=len(self.class_names))
+        if (counts > 0).sum() < 2:
+            raise InputError(f"{self.source}: only one class ({self.class_names[0]}); a classifier needs >= 2")
+        lonely = [self.class_names[i] for i, c in enumerate(counts) if c == 1]
+        if lonely:
+            raise InputError(f"{self.source}: class '{lonely[0]}' has a single sample; add samples or drop it")
+        arrays = self.x if isinstance(self.x, list) else [self.x]
+        for a in arrays:
+            if not np.isfinite(a).all():
+                raise InputError(f"{self.source}: data contains NaN or inf values; clean or impute them first")
+
+
+def _group_split(groups: np.ndarray, y: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
+    """Boolean mask of held-out samples: whole groups, about `fraction` of them."""
+    uniq = np.unique(groups)
+    n_out = max(1, int(round(len(uniq) * fraction)))
+    if n_out >= len(uniq):
+        raise InputError(f"only {len(uniq)} groups/subjects: too few to hold whole groups out; add data")
+    chosen = rng.choice(uniq, size=n_out, replace=False)
+    return np.isin(groups, chosen)
+
+
+def _stratified_mask(y: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
+    mask = np.zeros(len(y), dtype=bool)
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        rng.shuffle(idx)
+        n_out = int(round(len(idx) * fraction))
+        n_out = min(max(n_out, 1 if len(idx) > 1 else 0), len(idx) - 1)
+        mask[idx[:n_out]] = True
+    return mask
+
+
+def split(
+    ds: Dataset, seed: int = 0, test_fraction: float = 0.3, val_fraction: float = 0.2
+) -> tuple[Dataset, Dataset, Dataset]:
+    """Seeded train/validation/test split.
+
+    With groups (subjects), the test split holds whole subjects out; validation holds whole
+    recordings (time series) or stratified samples from the training subjects. Without groups both
+    splits are stratified by class.
+    """
+    ds.check()
+    rng = np.random.default_rng(seed)
+    if ds.groups is not None and len(np.unique(ds.groups)) >= 3:
+        test = _group_split(ds.groups, ds.y, test_fraction, rng)
+    else:
+        test = _stratified_mask(ds.y, test_fraction, rng)
+    rest = np.flatnonzero(~test)
+    val_rel = _stratified_mask(ds.y[rest], val_fraction, rng)
+    train_idx, val_idx, test_idx = rest[~val_rel], rest[val_rel], np.flatnonzero(test)
+    if min(len(train_idx), len(val_idx), len(test_idx)) == 0:
+        raise InputError(f"{ds.source}: too few samples ({len(ds)}) to split into train/validation/test")
+    return ds.subset(train_idx), ds.subset(val_idx), ds.subset(test_idx)

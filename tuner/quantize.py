@@ -1,0 +1,74 @@
+"""Full-integer int8 TF Lite conversion and int8 evaluation.
+
+Conversion uses a batch-1 input so the flatbuffer has no SHAPE/STRIDED_SLICE/PACK ops (they cost
+arena, flash and op-resolver entries on the device). Int8 inference runs on ai-edge-litert's
+builtin kernels without XNNPACK, which are bit-exact with TFLM (STACK-NOTES section 2).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tuner.errors import CandidateFailed
+
+
+def to_int8(model: Any, representative: np.ndarray, n_samples: int = 200, seed: int = 0) -> bytes:
+    """Convert a Keras model to a full-int8 .tflite (int8 input and output)."""
+    import keras
+    import tensorflow as tf
+
+    inp = keras.Input(model.input_shape[1:], batch_size=1)
+    fixed = keras.Model(inp, model(inp))
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(len(representative), size=min(n_samples, len(representative)), replace=False)
+    rep = representative[idx].astype(np.float32)
+
+    def gen():
+        for row in rep:
+            yield [row[None]]
+
+    conv = tf.lite.TFLiteConverter.from_keras_model(fixed)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = gen
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = tf.int8
+    conv.inference_output_type = tf.int8
+    try:
+        return bytes(conv.convert())
+    except Exception as exc:  # converter errors fail the candidate, not the sweep
+        raise CandidateFailed(f"int8 conversion failed: {str(exc).splitlines()[0][:200]}") from exc
+
+
+def interpreter(tflite: bytes) -> Any:
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    it = Interpreter(
+        model_content=tflite, experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    )
+    it.allocate_tensors()
+    return it
+
+
+def predict_int8(tflite: bytes, x: np.ndarray) -> np.ndarray:
+    """Class probabilities from the int8 model (dequantized), one inference per sample."""
+    it = interpreter(tflite)
+    i, o = it.get_input_details()[0], it.get_output_details()[0]
+    s_in, z_in = i["quantization"]
+    s_out, z_out = o["quantization"]
+    xq = np.clip(np.round(x / s_in + z_in), -128, 127).astype(np.int8)
+    out = np.empty((len(x), o["shape"][-1]), dtype=np.float32)
+    for k in range(len(x)):
+        it.set_tensor(i["index"], xq[k : k + 1])
+        it.invoke()
+        out[k] = (it.get_tensor(o["index"])[0].astype(np.float32) - z_out) * s_out
+    return out
+
+
+def is_int8_end_to_end(tflite: bytes) -> bool:
+    """True when input, output and every op's activations are int8 (no float fallback)."""
+    it = interpreter(tflite)
+    io_ok = all(d["dtype"] == np.int8 for d in it.get_input_details() + it.get_output_details())
+    float_tensors = [t for t in it.get_tensor_details() if t["dtype"] == np.float32]
+    return io_ok and not float_tensors
