@@ -181,7 +181,9 @@ def adapt_input_shape(family: str, input_shape: tuple[int, ...]) -> tuple[int, .
     spec = family_spec(family)
     shape = tuple(input_shape)
     if not shape or any(isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 1 for d in shape):
-        raise InputError(f"input_shape must be a non-empty tuple of positive integers, but got {input_shape!r}.")
+        raise InputError(
+            f"input_shape must be a non-empty tuple of positive integers, but got {input_shape!r}."
+        )
     shape = tuple(int(d) for d in shape)
     if spec.input_rank == 1:
         return shape
@@ -197,11 +199,8 @@ def adapt_input_shape(family: str, input_shape: tuple[int, ...]) -> tuple[int, .
             return (*shape, 1)
         if len(shape) == 3:
             return shape
-    raise InputError(
-        f"{family} needs input of rank {spec.input_rank} "
-        f"({'(time, channels)' if spec.input_rank == 2 else '(height, width, channels) or (height, width)'}), "
-        f"but got input_shape={shape}."
-    )
+    wanted = "(time, channels)" if spec.input_rank == 2 else "(height, width, channels) or (height, width)"
+    raise InputError(f"{family} needs input of rank {spec.input_rank} {wanted}, but got input_shape={shape}.")
 
 
 def family_spec(family: Any) -> FamilySpec:
