@@ -15,9 +15,11 @@ class InputError(ValueError):
 class CandidateRejected(Exception):
     """A candidate is over a budget; `reason` says which and by how much."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, margins: dict | None = None, metrics: dict | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.margins = margins or {}  # budget -> relative overshoot, as Optuna constraints
+        self.metrics = metrics or {}  # pre-check figures (estimate, estimated training time)
 
 
 class CandidateFailed(Exception):

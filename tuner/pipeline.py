@@ -142,7 +142,11 @@ def run_candidate(
         "input_shape": list(pre.input_shape),
     }
     if reasons:
-        raise CandidateRejected("; ".join(reasons))
+        margins = problem.budgets.margins(
+            pre_est["latency_ms"], pre_est["ram_bytes"], pre_est["flash_bytes"], est_train_s
+        )
+        flat = {k: pre_est[k] for k in ("latency_ms", "ram_bytes", "flash_bytes", "macs") if k in pre_est}
+        raise CandidateRejected("; ".join(reasons), margins, {**flat, "est_train_seconds": est_train_s})
 
     emit("stage", stage="train")
     result = train(model, x_tr, y_tr, x_va, y_va, params, seed=problem.seed, on_epoch=on_epoch, epochs=problem.epochs)

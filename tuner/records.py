@@ -1,0 +1,60 @@
+"""Immutable records of finished trials, read from the Optuna study. Ranking, export and report
+read only these, never live trials."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class CandidateState(enum.Enum):
+    FEASIBLE = "feasible"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    RUNNING = "running"
+
+    def is_finished(self) -> bool:
+        return self is not CandidateState.RUNNING
+
+
+METRIC_ATTRS = (
+    "float_accuracy", "int8_accuracy", "int8_drop", "latency_ms", "latency_ms_low", "latency_ms_high",
+    "naive_latency_ms", "dsp_latency_ms", "ram_bytes", "arena_bytes", "flash_bytes", "macs",
+    "train_seconds", "est_train_seconds", "epochs_run",
+)
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    trial: int
+    state: CandidateState
+    reason: str
+    params: dict[str, Any]
+    metrics: dict[str, Any] = field(default_factory=dict)
+    constraints: dict[str, float] = field(default_factory=dict)
+    duplicate_of: int | None = None
+
+    @classmethod
+    def from_frozen(cls, ft: Any) -> TrialRecord:
+        import optuna
+
+        attrs = ft.user_attrs
+        if ft.state == optuna.trial.TrialState.RUNNING:
+            state = CandidateState.RUNNING
+        elif ft.state == optuna.trial.TrialState.COMPLETE:
+            state = CandidateState(attrs.get("state", "feasible"))
+        else:
+            state = CandidateState.FAILED
+        reason = attrs.get("reason", "")
+        if state is CandidateState.FAILED and not reason:
+            reason = "worker died while running (killed or crashed)" if ft.state.name == "FAIL" else ft.state.name
+        return cls(
+            trial=ft.number,
+            state=state,
+            reason=reason,
+            params=attrs.get("candidate", dict(ft.params)),
+            metrics={k: attrs[k] for k in METRIC_ATTRS if k in attrs},
+            constraints=dict(attrs.get("margins", {})),
+            duplicate_of=attrs.get("duplicate_of"),
+        )
