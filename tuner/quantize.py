@@ -35,8 +35,11 @@ def to_int8(model: Any, representative: np.ndarray, n_samples: int = 200, seed: 
     conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     conv.inference_input_type = tf.int8
     conv.inference_output_type = tf.int8
+    from tuner._quiet import quiet
+
     try:
-        return bytes(conv.convert())
+        with quiet():
+            return bytes(conv.convert())
     except Exception as exc:  # converter errors fail the candidate, not the sweep
         raise CandidateFailed(f"int8 conversion failed: {str(exc).splitlines()[0][:200]}") from exc
 

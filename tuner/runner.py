@@ -144,6 +144,9 @@ def run_sweep(settings: SweepSettings, resume: bool = False, on_event: Any = Non
     from tuner.space import load_space
     from tuner.targets import load_target
 
+    import warnings
+
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     emit = on_event or (lambda *a, **k: None)
     folder = sweep_dir(settings.name)
     if resume:
