@@ -57,7 +57,7 @@ class Problem:
         from tuner.preprocess import build_preprocessor
 
         pre = build_preprocessor(params, self.train)
-        key = json.dumps({k: params.get(k) for k in sorted(params) if k in PREPROCESS_KEYS}, sort_keys=True)
+        key = json.dumps({k: v for k, v in params.items() if not _is_model_key(k)}, sort_keys=True, default=str)
         if key not in self._features:
             pre.fit(self.train)
             out = {}
@@ -69,11 +69,16 @@ class Problem:
         return pre, out
 
 
-# Parameters that change preprocessing (the rest only change the model or training).
-PREPROCESS_KEYS = {
-    "window_ms", "stride_ms", "dsp", "fft_length", "resolution", "color", "frame_ms", "frame_stride_ms",
-    "n_filters", "n_coefficients", "n_fft", "spectral_edges", "filter_cutoff", "sample_rate",
+# Parameters that only change the model or its training; every other parameter is taken to change
+# preprocessing (a wrong guess only costs a cache miss).
+MODEL_KEYS = {
+    "family", "layers", "kernel_size", "dropout", "learning_rate", "epochs", "batch_size", "patience",
+    "alpha", "weights_path", "first_filters", "width_multiplier", "optimizer", "pooling",
 }
+
+
+def _is_model_key(k: str) -> bool:
+    return k in MODEL_KEYS or k.startswith("units")
 
 
 @dataclass
