@@ -67,8 +67,9 @@ def train(
     )
     seconds = time.perf_counter() - start
     losses = hist.history.get("loss", [])
-    if not losses or any(not math.isfinite(v) for v in losses):
-        raise CandidateFailed("training loss became NaN/inf; lower the learning rate")
+    weights_ok = all(np.isfinite(np.asarray(w)).all() for w in model.get_weights())
+    if not losses or any(not math.isfinite(v) for v in losses) or not weights_ok:
+        raise CandidateFailed("training diverged (NaN/inf loss or weights); lower the learning rate or check the data")
     val_acc = hist.history.get("val_accuracy", [0.0])
     history = {k: [float(v) for v in vs] for k, vs in hist.history.items()}
     return TrainResult(len(losses), int(np.argmax(val_acc)) + 1, seconds, history)

@@ -1,0 +1,33 @@
+import pytest
+
+from tuner.budgets import Budgets
+from tuner.errors import InputError
+
+
+def test_margins_are_relative_overshoot():
+    b = Budgets(latency_ms=20, ram_bytes=1000, flash_bytes=2000, train_seconds=60)
+    m = b.margins(latency_ms=41.2, ram_bytes=500, flash_bytes=2000, train_seconds=90)
+    assert m["latency"] == pytest.approx(1.06)
+    assert m["ram"] == pytest.approx(-0.5)
+    assert m["flash"] == pytest.approx(0.0)
+    assert m["train_time"] == pytest.approx(0.5)
+
+
+def test_missing_budget_is_always_feasible():
+    assert Budgets().margins(1e9, 10**9, 10**9, 1e9) == {"latency": -1.0, "ram": -1.0, "flash": -1.0, "train_time": -1.0}
+
+
+def test_violation_messages_name_value_and_budget():
+    b = Budgets(latency_ms=20, ram_bytes=64 * 1024, train_seconds=20 * 60)
+    reasons = b.violations(latency_ms=41.2, ram_bytes=80 * 1024, flash_bytes=1, train_seconds=38 * 60 + 30)
+    assert reasons == [
+        "latency 41.2 ms > budget 20 ms",
+        "RAM 80.0 kB > budget 64 kB",
+        "Estimated training time (38m 30s) is larger than the limit (20m 0s)",
+    ]
+
+
+@pytest.mark.parametrize("field", ["latency_ms", "ram_bytes", "flash_bytes", "train_seconds"])
+def test_non_positive_budget_is_refused(field):
+    with pytest.raises(InputError, match=f"budget {field} must be > 0, got -1"):
+        Budgets(**{field: -1})

@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+
+from tuner.errors import CandidateFailed
+
+
+@pytest.fixture(scope="module")
+def toy():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((400, 12)).astype(np.float32)
+    y = (x[:, 0] + x[:, 1] > 0).astype(np.int64)
+    return x, y
+
+
+def _model(seed=0):
+    from tuner.models import build_model
+
+    return build_model({"family": "dense", "layers": 1, "units1": 16, "dropout": 0.0}, (12,), 2, seed=seed)
+
+
+def test_train_restores_best_epoch_and_learns(toy):
+    from tuner.train import train
+
+    x, y = toy
+    m = _model()
+    r = train(m, x[:300], y[:300], x[300:], y[300:], {"learning_rate": 0.01, "epochs": 6, "patience": 2}, seed=1)
+    assert 1 <= r.best_epoch <= r.epochs_run <= 6
+    assert r.history["val_accuracy"][r.best_epoch - 1] == max(r.history["val_accuracy"])
+    acc = float((m.predict(x[300:], verbose=0).argmax(1) == y[300:]).mean())
+    assert acc == pytest.approx(max(r.history["val_accuracy"]), abs=1e-6)  # best weights restored
+    assert acc > 0.8
+
+
+def test_nan_loss_fails_the_candidate(toy):
+    from tuner.train import train
+
+    x, y = toy
+    bad = x.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(CandidateFailed, match="NaN"):
+        train(_model(), bad, y, x, y, {"epochs": 2}, seed=0)
+
+
+def test_int8_model_is_int8_end_to_end_and_agrees_with_float(toy):
+    from tuner.quantize import interpreter, is_int8_end_to_end, predict_int8, to_int8
+    from tuner.train import train
+
+    x, y = toy
+    m = _model()
+    train(m, x[:300], y[:300], x[300:], y[300:], {"learning_rate": 0.01, "epochs": 5}, seed=0)
+    tfl = to_int8(m, x[:300])
+    assert is_int8_end_to_end(tfl)
+    ops = {op["op_name"] for op in interpreter(tfl)._get_ops_details()}
+    assert ops == {"FULLY_CONNECTED", "SOFTMAX"}  # batch-1 input: no SHAPE/STRIDED_SLICE/PACK
+    p8 = predict_int8(tfl, x[300:])
+    pf = m.predict(x[300:], verbose=0)
+    assert (p8.argmax(1) == pf.argmax(1)).mean() > 0.95
+    assert np.abs(p8 - pf).max() < 0.1
