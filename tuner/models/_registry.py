@@ -36,7 +36,8 @@ class FamilySpec:
     2 = (time, channels), 3 = (height, width, channels). `build_model` adapts other ranks where
     that is sensible (see `adapt_input_shape`). `allowed_alphas`: MobileNet width multipliers this
     family accepts, or None if it has no alpha. `params`: the keys it reads (`units<i>` stands for
-    units1, units2, ...). `defaults`: value used when an optional key is missing.
+    units1, units2, ...). `defaults`: value used when an optional key is missing (`units` is the
+    default of `units1`; a missing `units<i>` repeats `units<i-1>`).
     """
 
     name: str
