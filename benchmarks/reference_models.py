@@ -136,12 +136,34 @@ BUILDERS: dict[str, Callable] = {
 }
 
 
+def _calm_logits(model, x: np.ndarray) -> None:
+    """Scale the last Dense kernel so that logits stay within about +-8 on `x`.
+
+    An untrained deep net without trained BatchNorm statistics can produce logits in the
+    thousands, or all zeros when its ReLUs die; the int8 SOFTMAX then gets an input scale that
+    TFLM rejects with an abort (QuantizeMultiplierGreaterThanOne). A spread-out bias keeps the
+    logit range sane. Latency, RAM and flash do not depend on these values.
+    """
+    import keras
+
+    last = model.layers[-1]
+    if not isinstance(last, keras.layers.Dense) or not last.use_bias:
+        return
+    logits = keras.Model(model.inputs, last.output)(x, training=False)
+    peak = float(np.max(np.abs(np.asarray(logits))))
+    kernel, *rest = last.get_weights()
+    scale = 8.0 / peak if peak > 8.0 else 1.0
+    spread = [np.linspace(-4.0, 4.0, r.size).reshape(r.shape).astype(r.dtype) for r in rest]
+    last.set_weights([kernel * scale, *spread])
+
+
 def to_int8_tflite(model, n_samples: int = 8, seed: int = 0) -> bytes:
     """Full-integer int8 conversion with a random representative set."""
     import tensorflow as tf
 
     rng = np.random.default_rng(seed)
     shape = tuple(model.inputs[0].shape[1:])
+    _calm_logits(model, rng.uniform(0.0, 1.0, (1, *shape)).astype(np.float32))
 
     def rep():
         for _ in range(n_samples):

@@ -1,0 +1,168 @@
+"""Target boards: validated profiles loaded from `targets/*.yaml` (no TensorFlow import).
+
+A profile holds the board facts (clock, RAM, flash, core, kernel family), the fitted
+latency coefficients, the error band, and the flash/RAM/DSP constants, each with its source.
+`tuner calibrate` writes user profiles in the same schema.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from tuner.errors import InputError
+from tuner.paths import TARGETS_DIR
+
+DEFAULT_TARGET = "nano33ble"
+
+# Registry of kernel families (STYLE: one explicit registry per plug-in kind).
+KERNEL_FAMILIES: dict[str, str] = {
+    "cmsis-nn": "Arm CMSIS-NN int8 kernels, DSP-extension (SIMD) paths on M4/M7/M33; plain C paths on M0+",
+    "cmsis-nn-helium": "Arm CMSIS-NN int8 kernels, Helium (MVE) paths on Cortex-M55/M85",
+    "esp-nn": "Espressif ESP-NN kernels (PIE vector paths on ESP32-S3, C fallbacks elsewhere)",
+    "reference": "TFLM portable reference kernels (plain C)",
+}
+# Work units of the latency model (see tuner.estimate._features).
+LATENCY_UNITS = ("mac_conv", "mac_dw", "mac_fc", "im2col", "out", "elem", "act", "move", "op")
+DSP_OPS = ("mac", "add", "mul", "div", "cmp", "sqrt", "log", "exp", "trig", "fft")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LatencyModel(_Strict):
+    """Cycles per work unit on this board, and the error band of the estimate."""
+
+    cycles_per_unit: dict[str, float] = Field(
+        description="cycles per work unit, for every unit in LATENCY_UNITS"
+    )
+    band_low: float = Field(
+        gt=0, le=1, description="true latency >= estimate * band_low (from LOO residuals)"
+    )
+    band_high: float = Field(ge=1, description="true latency <= estimate * band_high (from LOO residuals)")
+    naive_cycles_per_mac: float = Field(gt=0, description="naive baseline: one cycles-per-MAC constant")
+    calibrated: bool = Field(description="True if fitted on measurements of this board")
+    source: str = Field(min_length=3)
+
+    @field_validator("cycles_per_unit")
+    @classmethod
+    def _units(cls, v: dict[str, float]) -> dict[str, float]:
+        missing = [u for u in LATENCY_UNITS if u not in v]
+        if missing:
+            raise ValueError(f"cycles_per_unit must give every unit {list(LATENCY_UNITS)}, missing {missing}")
+        unknown = [u for u in v if u not in LATENCY_UNITS]
+        if unknown:
+            raise ValueError(f"cycles_per_unit has unknown units {unknown}; known: {list(LATENCY_UNITS)}")
+        bad = {k: x for k, x in v.items() if not x >= 0}
+        if bad:
+            raise ValueError(f"cycles_per_unit values must be >= 0, got {bad}")
+        return v
+
+
+class Cited(_Strict):
+    value: float = Field(ge=0)
+    source: str = Field(min_length=3)
+
+
+class Target(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
+    name: str
+    mcu: str
+    core: str
+    clock_hz: int = Field(gt=0, description="clock of the core that runs inference, in hertz")
+    ram_bytes: int = Field(gt=0, description="on-chip SRAM usable by the application, in bytes")
+    flash_bytes: int = Field(gt=0, description="flash for code + model, in bytes")
+    kernels: Literal["cmsis-nn", "cmsis-nn-helium", "esp-nn", "reference"]
+    source: str = Field(min_length=3, description="where clock, RAM and flash come from")
+    latency: LatencyModel
+    runtime_ram_bytes: Cited = Field(
+        description="interpreter objects + op resolver + stack; excludes the app"
+    )
+    flash_framework_bytes: Cited = Field(description="TFLM framework code (interpreter, allocator) in bytes")
+    code_size_factor: Cited = Field(description="kernel code size relative to a Cortex-M4 Thumb-2 build")
+    dsp_cycles_per_op: dict[str, float] = Field(description="cycles per DSP op kind (DspCost.ops keys)")
+    dsp_source: str = Field(min_length=3)
+    notes: str = ""
+
+    @field_validator("dsp_cycles_per_op")
+    @classmethod
+    def _dsp(cls, v: dict[str, float]) -> dict[str, float]:
+        missing = [k for k in DSP_OPS if k not in v]
+        if missing:
+            raise ValueError(f"dsp_cycles_per_op must give every op kind {list(DSP_OPS)}, missing {missing}")
+        return v
+
+    @model_validator(mode="after")
+    def _check(self) -> Target:
+        if self.latency.band_low > self.latency.band_high:
+            raise ValueError("latency.band_low <= latency.band_high must hold")
+        return self
+
+    @property
+    def clock_mhz(self) -> float:
+        return self.clock_hz / 1e6
+
+
+def _explain(exc: ValidationError, origin: str) -> str:
+    parts = []
+    for e in exc.errors()[:3]:
+        loc = ".".join(str(x) for x in e["loc"]) or "(top level)"
+        value = e.get("input")
+        shown = "" if e["type"] == "missing" else f", got {value!r}"[:80]
+        parts.append(f"field `{loc}`: {e['msg']}{shown}")
+    return f"invalid target profile {origin}: " + "; ".join(parts)
+
+
+def target_from_dict(data: object, origin: str = "<dict>") -> Target:
+    if not isinstance(data, dict):
+        raise InputError(f"invalid target profile {origin}: expected a mapping, got {type(data).__name__}")
+    try:
+        return Target.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(_explain(exc, origin)) from None
+
+
+def _read_yaml(path: Path) -> Target:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"invalid target profile {path}: not valid YAML ({first})") from None
+    except OSError as exc:
+        raise InputError(f"cannot read target profile {path}: {exc.strerror}") from None
+    return target_from_dict(data, str(path))
+
+
+def _bundled() -> dict[str, Path]:
+    return {p.stem: p for p in sorted(Path(TARGETS_DIR).glob("*.yaml"))}
+
+
+def list_targets() -> list[Target]:
+    """All bundled targets, sorted by id."""
+    return [_read_yaml(p) for p in _bundled().values()]
+
+
+def load_target(id_or_path: str | Path) -> Target:
+    """A bundled target by id, or a user profile by path (anything ending in .yaml/.yml or
+    naming an existing file)."""
+    s = str(id_or_path)
+    bundled = _bundled()
+    if s in bundled:
+        return _read_yaml(bundled[s])
+    path = Path(s)
+    if path.suffix in (".yaml", ".yml") or path.is_file():
+        if not path.is_file():
+            raise InputError(f"target profile not found: {path}")
+        return _read_yaml(path)
+    raise InputError(
+        f"unknown target {s!r}; known targets: {', '.join(bundled)} (or pass a path to a profile YAML)"
+    )
+
+
+def dump_target(target: Target) -> str:
+    """YAML text of a profile (used by `tuner calibrate`)."""
+    return yaml.safe_dump(target.model_dump(mode="json"), sort_keys=False, width=110)
