@@ -42,9 +42,7 @@ class Problem:
     def from_source(
         cls, data: str, target: Any, budgets: Budgets, seed: int = 0, epochs: int | None = None, domain: str = ""
     ) -> Problem:
-        ds = load_data(data)
-        if domain and ds.kind == "timeseries":
-            ds.meta.setdefault("domain", domain)
+        ds = load_data(data, domain=domain)  # refuses data the space's domain cannot take
         train, val, test = split(ds, seed=seed)
         return cls(data, train, val, test, target, budgets, seed, epochs)
 
@@ -153,6 +151,7 @@ def run_candidate(
         flat = {k: pre_est[k] for k in ("latency_ms", "ram_bytes", "flash_bytes", "macs") if k in pre_est}
         raise CandidateRejected("; ".join(reasons), margins, {**flat, "est_train_seconds": est_train_s})
 
+    emit("precheck", estimate=pre_est, est_train_seconds=est_train_s)
     emit("stage", stage="train")
     result = train(model, x_tr, y_tr, x_va, y_va, params, seed=problem.seed, on_epoch=on_epoch, epochs=problem.epochs)
 

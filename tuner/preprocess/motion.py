@@ -15,7 +15,40 @@ from tuner.data import Dataset
 from tuner.errors import InputError
 
 BLOCKS = ("raw", "stats", "spectral")
+FILTERS = ("none", "lowpass", "highpass")
+SPECTRA = ("fft_bins", "power_edges")
 N_STATS = 7  # mean, std, min, max, rms, skewness, kurtosis
+FILTER_ORDER = 4  # Butterworth, as 2 biquad sections
+
+
+def parse_edges(text: str | list | tuple, rate_hz: float) -> tuple[float, ...]:
+    """'0.5,2,5,10' -> (0.5, 2.0, 5.0, 10.0): increasing band edges in Hz below Nyquist."""
+    try:
+        edges = tuple(float(e) for e in (text.split(",") if isinstance(text, str) else text))
+    except ValueError:
+        raise InputError(
+            f"power_edges {text!r} must be comma-separated numbers in Hz, e.g. '0.5,2,5,10'"
+        ) from None
+    if len(edges) < 2 or any(b <= a for a, b in zip(edges, edges[1:], strict=False)) or edges[0] < 0:
+        raise InputError(f"power_edges {text!r} must be >= 2 increasing non-negative frequencies in Hz")
+    if edges[-1] > rate_hz / 2:
+        raise InputError(
+            f"power_edges {text!r} go above the Nyquist frequency {rate_hz / 2:g} Hz; lower them"
+        )
+    return edges
+
+
+def butterworth(kind: str, cutoff_hz: float, rate_hz: float) -> np.ndarray:
+    """Second-order sections of a 4th-order Butterworth low/high-pass (what the device runs as biquads)."""
+    from scipy.signal import butter
+
+    if not 0 < cutoff_hz < rate_hz / 2:
+        raise InputError(
+            f"filter_cutoff_hz {cutoff_hz} must lie in (0, {rate_hz / 2:g}) Hz (Nyquist); change it"
+        )
+    return butter(
+        FILTER_ORDER, cutoff_hz, btype="low" if kind == "lowpass" else "high", fs=rate_hz, output="sos"
+    )
 
 
 def windows(recording: np.ndarray, length: int, stride: int) -> np.ndarray:
@@ -46,10 +79,14 @@ def stats_features(w: np.ndarray) -> np.ndarray:
     return np.concatenate(feats, axis=1).astype(np.float32)
 
 
-def spectral_features(w: np.ndarray, fft_length: int) -> np.ndarray:
+def spectral_features(
+    w: np.ndarray, fft_length: int, edges: tuple[float, ...] | None = None, rate_hz: float = 50.0
+) -> np.ndarray:
     """(n, T, C) -> (n, C*(3 + fft_length/2)): per channel RMS, skewness, kurtosis of the
     mean-removed signal, then log10 Welch power (Hann window, 50% overlap) in bins 1..fft_length/2.
-    With fft_length 16 that is 11 features per axis, as Edge Impulse's spectral block."""
+    With fft_length 16 that is 11 features per axis, as Edge Impulse's spectral block.
+    With `edges` (Hz), the bins are summed into the bands [e0, e1), [e1, e2), ... instead
+    (C*(3 + len(edges) - 1) features): "spectral power edges"."""
     n, t, c = w.shape
     if fft_length > t:
         raise InputError(f"fft_length {fft_length} is longer than the window ({t} samples); shorten it")
@@ -62,13 +99,38 @@ def spectral_features(w: np.ndarray, fft_length: int) -> np.ndarray:
         frame = centered[:, s : s + fft_length, :] * hann[None, :, None]
         power += np.abs(np.fft.rfft(frame, axis=1)) ** 2
     power /= len(starts)
-    logp = np.log10(power[:, 1:, :] + 1e-10)  # drop DC: the mean is removed
+    if edges is not None:
+        band = band_index(fft_length, rate_hz, edges)
+        sums = np.stack([power[:, band == b, :].sum(axis=1) for b in range(len(edges) - 1)], axis=1)
+        logp = np.log10(sums + 1e-10)
+    else:
+        logp = np.log10(power[:, 1:, :] + 1e-10)  # drop DC: the mean is removed
     per_axis = np.concatenate([std[:, None, :], skew[:, None, :], kurt[:, None, :], logp], axis=1)
     return per_axis.transpose(0, 2, 1).reshape(n, -1).astype(np.float32)
 
 
+def band_index(fft_length: int, rate_hz: float, edges: tuple[float, ...]) -> np.ndarray:
+    """Band of each FFT bin 0..fft_length/2 for `edges` ([e_i, e_i+1); the last band includes Nyquist),
+    -1 outside every band. A band without any bin is an error (FFT too short for those edges)."""
+    freqs = np.arange(fft_length // 2 + 1) * rate_hz / fft_length
+    band = np.full(len(freqs), -1)
+    for b in range(len(edges) - 1):
+        upper = freqs <= edges[b + 1] if b == len(edges) - 2 else freqs < edges[b + 1]
+        band[(freqs >= edges[b]) & upper] = b
+    empty = [b for b in range(len(edges) - 1) if not (band == b).any()]
+    if empty:
+        b = empty[0]
+        raise InputError(
+            f"band {edges[b]}-{edges[b + 1]} Hz holds no FFT bin at fft_length {fft_length} "
+            f"({rate_hz / fft_length:g} Hz per bin); use a longer FFT or wider edges"
+        )
+    return band
+
+
 class MotionPreprocessor:
-    """Window -> block -> standardize. Parameters: window_ms, stride_ms, dsp, fft_length."""
+    """Window -> block -> standardize. Parameters: window_ms, stride_ms, dsp; for spectral:
+    fft_length, filter (none/lowpass/highpass), filter_cutoff_hz, spectrum (fft_bins/power_edges),
+    power_edges ('0.5,2,5,10' Hz)."""
 
     def __init__(self, params: dict[str, Any], rate_hz: float, n_channels: int) -> None:
         self.block = params.get("dsp", "raw")
@@ -79,6 +141,24 @@ class MotionPreprocessor:
         self.stride = max(1, int(round(params.get("stride_ms", 1000) * rate_hz / 1000)))
         self.fft_length = int(params.get("fft_length", 16))
         self.n_channels = n_channels
+        self.filter = params.get("filter", "none") if self.block == "spectral" else "none"
+        if self.filter not in FILTERS:
+            raise InputError(f"filter '{self.filter}' is unknown; known: {', '.join(FILTERS)}")
+        self.sos = (
+            butterworth(self.filter, float(params.get("filter_cutoff_hz", 3.0)), rate_hz)
+            if self.filter != "none"
+            else None
+        )
+        spectrum = params.get("spectrum", "fft_bins")
+        if spectrum not in SPECTRA:
+            raise InputError(f"spectrum '{spectrum}' is unknown; known: {', '.join(SPECTRA)}")
+        self.edges = (
+            parse_edges(params.get("power_edges", "0.5,2,5,10"), rate_hz)
+            if self.block == "spectral" and spectrum == "power_edges"
+            else None
+        )
+        if self.edges is not None:
+            band_index(self.fft_length, rate_hz, self.edges)
         if self.length < 4:
             raise InputError(f"window_ms {params.get('window_ms')} gives {self.length} samples; use >= 4")
         self.mean: np.ndarray | None = None
@@ -88,14 +168,19 @@ class MotionPreprocessor:
         elif self.block == "stats":
             self.input_shape = (N_STATS * n_channels,)
         else:
-            self.input_shape = (n_channels * (3 + self.fft_length // 2),)
+            per_axis = len(self.edges) - 1 if self.edges is not None else self.fft_length // 2
+            self.input_shape = (n_channels * (3 + per_axis),)
 
     def _features(self, w: np.ndarray) -> np.ndarray:
         if self.block == "raw":
             return w
         if self.block == "stats":
             return stats_features(w)
-        return spectral_features(w, self.fft_length)
+        if self.sos is not None:
+            from scipy.signal import sosfilt
+
+            w = sosfilt(self.sos, w, axis=1).astype(np.float32)  # zero initial state per window
+        return spectral_features(w, self.fft_length, self.edges, self.rate_hz)
 
     def _windowed(self, ds: Dataset) -> tuple[np.ndarray, np.ndarray]:
         ws, ys = [], []
@@ -105,7 +190,15 @@ class MotionPreprocessor:
             ys.append(np.full(len(w), label))
         w, y = np.concatenate(ws), np.concatenate(ys)
         if len(w) == 0:
-            raise InputError(f"no recording is as long as one window ({self.length} samples); shorten window_ms")
+            raise InputError(
+                f"no recording is as long as one window ({self.length} samples); shorten window_ms"
+            )
+        missing = sorted(set(np.unique(ds.y).tolist()) - set(np.unique(y).tolist()))
+        if missing:
+            raise InputError(
+                f"class '{ds.class_names[missing[0]]}' has no recording as long as one window "
+                f"({self.length} samples at {self.rate_hz:g} Hz); shorten window_ms or drop it"
+            )
         return w, y
 
     def fit(self, train: Dataset) -> None:
@@ -153,4 +246,13 @@ class MotionPreprocessor:
             ops["sqrt"] = c
             ops["div"] = 3 * c
             window_buf += (n + 2 * (n // 2 + 1)) * 4
+            if self.sos is not None:  # biquads, direct form II transposed: 5 mul + 4 add per sample
+                sections = len(self.sos)
+                ops["mul"] += 5 * sections * t * c
+                ops["add"] += 4 * sections * t * c
+                window_buf += 2 * sections * c * 4  # filter state
+            if self.edges is not None:  # sum bins into bands, then one log per band
+                in_band = int((band_index(n, self.rate_hz, self.edges) >= 0).sum())
+                ops["add"] += c * in_band
+                ops["log"] = c * (len(self.edges) - 1)
         return DspCost(ops=ops, buffer_bytes=window_buf + n_out * 4, name=f"motion-{self.block}")
