@@ -109,12 +109,14 @@ class Target(_Strict):
 
 def _explain(exc: ValidationError, origin: str) -> str:
     parts = []
-    for e in exc.errors()[:3]:
+    errors = sorted(exc.errors(), key=lambda e: e["type"] == "missing")  # wrong values first
+    for e in errors[:3]:
         loc = ".".join(str(x) for x in e["loc"]) or "(top level)"
         value = e.get("input")
         shown = "" if e["type"] == "missing" else f", got {value!r}"[:80]
         parts.append(f"field `{loc}`: {e['msg']}{shown}")
-    return f"invalid target profile {origin}: " + "; ".join(parts)
+    more = f" (+{len(errors) - 3} more)" if len(errors) > 3 else ""
+    return f"invalid target profile {origin}: " + "; ".join(parts) + more
 
 
 def target_from_dict(data: object, origin: str = "<dict>") -> Target:

@@ -119,25 +119,33 @@ def targets_cmd(
     if json_out:
         typer.echo(json.dumps([t.model_dump(mode="json") for t in targets], indent=1))
         return
+    from rich import box
     from rich.table import Table
 
     from tuner.cli._display import console
 
-    t = Table(title="Targets", header_style="bold")
-    for c in ("id", "board", "core", "MHz", "RAM kB", "flash kB", "kernels", "latency band", "calibrated"):
-        t.add_column(c, justify="right" if c in ("MHz", "RAM kB", "flash kB") else "left")
+    t = Table(
+        title="Targets",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+        collapse_padding=True,
+        pad_edge=False,
+        caption="+ default target. band: true latency within estimate x low .. x high (leave-one-out "
+        "residuals); * calibrated on this board, else transferred from calibrated boards",
+    )
+    for c in ("id", "core", "MHz", "RAM kB", "flash kB", "kernels", "band"):
+        t.add_column(c, justify="right" if c in ("MHz", "RAM kB", "flash kB") else "left", no_wrap=True)
     for x in targets:
-        band = f"x{x.latency.band_low:.2f} .. x{x.latency.band_high:.2f}"
+        band = f"{x.latency.band_low:.2f}-{x.latency.band_high:.2f}" + ("*" if x.latency.calibrated else "")
         t.add_row(
-            x.id + (" (default)" if x.id == DEFAULT_TARGET else ""),
-            x.name,
-            x.core,
+            x.id + ("+" if x.id == DEFAULT_TARGET else ""),
+            x.core.removeprefix("cortex-"),
             f"{x.clock_mhz:g}",
             f"{x.ram_bytes // 1024:,}",
             f"{x.flash_bytes // 1024:,}",
             x.kernels,
             band,
-            "yes" if x.latency.calibrated else "transferred",
         )
     console.print(t)
 

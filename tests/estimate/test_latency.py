@@ -1,0 +1,109 @@
+"""Per-op cycle model: each op's work units from hand-derived formulas, cycles = units x the
+target's coefficients, bands, float and unsupported-op handling, DSP cost."""
+
+from __future__ import annotations
+
+import pytest
+
+from tuner.errors import InputError
+from tuner.estimate import DspCost, estimate_tflite
+from tuner.estimate._features import op_features
+from tuner.estimate._graph import parse
+from tuner.targets import load_target
+
+
+def _units(models, name):
+    g = parse(models[name])
+    return g, [op_features(g, op) for op in g.ops]
+
+
+def test_conv_units(models):
+    _, (u,) = _units(models, "conv")
+    macs = 6 * 6 * 4 * 3 * 3 * 2
+    assert u == {"op": 1.0, "mac_conv": macs, "im2col": macs / 4, "out": 6 * 6 * 4}
+
+
+def test_depthwise_units(models):
+    _, (u,) = _units(models, "dw5")
+    assert u == {"op": 1.0, "mac_dw": 8 * 8 * 4 * 25, "out": 8 * 8 * 4}
+
+
+def test_fc_units(models):
+    _, (u,) = _units(models, "fc")
+    assert u == {"op": 1.0, "mac_fc": 16 * 8, "out": 8}
+
+
+def test_pool_reshape_softmax_add_units(models):
+    g, us = _units(models, "small_cnn")
+    by_op = {op.name: u for op, u in zip(g.ops, us, strict=True)}
+    assert by_op["MAX_POOL_2D"] == {"op": 1.0, "elem": 6 * 6 * 8 * 4}  # output x 2x2 window
+    assert by_op["RESHAPE"] == {"op": 1.0, "move": 288}  # int8 bytes copied
+    assert by_op["SOFTMAX"] == {"op": 1.0, "act": 3}
+    g, us = _units(models, "residual")
+    add = next(u for op, u in zip(g.ops, us, strict=True) if op.name == "ADD")
+    assert add == {"op": 1.0, "elem": 2 * 8 * 8 * 4}  # two inputs read per output element
+
+
+@pytest.mark.parametrize("target", ["nano33ble", "ek-ra6m4", "esp32-s3", "ek-ra8d1", "rp2040"])
+def test_one_layer_cycles(models, target):
+    t = load_target(target)
+    c = t.latency.cycles_per_unit
+    macs = 6 * 6 * 4 * 18
+    cycles = c["op"] + c["mac_conv"] * macs + c["im2col"] * macs / 4 + c["out"] * 144
+    e = estimate_tflite(models["conv"], t, exact=False)
+    assert e.layers[0].cycles == pytest.approx(cycles)
+    assert e.latency_ms == pytest.approx(cycles / t.clock_hz * 1e3)
+    assert e.latency_ms_low == pytest.approx(e.latency_ms * t.latency.band_low)
+    assert e.latency_ms_high == pytest.approx(e.latency_ms * t.latency.band_high)
+    assert e.naive_latency_ms == pytest.approx(t.latency.naive_cycles_per_mac * macs / t.clock_hz * 1e3)
+
+
+def test_latency_is_sum_of_layers(models):
+    e = estimate_tflite(models["small_cnn"], "nano33ble", exact=False)
+    assert e.latency_ms == pytest.approx(sum(layer.latency_ms for layer in e.layers))
+    assert (
+        e.macs == sum(layer.macs for layer in e.layers) == 14 * 14 * 8 * 9 + 12 * 12 * 8 * 9 + 288 * 16 + 48
+    )
+
+
+def test_float_model_is_estimated_with_a_note(models):
+    i8 = estimate_tflite(models["conv"], "nano33ble", exact=False)
+    f = estimate_tflite(models["float_conv"], "nano33ble", exact=False)
+    assert f.latency_ms == pytest.approx(4.0 * i8.latency_ms)
+    assert any("float model" in n and "TFLITE_BUILTINS_INT8" in n for n in f.notes)
+    assert f.latency_ms_high / f.latency_ms > i8.latency_ms_high / i8.latency_ms
+
+
+def test_unsupported_op_named_and_band_widened(models, monkeypatch):
+    import tuner.estimate._estimate as est_mod
+
+    base = estimate_tflite(models["residual"], "nano33ble", exact=False)
+    monkeypatch.setattr(est_mod, "is_supported", lambda name: name != "ADD")
+    e = estimate_tflite(models["residual"], "nano33ble", exact=False)
+    assert e.unsupported_ops == ("ADD",)
+    assert any("unsupported op(s) ADD" in n for n in e.notes)
+    assert e.latency_ms == pytest.approx(base.latency_ms)  # the rest is still estimated
+    assert e.latency_ms_high > base.latency_ms_high and e.latency_ms_low < base.latency_ms_low
+    add = next(layer for layer in e.layers if layer.op == "ADD")
+    assert "unsupported" in add.note and add.cycles > 0
+
+
+def test_dsp_cost_is_added(models):
+    t = load_target("nano33ble")
+    dsp = DspCost({"fft": 1000, "mac": 500, "log": 10}, buffer_bytes=2048, name="mfe")
+    e = estimate_tflite(models["conv"], t, dsp=dsp, exact=False)
+    nn = estimate_tflite(models["conv"], t, exact=False)
+    cyc = (
+        1000 * t.dsp_cycles_per_op["fft"] + 500 * t.dsp_cycles_per_op["mac"] + 10 * t.dsp_cycles_per_op["log"]
+    )
+    assert e.dsp_latency_ms == pytest.approx(cyc / t.clock_hz * 1e3)
+    assert e.latency_ms == pytest.approx(nn.latency_ms + e.dsp_latency_ms)
+    assert e.dsp_ram_bytes == 2048 and e.ram_bytes == nn.ram_bytes + 2048
+
+
+@pytest.mark.parametrize(
+    "ops, buf, match", [({"fft": -1}, 0, ">= 0"), ({"conv": 3}, 0, "unknown op kinds"), ({}, -5, ">= 0")]
+)
+def test_bad_dsp_cost(ops, buf, match):
+    with pytest.raises(InputError, match=match):
+        DspCost(ops, buf)
