@@ -91,7 +91,7 @@ PRIORS: dict[str, dict[str, float]] = {
     },
 }
 FAMILIES = tuple(PRIORS)
-SIGMA_U = 1.0  # prior spread of the log-corrections u (a factor of ~1.65)
+SIGMA_U = 0.5  # prior spread of the log-corrections u (a factor of ~1.65), chosen before fitting
 SIGMA_R = 0.05  # expected log-residual of one measurement
 
 
