@@ -38,12 +38,44 @@ def sweep(
     return run_sweep(settings, resume=resume, on_event=on_event)
 
 
-def leaderboard(name: str, include_all: bool = False, storage: str | None = None) -> pd.DataFrame:
-    """Leaderboard of sweep `name`: feasible first, best int8 accuracy first."""
+def leaderboard(
+    name: str,
+    include_all: bool = False,
+    storage: str | None = None,
+    sort: str | None = None,
+    weights: str | dict[str, float] | None = None,
+) -> pd.DataFrame:
+    """Leaderboard of sweep `name`: feasible first, best int8 accuracy first, then Pareto rank.
+
+    `sort`: any column (`latency_ms`, `ram_bytes:desc`, ...); `weights`: a weighted score instead,
+    e.g. `"accuracy=1,latency=0.3,ram=0.1"`; `include_all`: rejected and failed rows with reasons.
+    """
     from tuner.rank import leaderboard_frame
     from tuner.runner import open_study, records
 
-    return leaderboard_frame(records(open_study(name, storage)), include_all=include_all)
+    recs = records(open_study(name, storage))
+    return leaderboard_frame(recs, include_all=include_all, sort=sort, weights=weights)
+
+
+def show(name: str, trial: str | int = "best", storage: str | None = None) -> dict[str, Any]:
+    """One candidate in full: params, state/reason, budget margins, metrics (with confusion matrices
+    and training history) and the per-layer estimate."""
+    import json
+
+    from tuner.exporter import trial_config, trial_folder
+    from tuner.rank import find_trial
+    from tuner.runner import open_study, records
+
+    rec = find_trial(records(open_study(name, storage)), trial, name)
+    folder = trial_folder(name, rec)
+
+    def read(f: str) -> dict[str, Any]:
+        return json.loads((folder / f).read_text()) if (folder / f).is_file() else {}
+
+    params = trial_config(name, rec).candidate  # with the sweep's --epochs override, as trained
+    return {"trial": rec.trial, "state": rec.state.value, "reason": rec.reason, "params": params,
+            "duplicate_of": rec.duplicate_of, "margins": rec.constraints, "summary": rec.metrics,
+            "metrics": read("metrics.json"), "estimate": read("estimate.json"), "folder": str(folder)}
 
 
 def export(name: str, trial: str | int = "best", out: str | Path | None = None, force: bool = False) -> Path:
@@ -55,9 +87,19 @@ def export(name: str, trial: str | int = "best", out: str | Path | None = None, 
 
 def retrain(
     config: str | Path, data: str | None = None, epochs: int | None = None, out: str | Path | None = None,
-    force: bool = False,
+    force: bool = False, qat: bool = False, qat_epochs: int | None = None, on_event: Any = None,
 ) -> tuple[Path, dict[str, Any]]:
-    """Rebuild and train an exported candidate from its config alone; returns (folder, summary)."""
+    """Rebuild and train an exported candidate from its config alone; returns (folder, summary).
+
+    `qat=True` adds quantization-aware fine-tuning; the summary's metrics then hold float, PTQ int8
+    (`ptq_int8_accuracy`) and QAT int8 (`qat_int8_accuracy`) accuracy."""
     from tuner.exporter import retrain as _retrain
 
-    return _retrain(config, data, epochs, out, force)
+    return _retrain(config, data, epochs, out, force, qat=qat, qat_epochs=qat_epochs, on_event=on_event)
+
+
+def report(name: str, storage: str | None = None, out: str | Path | None = None) -> Path:
+    """Write the self-contained HTML report `results/<name>/report.html`; returns its path."""
+    from tuner.html_report import write_report
+
+    return write_report(name, storage=storage, out=out)

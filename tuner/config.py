@@ -1,14 +1,42 @@
-"""The exported candidate config: complete and human-editable, enough for `tuner retrain` alone."""
+"""The exported candidate config: complete and human-editable, enough for `tuner retrain` alone.
+
+On disk the candidate's parameters are grouped in three sections a person can find their way
+around: `preprocessing` (window, DSP block, ...), `architecture` (family, layers, units, ...) and
+`training` (epochs, batch size, learning rate, ...), each value commented with what the search space
+allowed. In memory they are one flat `candidate` dict, as the pipeline takes it.
+"""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tuner.errors import InputError
+
+TRAINING_KEYS = ("epochs", "batch_size", "patience", "learning_rate", "optimizer", "dropout")
+ARCHITECTURE_KEYS = (
+    "family",
+    "layers",
+    "kernel_size",
+    "alpha",
+    "first_filters",
+    "width_multiplier",
+    "pooling",
+    "weights_path",
+)
+SECTIONS = ("preprocessing", "architecture", "training")
+
+
+def section_of(key: str) -> str:
+    if key in TRAINING_KEYS:
+        return "training"
+    if key in ARCHITECTURE_KEYS or key.startswith("units"):
+        return "architecture"
+    return "preprocessing"
 
 
 class BudgetsConfig(BaseModel):
@@ -31,42 +59,125 @@ class CandidateConfig(BaseModel):
     budgets: BudgetsConfig = Field(default_factory=BudgetsConfig)
     candidate: dict[str, Any] = Field(description="preprocessing, architecture and training parameters")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _merge_sections(cls, raw: Any) -> Any:
+        """Accept the sectioned file layout (preprocessing/architecture/training) or a flat `candidate`."""
+        if not isinstance(raw, dict) or not any(s in raw for s in SECTIONS):
+            return raw
+        raw = dict(raw)
+        flat: dict[str, Any] = dict(raw.pop("candidate", None) or {})
+        for s in SECTIONS:
+            part = raw.pop(s, None) or {}
+            if not isinstance(part, dict):
+                raise ValueError(f"section '{s}' must be a mapping of parameter: value, got {part!r}")
+            flat.update(part)
+        raw["candidate"] = flat
+        return raw
+
+
+def _check_training(c: dict[str, Any]) -> None:
+    ints = {"epochs": 1, "batch_size": 1, "patience": 0}
+    for key, low in ints.items():
+        if key in c and (not isinstance(c[key], int) or isinstance(c[key], bool) or c[key] < low):
+            raise InputError(f"training.{key} must be an integer >= {low}, got {c[key]!r}")
+    if "learning_rate" in c:
+        v = c["learning_rate"]
+        if not isinstance(v, int | float) or isinstance(v, bool) or not (0 < v < 1 and math.isfinite(v)):
+            raise InputError(f"training.learning_rate must be a number in (0, 1), got {v!r}")
+    if "dropout" in c:
+        v = c["dropout"]
+        if not isinstance(v, int | float) or isinstance(v, bool) or not 0 <= v < 1:
+            raise InputError(f"training.dropout must be a number in [0, 1), got {v!r}")
+
 
 def load_config(path: str | Path) -> CandidateConfig:
+    """Read and validate a config written by `tuner export`; any problem -> one-line InputError."""
     path = Path(path)
-    if not path.exists():
+    if not path.is_file():
         raise InputError(f"config file not found: {path}")
     try:
         raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError:
-        raise InputError(f"{path}: malformed YAML; fix the syntax or re-export with `tuner export`") from None
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" (line {where.line + 1})" if where is not None else ""
+        raise InputError(
+            f"{path}: malformed YAML{line}; fix the syntax or re-export with `tuner export`"
+        ) from None
     if not isinstance(raw, dict):
         raise InputError(f"{path}: expected a mapping (a config written by `tuner export`)")
     try:
         cfg = CandidateConfig.model_validate(raw)
     except ValidationError as exc:
         err = exc.errors()[0]
-        field = ".".join(str(x) for x in err["loc"])
-        raise InputError(f"{path}: field '{field}': {err['msg']} (got {err.get('input')!r})") from None
+        field = ".".join(str(x) for x in err["loc"]) or "config"
+        got = f" (got {err['input']!r})" if "input" in err and not isinstance(err["input"], dict) else ""
+        raise InputError(f"{path}: field '{field}': {err['msg']}{got}") from None
     from tuner.models import check_params
     from tuner.space import load_space
 
     try:
-        load_space(cfg.space).validate_candidate(cfg.candidate)
-    except InputError as exc:
-        if "unknown search space" not in str(exc) and "not found" not in str(exc):
-            raise InputError(f"{path}: {exc}") from None
-    try:
+        _check_training(cfg.candidate)
+        try:
+            space = load_space(cfg.space)
+        except InputError:
+            space = None  # a user's space file that moved: the model check below still runs
+        if space is not None:
+            space.validate_candidate(cfg.candidate)
         check_params(cfg.candidate)
     except InputError as exc:
-        raise InputError(f"{path}: {exc}") from None
+        msg = str(exc).replace("candidate.", "")
+        raise InputError(f"{path}: {msg}") from None
+    try:
+        from tuner.targets import load_target
+
+        load_target(cfg.target)
+    except InputError as exc:
+        raise InputError(f"{path}: field 'target': {exc}") from None
     return cfg
 
 
+def _comment(key: str, space: Any) -> str:
+    if space is None:
+        return ""
+    p = next((p for n, p in space.params.items() if space.key_of(n) == key), None)
+    if p is None:
+        return "fixed during the sweep; editable" if key in space.fixed else ""
+    if p.type == "categorical":
+        allowed = "one of " + ", ".join(str(c) for c in p.choices or [])
+    else:
+        allowed = f"{p.type} in [{p.low:g}, {p.high:g}]"
+    return f"{p.help + '; ' if p.help else ''}{allowed}"
+
+
+def _scalar(v: Any) -> str:
+    return yaml.safe_dump(v, default_flow_style=True, width=10**6).strip().removesuffix("\n...").strip()
+
+
+def render_config(cfg: CandidateConfig) -> str:
+    """The YAML text of a config: header, settings, budgets, and the sectioned, commented candidate."""
+    try:
+        from tuner.space import load_space
+
+        space = load_space(cfg.space)
+    except InputError:
+        space = None
+    head = cfg.model_dump(exclude={"candidate"})
+    lines = [
+        "# Candidate exported by `tuner export`. Edit any value, then run `tuner retrain THIS_FILE`",
+        "# (`--data PATH` trains on other data, `--epochs N` longer, `--qat` quantization-aware).",
+        "# data: bundled demo set name or a path; target: board id (`tuner targets`);",
+        "# budgets are reported against after retraining (retrain never rejects the model).",
+        yaml.safe_dump(head, sort_keys=False).rstrip(),
+    ]
+    for section in SECTIONS:
+        keys = [k for k in cfg.candidate if section_of(k) == section]
+        lines.append(f"{section}:" + ("" if keys else " {}"))
+        for k in keys:
+            comment = _comment(k, space)
+            lines.append(f"  {k}: {_scalar(cfg.candidate[k])}" + (f"  # {comment}" if comment else ""))
+    return "\n".join(lines) + "\n"
+
+
 def save_config(cfg: CandidateConfig, path: Path) -> None:
-    header = (
-        "# Candidate exported by `tuner export`. Edit any value, then run `tuner retrain THIS_FILE`.\n"
-        "# candidate: preprocessing (window_ms, dsp, ...), architecture (family, layers, units*, ...)\n"
-        "# and training (epochs, batch_size, learning_rate, dropout, patience).\n"
-    )
-    path.write_text(header + yaml.safe_dump(cfg.model_dump(), sort_keys=False))
+    path.write_text(render_config(cfg))

@@ -20,7 +20,8 @@ class SweepDisplay:
 
     def __init__(self, total: int) -> None:
         self.progress = Progress(
-            TextColumn("[bold]trials"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+            TextColumn("[bold]trials"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=console,
         )
         self.task = self.progress.add_task("sweep", total=total)
         self.stage = "starting"
@@ -72,33 +73,133 @@ class SweepDisplay:
         self.live.__exit__(*exc)
 
 
-def _fmt(v: Any, spec: str) -> str:
-    if v is None or (isinstance(v, float) and pd.isna(v)):
+def _fmt(v: Any, spec: str, scale: float = 1.0) -> str:
+    if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NA:
         return "-"
-    return format(v, spec)
+    return format(v / scale if scale != 1.0 else v, spec)
+
+
+_SKIP_PARAMS = ("epochs", "batch_size", "patience")
+
+
+def params_summary(p: dict[str, Any] | None) -> str:
+    """Compact `key=value` list of a candidate's params (training constants left out)."""
+    return ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in (p or {}).items()
+                     if k not in _SKIP_PARAMS)
 
 
 def leaderboard_table(df: pd.DataFrame, title: str, limit: int | None = None) -> Table:
-    t = Table(title=title, header_style="bold")
-    for col in ("trial", "state", "float acc", "int8 acc", "latency ms [band]", "RAM kB", "flash kB",
-                "train s (est)", "params / reason"):
-        t.add_column(col, justify="left" if col in ("state", "params / reason") else "right")
+    """Float and int8 accuracy side by side (int8 drops over the flag threshold marked `!`), latency
+    with its band, RAM, flash, estimated vs actual training time; params, or the reason if not feasible."""
+    from tuner.rank import INT8_DROP_FLAG
+
+    has_score = "score" in df and pd.to_numeric(df["score"], errors="coerce").notna().any()
+    caption = f"! = int8 accuracy more than {INT8_DROP_FLAG * 100:g} points below float (try `retrain --qat`)"
+    t = Table(title=title, header_style="bold", caption=caption if bool(df.get("int8_drop_flag", pd.Series(
+        dtype=bool)).any()) else None)
+    cols = ["#", "state", "float acc", "int8 acc", "latency ms (band)", "RAM kB", "flash kB",
+            "train s act/est"]
+    if has_score:
+        cols.append("score")
+    for col in cols:
+        t.add_column(col, justify="left" if col == "state" else "right", no_wrap=True, min_width=len(col))
+    t.add_column("params / reason", justify="left", overflow="fold", ratio=1, min_width=20)
     rows = df if limit is None else df.head(limit)
     for _, r in rows.iterrows():
-        drop = r.get("int8_drop")
         int8 = _fmt(r["int8_accuracy"], ".3f")
-        if drop is not None and not pd.isna(drop) and drop > 0.05:
-            int8 += " [red]![/red]"
+        if bool(r.get("int8_drop_flag", False)):
+            int8 += " [bold red]![/bold red]"
         lat = "-"
-        if r["latency_ms"] is not None and not pd.isna(r["latency_ms"]):
-            lat = f"{r['latency_ms']:.2f} [{_fmt(r['latency_ms_low'], '.1f')}-{_fmt(r['latency_ms_high'], '.1f')}]"
-        ram = _fmt(r["ram_bytes"] / 1024 if r["ram_bytes"] is not None and not pd.isna(r["ram_bytes"]) else None, ".1f")
-        flash = _fmt(r["flash_bytes"] / 1024 if r["flash_bytes"] is not None and not pd.isna(r["flash_bytes"])
-                     else None, ".1f")
-        train = f"{_fmt(r['train_seconds'], '.1f')} ({_fmt(r['est_train_seconds'], '.0f')})"
-        p = r["params"] or {}
-        shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in p.items()
-                          if k not in ("epochs", "batch_size", "patience"))
-        text = shown if r["state"] == "feasible" else f"{r['reason']}"
-        t.add_row(str(r["trial"]), r["state"], _fmt(r["float_accuracy"], ".3f"), int8, lat, ram, flash, train, text)
+        if _fmt(r["latency_ms"], ".2f") != "-":
+            lat = f"{r['latency_ms']:.2f}"
+            if _fmt(r["latency_ms_low"], ".2f") != "-":
+                lat += f" [{r['latency_ms_low']:.2f}-{_fmt(r['latency_ms_high'], '.2f')}]"
+        train = f"{_fmt(r['train_seconds'], '.1f')}/{_fmt(r['est_train_seconds'], '.1f')}"
+        state = {"feasible": "[green]feasible[/green]", "rejected": "[yellow]rejected[/yellow]",
+                 "failed": "[red]failed[/red]"}.get(r["state"], r["state"])
+        text = params_summary(r["params"]) if r["state"] == "feasible" else str(r["reason"])
+        cells = [str(r["trial"]), state, _fmt(r["float_accuracy"], ".3f"), int8, lat,
+                 _fmt(r["ram_bytes"], ".1f", 1024), _fmt(r["flash_bytes"], ".1f", 1024), train]
+        if has_score:
+            cells.append(_fmt(r["score"], ".3f"))
+        t.add_row(*cells, text)
     return t
+
+
+def _confusion_table(title: str, cm: list[list[int]], names: list[str]) -> Table:
+    labels = names if len(names) == len(cm) else [str(i) for i in range(len(cm))]
+    t = Table(title=title, header_style="bold", title_justify="left")
+    t.add_column("true \\ pred")
+    for lab in labels:
+        t.add_column(lab[:8], justify="right")
+    for lab, row in zip(labels, cm, strict=False):
+        total = sum(row) or 1
+        t.add_row(lab, *[f"[bold]{v}[/bold]" if i == labels.index(lab) else (str(v) if v / total < 0.1 else
+                                                                             f"[red]{v}[/red]")
+                         for i, v in enumerate(row)])
+    return t
+
+
+def show_candidate(con: Console, info: dict[str, Any], name: str) -> None:
+    """`tuner show`: params, metrics and margins, per-layer estimate, float and int8 confusion matrices."""
+    from tuner.config import section_of
+    from tuner.html_report import layer_rows
+    from tuner.rank import INT8_DROP_FLAG
+
+    m, e, s = info["metrics"], info["estimate"], info["summary"]
+    state = info["state"] + (f": {info['reason']}" if info["reason"] else "")
+    dup = f" (same candidate as trial {info['duplicate_of']})" if info.get("duplicate_of") is not None else ""
+    con.print(f"[bold]Sweep {name}, trial {info['trial']}[/bold]{dup}: {state}")
+    p = Table(title="Parameters", header_style="bold", title_justify="left")
+    for col in ("section", "parameter", "value"):
+        p.add_column(col)
+    order = ("preprocessing", "architecture", "training")
+    for k, v in sorted(info["params"].items(), key=lambda kv: order.index(section_of(kv[0]))):
+        p.add_row(section_of(k), k, f"{v:.4g}" if isinstance(v, float) else str(v))
+    con.print(p)
+    g = {**s, **{k: v for k, v in e.items() if k != "layers"}, **{k: v for k, v in m.items() if not
+                                                                  isinstance(v, list | dict)}}
+    r = Table(title="Metrics (test split) and estimate", header_style="bold", title_justify="left")
+    r.add_column("figure")
+    r.add_column("value", justify="right")
+    drop = g.get("int8_drop")
+    flag = ""
+    if drop is not None and drop > INT8_DROP_FLAG:
+        flag = " [red]! large int8 drop: try retrain --qat[/red]"
+    rows = [
+        ("float accuracy", _fmt(g.get("float_accuracy"), ".4f")),
+        ("int8 accuracy", _fmt(g.get("int8_accuracy"), ".4f") + flag),
+        ("latency ms (band)", f"{_fmt(g.get('latency_ms'), '.3f')} [{_fmt(g.get('latency_ms_low'), '.3f')}-"
+                              f"{_fmt(g.get('latency_ms_high'), '.3f')}]"),
+        ("  of which DSP ms", _fmt(g.get("dsp_latency_ms"), ".3f")),
+        ("  naive baseline ms", _fmt(g.get("naive_latency_ms"), ".3f")),
+        ("RAM kB (arena kB)",
+         f"{_fmt(g.get('ram_bytes'), '.1f', 1024)} ({_fmt(g.get('arena_bytes'), '.1f', 1024)})"),
+        ("flash kB", _fmt(g.get("flash_bytes"), ".1f", 1024)),
+        ("MACs", _fmt(g.get("macs"), ",")),
+        ("training s actual / estimated", f"{_fmt(g.get('train_seconds'), '.1f')} / "
+                                          f"{_fmt(g.get('est_train_seconds'), '.1f')}"),
+        ("epochs run (best)", f"{_fmt(g.get('epochs_run'), 'd')} ({_fmt(g.get('best_epoch'), 'd')})"),
+    ]
+    rows += [(f"budget margin {k}", f"{v * 100:+.0f}% ({'over' if v > 0 else 'within'})")
+             for k, v in info.get("margins", {}).items()]
+    for k, v in rows:
+        r.add_row(k, v)
+    con.print(r)
+    layers = layer_rows(e)
+    if layers:
+        lt = Table(title="Per-layer estimate", header_style="bold", title_justify="left")
+        for col in ("#", "op", "output shape", "MACs", "ms", "RAM B", "weights B"):
+            lt.add_column(col, justify="left" if col in ("op", "output shape") else "right")
+        for row in layers:
+            lt.add_row(str(row["index"]), row["op"], str(row["shape"] or "-"), _fmt(row["macs"], ","),
+                       _fmt(row["latency_ms"], ".3f"), _fmt(row["ram_bytes"], ","),
+                       _fmt(row["weight_bytes"], ","))
+        con.print(lt)
+    names = [str(c) for c in m.get("class_names") or []]
+    for key, label in (("float_confusion", "float"), ("int8_confusion", "int8")):
+        if m.get(key):
+            title = f"Confusion matrix, {label} (rows true, columns predicted)"
+            con.print(_confusion_table(title, m[key], names))
+    if not m:
+        con.print("[dim]no trained model: no metrics or confusion matrices[/dim]")

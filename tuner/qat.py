@@ -1,0 +1,249 @@
+"""Quantization-aware training on Keras 3 without tensorflow-model-optimization.
+
+tfmot's `quantize_model` refuses Keras 3 models and importing it switches `tf.keras` to the legacy
+tf_keras (STACK-NOTES section 5), so this module takes the Keras 3 fake-quant route that was
+checked there: every Dense/Conv1D/Conv2D/DepthwiseConv2D is replaced by a subclass that
+fake-quantizes its kernel in `call()` (symmetric, narrow range [-127, 127]; per output channel for
+convolutions, per tensor for Dense and depthwise, the only forms the converter accepts) and its
+output activation (asymmetric, range tracked by an exponential moving average while training). The
+TFLite converter reads those ranges, so the int8 model sees the rounding the network was trained
+with.
+
+The QAT model starts from the trained float weights and is fine-tuned at a tenth of the learning
+rate (the usual recipe: quantization-aware fine-tuning, not training from scratch).
+BatchNormalization is not folded, so models containing it are refused with a clear message.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+import numpy as np
+from keras import layers, ops
+
+from tuner.errors import InputError
+
+EMA_MOMENTUM = 0.99
+QAT_LR_FACTOR = 0.1
+
+
+def _fake_quant(x: Any, lo: Any, hi: Any, narrow: bool = False, axis: int | None = None) -> Any:
+    return keras.quantizers.fake_quant_with_min_max_vars(
+        x, lo, hi, num_bits=8, narrow_range=narrow, axis=axis
+    )
+
+
+def weight_fake_quant(kernel: Any, axis: int | None = None) -> Any:
+    """Symmetric int8 fake quantization of a kernel, per tensor (`axis=None`) or per channel."""
+    if axis is None:
+        a = ops.max(ops.abs(kernel))
+    else:
+        rank = len(kernel.shape)
+        a = ops.max(ops.abs(kernel), axis=[i for i in range(rank) if i != axis % rank])
+    a = ops.maximum(a, 1e-8)
+    return _fake_quant(kernel, -a, a, narrow=True, axis=axis)
+
+
+class _ActRange:
+    """Output fake quantization with an EMA-tracked range (always containing 0, as int8 needs)."""
+
+    def _build_range(self) -> None:
+        kw = {"shape": (), "initializer": "zeros", "trainable": False}
+        self.act_min = self.add_weight(name="act_min", **kw)
+        self.act_max = self.add_weight(name="act_max", **kw)
+        self.act_seen = self.add_weight(name="act_seen", **kw)
+
+    def _fq(self, y: Any, training: bool | None) -> Any:
+        if training:
+            bmin = ops.minimum(ops.min(y), 0.0)
+            bmax = ops.maximum(ops.max(y), 0.0)
+            seen = self.act_seen > 0
+            lo = ops.where(seen, EMA_MOMENTUM * self.act_min + (1 - EMA_MOMENTUM) * bmin, bmin)
+            hi = ops.where(seen, EMA_MOMENTUM * self.act_max + (1 - EMA_MOMENTUM) * bmax, bmax)
+            self.act_min.assign(lo)
+            self.act_max.assign(hi)
+            self.act_seen.assign(1.0)
+        else:
+            lo, hi = self.act_min, self.act_max
+        hi = ops.maximum(hi, lo + 1e-6)
+        return _fake_quant(y, lo, hi)
+
+    def _finish(self, y: Any, training: bool | None) -> Any:
+        act = self.activation
+        if act is None:
+            return self._fq(y, training)
+        if getattr(act, "__name__", "") == "softmax":  # TFLite fixes softmax's output scale; quantize logits
+            return act(self._fq(y, training))
+        return self._fq(act(y), training)
+
+
+class ActFakeQuant(_ActRange, layers.Layer):
+    """Fake quantization of a tensor (used on the model input)."""
+
+    activation = None
+
+    def build(self, input_shape: Any) -> None:
+        self._build_range()
+
+    def call(self, x: Any, training: bool | None = None) -> Any:
+        return self._fq(x, training)
+
+
+class QDense(_ActRange, layers.Dense):
+    def build(self, input_shape: Any) -> None:
+        super().build(input_shape)
+        self._build_range()
+
+    def call(self, x: Any, training: bool | None = None) -> Any:
+        y = ops.matmul(x, weight_fake_quant(self.kernel))  # per-channel Dense does not convert
+        if self.use_bias:
+            y = ops.add(y, self.bias)
+        return self._finish(y, training)
+
+
+class _QConv(_ActRange):
+    def build(self, input_shape: Any) -> None:
+        super().build(input_shape)
+        self._build_range()
+
+    def call(self, x: Any, training: bool | None = None) -> Any:
+        y = self.convolution_op(x, weight_fake_quant(self.kernel, axis=-1))
+        if self.use_bias:
+            y = ops.add(y, ops.reshape(self.bias, (1,) * (self.rank + 1) + (self.filters,)))
+        return self._finish(y, training)
+
+
+class QConv1D(_QConv, layers.Conv1D):
+    """Conv1D as the converter lowers it (a 1xW Conv2D), so the per-channel axis survives the reshape."""
+
+    def convolution_op(self, x: Any, kernel: Any) -> Any:
+        raise AssertionError("unused")  # pragma: no cover
+
+    def call(self, x: Any, training: bool | None = None) -> Any:
+        k = weight_fake_quant(ops.expand_dims(self.kernel, 0), axis=-1)
+        y = ops.conv(
+            ops.expand_dims(x, 1),
+            k,
+            strides=(1, self.strides[0]),
+            padding=self.padding,
+            dilation_rate=(1, self.dilation_rate[0]),
+        )
+        y = ops.squeeze(y, 1)
+        if self.use_bias:
+            y = ops.add(y, self.bias)
+        return self._finish(y, training)
+
+
+class QConv2D(_QConv, layers.Conv2D):
+    pass
+
+
+class QDepthwiseConv2D(_ActRange, layers.DepthwiseConv2D):
+    def build(self, input_shape: Any) -> None:
+        super().build(input_shape)
+        self._build_range()
+
+    def call(self, x: Any, training: bool | None = None) -> Any:
+        y = ops.depthwise_conv(
+            x,
+            weight_fake_quant(self.kernel),
+            strides=self.strides,
+            padding=self.padding,
+            dilation_rate=self.dilation_rate,
+            data_format=self.data_format,
+        )
+        if self.use_bias:
+            y = ops.add(y, ops.reshape(self.bias, (1,) * (self.rank + 1) + (-1,)))
+        return self._finish(y, training)
+
+
+# Order matters: DepthwiseConv2D is a Conv2D subclass in some Keras versions.
+_REPLACE = (
+    (layers.DepthwiseConv2D, QDepthwiseConv2D),
+    (layers.Conv1D, QConv1D),
+    (layers.Conv2D, QConv2D),
+    (layers.Dense, QDense),
+)
+_UNSUPPORTED = (
+    layers.BatchNormalization,
+    layers.Conv1DTranspose,
+    layers.Conv2DTranspose,
+    layers.SeparableConv2D,
+    layers.SeparableConv1D,
+)
+
+
+def quantize_aware(model: keras.Model) -> keras.Model:
+    """A copy of `model` with fake-quantized weights and activations, starting from its weights."""
+    bad = sorted({type(lyr).__name__ for lyr in model.layers if isinstance(lyr, _UNSUPPORTED)})
+    if bad:
+        raise InputError(
+            f"--qat does not support models with {', '.join(bad)} yet "
+            "(no BatchNorm folding); use post-training int8 (retrain without --qat)"
+        )
+    pairs: list[tuple[Any, Any]] = []
+
+    def clone(layer: Any) -> Any:
+        for base, qcls in _REPLACE:
+            if type(layer) is base:
+                q = qcls.from_config(layer.get_config())
+                pairs.append((layer, q))
+                return q
+        return layer.__class__.from_config(layer.get_config())
+
+    inner = keras.models.clone_model(model, clone_function=clone)
+    for lyr in inner.layers:  # copy every layer's float weights (Q layers: kernel and bias first)
+        src = next((s for s in model.layers if s.name == lyr.name), None)
+        if src is None or not src.weights:
+            continue
+        for dst_w, src_w in zip(lyr.weights, src.weights, strict=False):
+            dst_w.assign(src_w)
+    inp = keras.Input(model.input_shape[1:], name="qat_input")
+    return keras.Model(inp, inner(ActFakeQuant(name="input_fq")(inp)), name=f"{model.name}_qat")
+
+
+@dataclass(frozen=True)
+class QatResult:
+    tflite: bytes
+    float_accuracy: float  # the fake-quant Keras model
+    int8_accuracy: float  # the converted int8 TFLite model
+    int8_confusion: list[list[int]]
+    epochs_run: int
+    train_seconds: float
+    history: dict[str, list[float]]
+
+
+def qat_finetune(
+    model: keras.Model,
+    feats: dict[str, tuple[np.ndarray, np.ndarray]],
+    params: dict[str, Any],
+    seed: int = 0,
+    epochs: int | None = None,
+) -> QatResult:
+    """Fine-tune a trained float model with fake quantization, convert to int8 and evaluate on test."""
+    from tuner.quantize import predict_int8, to_int8
+    from tuner.train import train
+
+    (x_tr, y_tr), (x_va, y_va), (x_te, y_te) = feats["train"], feats["val"], feats["test"]
+    qmodel = quantize_aware(model)
+    n_epochs = int(epochs or max(2, math.ceil(int(params.get("epochs", 30)) / 2)))
+    qparams = {**params, "learning_rate": float(params.get("learning_rate", 1e-3)) * QAT_LR_FACTOR}
+    result = train(qmodel, x_tr, y_tr, x_va, y_va, qparams, seed=seed, epochs=n_epochs)
+    n = int(model.output_shape[-1])
+    float_acc = float((qmodel.predict(x_te, verbose=0, batch_size=256).argmax(1) == y_te).mean())
+    tflite = to_int8(qmodel, x_tr, seed=seed)
+    pred = predict_int8(tflite, x_te).argmax(1)
+    cm = np.zeros((n, n), dtype=int)
+    np.add.at(cm, (y_te, pred), 1)
+    return QatResult(
+        tflite,
+        float_acc,
+        float((pred == y_te).mean()),
+        cm.tolist(),
+        result.epochs_run,
+        result.train_seconds,
+        result.history,
+    )
