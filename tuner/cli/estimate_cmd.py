@@ -51,6 +51,7 @@ def estimate_cmd(
     if json_out:
         typer.echo(json.dumps(est.to_dict(), indent=1))
         return
+    from rich.markup import escape
     from rich.table import Table
 
     from tuner.cli._display import console
@@ -79,7 +80,7 @@ def estimate_cmd(
             f"{layer.cycles:,.0f}",
             f"{layer.latency_ms:.3f}",
             f"{layer.scratch_bytes:,}",
-            layer.note,
+            escape(layer.note),
         )
     console.print(t)
     s = Table(show_header=False, box=None)
@@ -95,16 +96,17 @@ def estimate_cmd(
         "RAM",
         f"{_kb(est.ram_bytes)} = arena {est.arena_bytes:,} B ({est.arena_method}) + scratch "
         f"{est.scratch_bytes:,} B + runtime {est.runtime_ram_bytes:,} B + DSP {est.dsp_ram_bytes:,} B"
-        f"  [board: {_kb(tgt.ram_bytes)}]",
+        f"; board has {_kb(tgt.ram_bytes)}",
     )
     s.add_row(
         "flash",
         f"{_kb(est.flash_bytes)} = model {est.model_bytes:,} B + framework and kernels"
-        f"  [board: {_kb(tgt.flash_bytes)}]",
+        f"; board has {_kb(tgt.flash_bytes)}",
     )
+
     for n in est.notes:
-        s.add_row("note", n)
-    s.add_row("method", est.method)
+        s.add_row("note", escape(n))
+    s.add_row("method", escape(est.method))
     console.print(s)
 
 
