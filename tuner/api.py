@@ -27,10 +27,15 @@ def sweep(
     seed: int = 0,
     on_event: Any = None,
 ) -> Path:
-    """Run a tuning sweep; returns the results folder `results/<name>/`."""
+    """Run (or `resume`) a tuning sweep; returns the results folder `results/<name>/`.
+
+    `engine`: tpe (default), nsga2, random, grid, hyperband, bayesian (see docs/engines.md).
+    `workers`: processes on this machine sharing the study; `storage`: an Optuna RDB URL (e.g.
+    postgresql://...) shared by workers on several machines. Bad input raises `InputError`.
+    """
     from tuner.runner import SweepSettings, run_sweep
 
-    settings = SweepSettings(
+    settings = SweepSettings.checked(
         name=name, space=space, target=target, data=data, engine=engine, trials=trials, timeout=timeout,
         epochs=epochs, latency_ms=latency_ms, ram_kb=ram_kb, flash_kb=flash_kb,
         max_train_minutes=max_train_minutes, storage=storage, workers=workers, seed=seed,

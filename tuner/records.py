@@ -44,6 +44,8 @@ class TrialRecord:
             state = CandidateState.RUNNING
         elif ft.state == optuna.trial.TrialState.COMPLETE:
             state = CandidateState(attrs.get("state", "feasible"))
+        elif ft.state == optuna.trial.TrialState.PRUNED:  # stopped in training: recorded as rejected
+            state = CandidateState(attrs.get("state", "rejected"))
         else:
             state = CandidateState.FAILED
         reason = attrs.get("reason", "")

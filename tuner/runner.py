@@ -1,30 +1,42 @@
-"""The sweep: sample candidates with an engine, run each through the pipeline, record in an Optuna study.
+"""The sweep: an engine proposes candidates, each runs through the pipeline, everything lands in
+one Optuna study per sweep (candidate params, state, reason, metrics, budget margins as Optuna
+constraints). Artifacts go to `results/<name>/trials/<n>/`.
 
-Everything lives in the study (one per sweep): candidate params, state, reason, metrics and the
-budget margins as Optuna constraints. Artifacts go to `results/<name>/trials/<n>/`.
+`run_sweep` validates, opens the study and starts the workers (in this process for one worker,
+as subprocesses for more: `tuner.workers`); `run_worker` is the loop every worker runs.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import socket
 import time
-import traceback
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tuner.budgets import Budgets
-from tuner.errors import CandidateFailed, CandidateRejected, InputError
+from tuner.errors import CandidateRejected, InputError
 from tuner.paths import results_root
-from tuner.records import METRIC_ATTRS, CandidateState, TrialRecord
+from tuner.records import CandidateState, TrialRecord
+
+# Settings that define the search; a worker joining a shared study must agree on them.
+_DEFINING = (
+    "space",
+    "target",
+    "data",
+    "engine",
+    "epochs",
+    "latency_ms",
+    "ram_kb",
+    "flash_kb",
+    "max_train_minutes",
+    "seed",
+)
 
 
 class SweepSettings(BaseModel):
-    """Resolved settings of a sweep, saved as `results/<name>/sweep.yaml`."""
+    """Resolved settings of a sweep, saved as `results/<name>/sweep.yaml` and in the study."""
 
     model_config = ConfigDict(extra="forbid")
     name: str = "demo"
@@ -42,6 +54,16 @@ class SweepSettings(BaseModel):
     storage: str | None = None
     workers: int = Field(1, gt=0)
     seed: int = 0
+
+    @classmethod
+    def checked(cls, **values: Any) -> SweepSettings:
+        """Validate; a bad value is an InputError naming the option, e.g. '--trials must be > 0, got 0'."""
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            opt = "--" + str(err["loc"][0]).replace("_", "-") if err["loc"] else "settings"
+            raise InputError(f"{opt}: {err['msg'].lower()}, got {err.get('input')!r}") from None
 
     def budgets(self, target: Any) -> Budgets:
         """Budgets from flags; RAM and flash default to the target's."""
@@ -67,13 +89,15 @@ def open_study(name: str, storage: str | None = None) -> Any:
 
     folder = sweep_dir(name)
     settings_file = folder / "sweep.yaml"
-    if not settings_file.exists():
+    if not settings_file.exists() and storage is None:
         known = sorted(p.name for p in results_root().glob("*") if (p / "sweep.yaml").exists())
         raise InputError(f"no sweep named '{name}' in {results_root()}/; known: {', '.join(known) or 'none'}")
-    settings = SweepSettings.model_validate(yaml.safe_load(settings_file.read_text()))
+    url = storage
+    if url is None:
+        url = storage_url(SweepSettings.model_validate(yaml.safe_load(settings_file.read_text())))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
-        return optuna.load_study(study_name=name, storage=storage or storage_url(settings))
+        return optuna.load_study(study_name=name, storage=url)
     except Exception as exc:
         raise InputError(f"cannot open the study of sweep '{name}': {type(exc).__name__}: {exc}") from None
 
@@ -89,191 +113,321 @@ def records(study: Any) -> list[TrialRecord]:
     return [TrialRecord.from_frozen(t) for t in study.get_trials(deepcopy=False)]
 
 
-def _candidate_key(params: dict[str, Any]) -> str:
-    return json.dumps(params, sort_keys=True, default=str)
+def _check_exists(settings: SweepSettings, resume: bool) -> None:
+    """--resume needs the sweep; a new sweep needs a free name (shared storages: see _open_or_create)."""
+    from tuner.resume import is_sqlite
+
+    local = sweep_dir(settings.name) / "sweep.yaml"
+    if settings.storage is not None and not is_sqlite(settings.storage):
+        return
+    if resume and not local.exists():
+        raise InputError(
+            f"no sweep named '{settings.name}' to resume in {results_root()}/; start it without --resume"
+        )
+    if not resume and local.exists():
+        raise InputError(
+            f"sweep '{settings.name}' already exists; add --resume to continue it or pick another --name"
+        )
 
 
-def _fail_orphans(study: Any) -> int:
-    """Mark trials left RUNNING by a dead worker on this host as failed (resume after kill -9)."""
+def _open_or_create(settings: SweepSettings, resume: bool) -> tuple[SweepSettings, Any]:
+    """Resolve settings against what is already stored, and create the study if new."""
     import optuna
 
-    n = 0
-    host = socket.gethostname()
-    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-        owner = t.system_attrs.get("worker", "")
-        w_host, _, pid = owner.rpartition(":")
-        alive = True
-        if w_host == host and pid.isdigit():
-            try:
-                os.kill(int(pid), 0)
-            except ProcessLookupError:
-                alive = False
-        elif not owner:
-            alive = False
-        if not alive:
-            study._storage.set_trial_user_attr(t._trial_id, "state", "failed")
-            study._storage.set_trial_user_attr(t._trial_id, "reason", "worker died while running (killed or crashed)")
-            study._storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
-            n += 1
-    return n
+    from tuner.engines import directions
+    from tuner.resume import is_sqlite, open_storage
 
-
-def _tell(study: Any, trial: Any, engine: str, accuracy: float, rec: dict[str, Any]) -> None:
-    from tuner.engines import MULTI_OBJECTIVE
-
-    if engine in MULTI_OBJECTIVE:
-        study.tell(trial, [accuracy, rec.get("latency_ms", 1e9), rec.get("ram_bytes", 1e12)])
-    else:
-        study.tell(trial, accuracy)
-
-
-def _set_metrics(trial: Any, metrics: dict[str, Any], estimate: dict[str, Any]) -> dict[str, Any]:
-    flat = {**{k: v for k, v in estimate.items() if k in METRIC_ATTRS}, **metrics}
-    for k in METRIC_ATTRS:
-        if k in flat and flat[k] is not None:
-            trial.set_user_attr(k, flat[k])
-    return flat
+    folder = sweep_dir(settings.name)
+    local = folder / "sweep.yaml"
+    _check_exists(settings, resume)
+    if resume and local.exists():
+        saved = load_settings(settings.name)
+        settings = saved.model_copy(
+            update={
+                "trials": settings.trials,
+                "timeout": settings.timeout,
+                "workers": settings.workers,
+                "storage": settings.storage or saved.storage,
+            }
+        )
+    url = storage_url(settings)
+    if is_sqlite(url) and not resume:
+        folder.mkdir(parents=True, exist_ok=True)
+    storage = open_storage(url)
+    names = {s.study_name: s for s in optuna.get_all_study_summaries(storage, include_best_trial=False)}
+    if settings.name in names:
+        stored = optuna.load_study(study_name=settings.name, storage=storage).user_attrs.get("settings")
+        if stored:
+            if resume:
+                settings = SweepSettings.model_validate(stored).model_copy(
+                    update={
+                        "trials": settings.trials,
+                        "timeout": settings.timeout,
+                        "workers": settings.workers,
+                        "storage": settings.storage,
+                    }
+                )
+            else:
+                diff = [
+                    f"{k}={stored.get(k)!r} (stored) vs {getattr(settings, k)!r}"
+                    for k in _DEFINING
+                    if stored.get(k) != getattr(settings, k)
+                ]
+                if diff:
+                    raise InputError(
+                        f"sweep '{settings.name}' in the storage has different settings: "
+                        f"{'; '.join(diff)}; repeat its flags or add --resume"
+                    )
+    elif resume:
+        raise InputError(
+            f"no sweep named '{settings.name}' in storage {settings.storage}; start it without --resume"
+        )
+    study = optuna.create_study(
+        study_name=settings.name, storage=storage, directions=directions(settings.engine), load_if_exists=True
+    )
+    if "settings" not in study.user_attrs:
+        study.set_user_attr("settings", settings.model_dump())
+        study.set_metric_names(
+            ["int8_accuracy", "latency_ms", "ram_bytes"][: len(directions(settings.engine))]
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    local.write_text(yaml.safe_dump(settings.model_dump(), sort_keys=False))
+    return settings, study
 
 
 def run_sweep(settings: SweepSettings, resume: bool = False, on_event: Any = None) -> Path:
-    """Run (or resume) a sweep to `settings.trials` trials in total. Returns the results folder."""
+    """Run (or resume, or join) a sweep until `settings.trials` trials in total; returns its folder."""
+    import warnings
+
     import optuna
 
-    from tuner.engines import directions, make_sampler
-    from tuner.pipeline import Problem
+    from tuner.engines import SINGLE_PROCESS, check_engine
     from tuner.space import load_space
     from tuner.targets import load_target
 
-    import warnings
-
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     emit = on_event or (lambda *a, **k: None)
-    folder = sweep_dir(settings.name)
-    if resume:
-        saved = load_settings(settings.name)
-        settings = saved.model_copy(update={"trials": settings.trials, "timeout": settings.timeout,
-                                            "storage": settings.storage or saved.storage})
-    elif (folder / "sweep.yaml").exists():
-        raise InputError(f"sweep '{settings.name}' already exists; add --resume to continue it or pick another --name")
-
-    # Validate everything before writing anything.
+    # Validate everything cheap before touching storage or data.
+    check_engine(settings.engine)
+    if settings.engine in SINGLE_PROCESS and settings.workers > 1:
+        raise InputError(
+            f"--engine {settings.engine} keeps keras-tuner's search state in one process; "
+            f"use --workers 1 or an Optuna engine (tpe, nsga2, random, grid)"
+        )
     space = load_space(settings.space)
+    if settings.engine == "grid":
+        space.grid()  # refuses continuous parameters and huge grids
     target = load_target(settings.target)
     budgets = settings.budgets(target)
-    sampler = make_sampler(settings.engine, space, settings.seed)
-    emit("stage", stage="loading data")
-    problem = Problem.from_source(settings.data or space.data, target, budgets, settings.seed, settings.epochs,
-                                  domain=space.domain)
+    _check_exists(settings, resume)
+    deadline = time.time() + settings.timeout if settings.timeout else None
+    problem = None
+    if not resume:  # a new sweep (or a worker joining one): can any candidate meet the budgets?
+        emit("stage", stage="pre-checking a sample of candidates against the budgets")
+        problem = check_budgets_reachable(settings, space, target, budgets)
+    settings, study = _open_or_create(settings, resume)
+    folder = sweep_dir(settings.name)
+    if settings.workers == 1:
+        run_worker(settings, index=0, deadline=deadline, on_event=emit, problem=problem)
+    else:
+        from tuner.workers import run_processes
 
-    folder.mkdir(parents=True, exist_ok=True)
-    if not resume:
-        (folder / "sweep.yaml").write_text(yaml.safe_dump(settings.model_dump(), sort_keys=False))
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    try:
-        study = optuna.create_study(study_name=settings.name, storage=storage_url(settings), sampler=sampler,
-                                    directions=directions(settings.engine), load_if_exists=True)
-    except Exception as exc:
-        raise InputError(f"cannot open storage {storage_url(settings)}: {type(exc).__name__}") from None
-    study.set_metric_names(["int8_accuracy", "latency_ms", "ram_bytes"][: len(directions(settings.engine))])
-    _fail_orphans(study)
-
-    from tuner.estimate.training_time import HostThroughput, fit, measure_host
-
-    host_file = folder / "host.json"
-    if not host_file.exists():
-        emit("stage", stage="measuring host training speed")
-        measure_host().save(host_file)
-    problem.host = HostThroughput.load(host_file)
-
-    start = time.monotonic()
-    worker = f"{socket.gethostname()}:{os.getpid()}"
-    while True:
-        recs = records(study)
-        done = [r for r in recs if r.state.is_finished()]
-        emit("progress", done=len(done), total=settings.trials, records=done)
-        if len(recs) >= settings.trials:
-            break
-        if settings.timeout and time.monotonic() - start > settings.timeout:
-            emit("stage", stage="timeout reached")
-            break
-        trial = study.ask()
-        study._storage.set_trial_system_attr(trial._trial_id, "worker", worker)
-        params = space.sample(trial)
-        trial.set_user_attr("candidate", params)
-        emit("trial", number=trial.number, params=params)
-        tdir = folder / "trials" / str(trial.number)
-        # Identical candidates are not trained twice.
-        twin = next((r for r in done if r.params == params and r.state is not CandidateState.FAILED), None)
-        if twin is not None:
-            _reuse(study, trial, twin, settings.engine)
-            continue
-        host_rows = [(int(r.metrics.get("macs", 0)), r.metrics.get("n_train", 0), int(r.params.get("batch_size", 32)),
-                      int(r.metrics.get("epochs_run", 1)), float(r.metrics["train_seconds"]))
-                     for r in done if "train_seconds" in r.metrics and r.metrics.get("n_train")]
-        problem.host = fit(host_rows, HostThroughput.load(host_file))
-        _run_one(study, trial, params, problem, tdir, settings.engine, emit)
-        _keras_cleanup()
+        run_processes(settings, deadline, emit)
     return folder
 
 
-def _reuse(study: Any, trial: Any, twin: TrialRecord, engine: str) -> None:
-    trial.set_user_attr("duplicate_of", twin.trial)
-    trial.set_user_attr("state", twin.state.value)
-    trial.set_user_attr("reason", twin.reason)
-    for k, v in twin.metrics.items():
-        trial.set_user_attr(k, v)
-    for k, v in twin.constraints.items():
-        trial.set_constraint(k, v)
-    trial.set_user_attr("margins", twin.constraints)
-    _tell(study, trial, engine, twin.metrics.get("int8_accuracy", 0.0) if twin.state.value == "feasible" else 0.0,
-          twin.metrics)
+def check_budgets_reachable(
+    settings: SweepSettings, space: Any, target: Any, budgets: Budgets, n: int = 8
+) -> Any:
+    """Pre-check up to `n` random candidates (no training); InputError if none meets the budgets.
 
-
-def _run_one(study: Any, trial: Any, params: dict, problem: Any, tdir: Path, engine: str, emit: Any) -> None:
+    Returns the loaded `Problem` (data and splits) for reuse."""
     import optuna
 
-    from tuner.pipeline import run_candidate, save_artifacts
+    from tuner.pipeline import Problem, precheck
+
+    problem = Problem.from_source(
+        settings.data or space.data, target, budgets, settings.seed, settings.epochs, domain=space.domain
+    )
+    scratch = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=settings.seed + 1))
+    reasons: list[str] = []
+    for _ in range(n):
+        trial = scratch.ask()
+        params = space.sample(trial)
+        try:
+            reason = precheck_only(params, problem, precheck)
+        except CandidateRejected as rej:
+            reason = rej.reason
+        if not reason:
+            return problem
+        reasons.append(reason)
+        scratch.tell(trial, 0.0)
+    common = max(set(reasons), key=reasons.count)
+    raise InputError(
+        f"no candidate meets the budgets: all {n} candidates pre-checked were over budget "
+        f"(e.g. {common}); relax the budgets or pick a smaller space"
+    )
+
+
+def precheck_only(params: dict[str, Any], problem: Any, precheck: Any) -> str:
+    """Budget violations of one candidate from the pre-check alone ('' when it fits)."""
+    from tuner.models import build_model
 
     try:
-        res = run_candidate(params, problem, on_event=emit)
-    except CandidateRejected as rej:
-        tdir.mkdir(parents=True, exist_ok=True)
-        (tdir / "candidate.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-        trial.set_user_attr("state", "rejected")
-        trial.set_user_attr("reason", rej.reason)
-        trial.set_user_attr("epochs_run", 0)
-        for k, v in rej.metrics.items():
-            trial.set_user_attr(k, v)
-        # a candidate the data cannot take (no estimate) counts as infeasible on every budget
-        margins = rej.margins or {"latency": 1.0, "ram": 1.0, "flash": 1.0, "train_time": 1.0}
-        trial.set_user_attr("margins", margins)
-        for k, v in margins.items():
-            trial.set_constraint(k, v)
-        emit("result", number=trial.number, state="rejected", reason=rej.reason)
-        _tell(study, trial, engine, 0.0, {})
-        return
-    except Exception as exc:  # any crash fails this candidate only
-        tdir.mkdir(parents=True, exist_ok=True)
-        (tdir / "error.txt").write_text(traceback.format_exc())
-        reason = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
-        if not isinstance(exc, CandidateFailed):
-            reason = f"{type(exc).__name__}: {reason}"
-        trial.set_user_attr("state", "failed")
-        trial.set_user_attr("reason", reason)
-        emit("result", number=trial.number, state="failed", reason=reason)
-        study.tell(trial, state=optuna.trial.TrialState.FAIL)
-        return
-    save_artifacts(tdir, params, res)
-    flat = _set_metrics(trial, res.metrics, res.estimate)
-    margins = problem.budgets.margins(res.estimate["latency_ms"], res.estimate["ram_bytes"],
-                                      res.estimate["flash_bytes"], res.metrics["est_train_seconds"])
-    trial.set_user_attr("margins", margins)
-    for k, v in margins.items():
-        trial.set_constraint(k, v)
-    trial.set_user_attr("state", res.state)
-    trial.set_user_attr("reason", res.reason)
-    emit("result", number=trial.number, state=res.state, reason=res.reason, int8_accuracy=flat["int8_accuracy"])
-    _tell(study, trial, engine, flat["int8_accuracy"] if res.state == "feasible" else 0.0, flat)
+        pre, feats = problem.features(params)
+        model = build_model(params, pre.input_shape, len(problem.class_names), seed=problem.seed)
+    except InputError as exc:
+        return f"invalid candidate: {exc}"
+    est, train_s = precheck(model, feats["train"][0], problem, pre.cost(), params)
+    return "; ".join(
+        problem.budgets.violations(est["latency_ms"], est["ram_bytes"], est["flash_bytes"], train_s)
+    )
+
+
+def _engine_seed(settings: SweepSettings, index: int, n_existing: int) -> int:
+    """Sampler seed of one worker: reproducible for one worker on a fresh sweep; distinct per
+    worker and per resume, so workers and resumed runs do not re-sample the same candidates."""
+    import os
+    import socket
+
+    from tuner.resume import is_sqlite
+
+    seed = settings.seed + 7919 * index + 1009 * n_existing
+    if settings.storage and not is_sqlite(settings.storage):  # workers on other machines share index 0
+        seed += hash((socket.gethostname(), os.getpid())) % 100_000
+    return seed
+
+
+def run_worker(
+    settings: SweepSettings, index: int, deadline: float | None, on_event: Any = None, problem: Any = None
+) -> None:
+    """One worker: until the budget is used up, ask the engine, run the candidate, record it."""
+    import optuna
+
+    from tuner.engines import make_engine
+    from tuner.estimate.training_time import refreshed_host
+    from tuner.outcome import reuse, run_and_record
+    from tuner.pipeline import Problem
+    from tuner.pruning import EpochGuard, median_pruner
+    from tuner.resume import (
+        Heartbeat,
+        ask_lock,
+        budget_used,
+        is_interrupted,
+        open_storage,
+        recover_interrupted,
+        worker_id,
+    )
+    from tuner.space import load_space
+    from tuner.targets import load_target
+
+    emit = on_event or (lambda *a, **k: None)
+    folder = sweep_dir(settings.name)
+    url = storage_url(settings)
+    storage = open_storage(url)
+    space = load_space(settings.space)
+    target = load_target(settings.target)
+    max_epochs = settings.epochs or int(space.fixed.get("epochs", 30))
+    n_existing = len(optuna.load_study(study_name=settings.name, storage=storage).get_trials(deepcopy=False))
+    engine = make_engine(
+        settings.engine, space, _engine_seed(settings, index, n_existing), folder, max_epochs
+    )
+    study = optuna.load_study(
+        study_name=settings.name, storage=storage, sampler=engine.sampler, pruner=median_pruner()
+    )
+    mode = "off" if not engine.uses_pruner else ("pareto" if engine.multi_objective else "median")
+    if problem is None:
+        emit("stage", stage="loading data")
+        problem = Problem.from_source(
+            settings.data or space.data,
+            target,
+            settings.budgets(target),
+            settings.seed,
+            settings.epochs,
+            domain=space.domain,
+        )
+    me = worker_id()
+    requeue = settings.engine not in ("hyperband", "bayesian")
+
+    while True:
+        with ask_lock(storage, url, settings.name, folder):
+            recovered = recover_interrupted(study, requeue)
+            if recovered:
+                emit("stage", stage=f"re-running trial(s) {recovered} left by a dead worker")
+            used, waiting = budget_used(study)
+            recs = [
+                TrialRecord.from_frozen(t)
+                for t in study.get_trials(deepcopy=False)
+                if not is_interrupted(t) and t.state != optuna.trial.TrialState.WAITING
+            ]
+            done = [r for r in recs if r.state.is_finished()]
+            emit("progress", done=len(done), total=settings.trials, records=done)
+            if used >= settings.trials and not waiting:
+                break
+            if deadline is not None and time.time() > deadline:
+                emit("stage", stage="timeout reached")
+                break
+            asked = engine.ask(study)
+            if asked is None:
+                emit("stage", stage=f"engine {settings.engine} has no candidate left")
+                break
+            study._storage.set_trial_system_attr(asked.trial._trial_id, "worker", me)
+            asked.trial.set_user_attr("candidate", asked.params)
+            asked.trial.set_user_attr("engine", settings.engine)
+        trial = asked.trial
+        emit("trial", number=trial.number, params=asked.params)
+        finished = [r for r in recs if r.state.is_finished() and r.state is not CandidateState.FAILED]
+        twin = next((r for r in finished if r.params == asked.params and r.duplicate_of is None), None)
+        try:
+            with Heartbeat(study._storage, trial._trial_id):
+                if twin is not None:
+                    summary = reuse(study, asked, engine, twin)
+                else:
+                    problem.host = refreshed_host(folder, _host_rows(study))
+                    curves = _curves(study) if mode == "pareto" else []
+                    guard = EpochGuard(trial, mode, deadline, curves)
+                    summary = run_and_record(
+                        study, asked, engine, problem, folder / "trials" / str(trial.number), guard, emit
+                    )
+        except KeyboardInterrupt:
+            from tuner.resume import mark_interrupted
+
+            ft = study._storage.get_trial(trial._trial_id)
+            if not ft.state.is_finished():
+                mark_interrupted(study, ft, "interrupted by the user", requeue)
+            raise
+        emit("result", number=trial.number, **summary)
+        if twin is None:
+            _keras_cleanup()
+
+
+def _host_rows(study: Any) -> list[tuple[int, int, int, int, float]]:
+    """(macs, samples, batch_size, epochs_run, train_seconds) of trained trials, for the throughput refit."""
+    rows = []
+    for t in study.get_trials(deepcopy=False):
+        a = t.user_attrs
+        if a.get("train_seconds") and a.get("n_train") and a.get("macs") and "duplicate_of" not in a:
+            cand = a.get("candidate", {})
+            rows.append(
+                (
+                    int(a["macs"]),
+                    int(a["n_train"]),
+                    int(cand.get("batch_size", 32)),
+                    int(a.get("epochs_run") or 1),
+                    float(a["train_seconds"]),
+                )
+            )
+    return rows
+
+
+def _curves(study: Any) -> list[tuple[float, float, list[float]]]:
+    out = []
+    for t in study.get_trials(deepcopy=False):
+        a = t.user_attrs
+        if "val_accuracy_curve" in a and "latency_ms" in a and "ram_bytes" in a:
+            out.append((float(a["latency_ms"]), float(a["ram_bytes"]), list(a["val_accuracy_curve"])))
+    return out
 
 
 def _keras_cleanup() -> None:

@@ -1,38 +1,56 @@
-"""Search engines behind one interface: each gives an Optuna sampler, so every engine writes the
-same Optuna study and leaderboard, export and report do not care which one ran."""
+"""Search engines behind one interface.
+
+Every engine hands the runner an `Asked` (a live Optuna trial plus the candidate's params) and
+hears back a score; the runner records everything in the sweep's Optuna study, so leaderboard,
+export and report do not care which engine ran. Optuna engines sample through the study's sampler;
+`grid` walks the space's distinct candidates; `hyperband` and `bayesian` drive keras-tuner's
+oracles directly and pass their choices to Optuna through a fixed-value sampler.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from tuner.engines._base import Asked, Engine
 from tuner.errors import InputError
+
+__all__ = ["ENGINES", "MULTI_OBJECTIVE", "Asked", "Engine", "directions", "make_engine"]
 
 ENGINES = {
     "tpe": "Optuna TPE with constraints (infeasible regions are learned); default",
     "nsga2": "Optuna NSGA-II, multi-objective: int8 accuracy up, latency down, RAM down",
     "random": "Optuna random sampling (baseline)",
-    "grid": "Optuna grid over every categorical/int/stepped-float value (small spaces)",
+    "grid": "every distinct candidate of a small, discrete space, in seeded random order",
+    "hyperband": "keras-tuner Hyperband oracle: many short trainings, the best get more epochs",
+    "bayesian": "keras-tuner Bayesian optimization oracle (Gaussian process)",
 }
 
 MULTI_OBJECTIVE = {"nsga2"}
+# Engines whose search state lives in one process (keras-tuner oracles): one worker only.
+SINGLE_PROCESS = {"hyperband", "bayesian"}
+
+
+def check_engine(name: str) -> None:
+    if name not in ENGINES:
+        raise InputError(f"unknown engine '{name}'; known: {', '.join(ENGINES)}")
 
 
 def directions(engine: str) -> list[str]:
     return ["maximize", "minimize", "minimize"] if engine in MULTI_OBJECTIVE else ["maximize"]
 
 
-def make_sampler(engine: str, space: Any, seed: int) -> Any:
-    import optuna
+def make_engine(name: str, space: Any, seed: int, folder: Path, max_epochs: int = 30) -> Engine:
+    """The engine `name` for `space`; `folder` keeps engine state that is not in the study (keras-tuner)."""
+    check_engine(name)
+    if name in ("hyperband", "bayesian"):
+        from tuner.engines._kt import KerasTunerEngine
 
-    if engine not in ENGINES:
-        raise InputError(f"unknown engine '{engine}'; known: {', '.join(ENGINES)}")
-    if engine == "tpe":
-        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=5, multivariate=True, group=True)
-    if engine == "nsga2":
-        return optuna.samplers.NSGAIISampler(seed=seed, population_size=8)
-    if engine == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    grid: dict[str, list] = {}
-    for name, p in space.params.items():
-        grid[name] = p.grid_values()
-    return optuna.samplers.GridSampler(grid, seed=seed)
+        return KerasTunerEngine(name, space, seed, folder / "kt", max_epochs)
+    if name == "grid":
+        from tuner.engines._optuna import GridEngine
+
+        return GridEngine(space, seed)
+    from tuner.engines._optuna import OptunaEngine
+
+    return OptunaEngine(name, space, seed)

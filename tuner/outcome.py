@@ -1,0 +1,166 @@
+"""Run one asked candidate through the pipeline and record its outcome in its Optuna trial.
+
+Every engine's trials get the same attributes: `candidate`, `state` (feasible|rejected|failed),
+`reason`, the metrics of `records.METRIC_ATTRS`, `margins` plus one Optuna constraint per budget
+(<= 0 feasible), `val_accuracy_curve`, and `duplicate_of` when an identical candidate was reused.
+"""
+
+from __future__ import annotations
+
+import traceback
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tuner.errors import CandidateFailed, CandidateRejected
+from tuner.pruning import EpochGuard, Pruned
+from tuner.records import METRIC_ATTRS, TrialRecord
+
+INFEASIBLE = {"latency": 1.0, "ram": 1.0, "flash": 1.0, "train_time": 1.0}
+
+
+def tell(
+    study: Any, asked: Any, engine: Any, accuracy: float, metrics: dict[str, Any], state: Any = None
+) -> None:
+    """Tell Optuna (and the engine) the objective(s): int8 accuracy (0 when infeasible) and, for
+    multi-objective engines, latency and RAM."""
+    import optuna
+
+    engine.tell(asked, accuracy)
+    if state is optuna.trial.TrialState.PRUNED:
+        study.tell(asked.trial, state=state)
+    elif engine.multi_objective:
+        study.tell(
+            asked.trial,
+            [accuracy, float(metrics.get("latency_ms") or 1e9), float(metrics.get("ram_bytes") or 1e12)],
+        )
+    else:
+        study.tell(asked.trial, accuracy)
+
+
+def _constraints(trial: Any, margins: dict[str, float]) -> None:
+    trial.set_user_attr("margins", margins)
+    for k, v in margins.items():
+        trial.set_constraint(k, float(v))
+
+
+def reuse(study: Any, asked: Any, engine: Any, twin: TrialRecord) -> dict[str, Any]:
+    """Record a candidate identical to an earlier one with the earlier result (no training)."""
+    trial = asked.trial
+    trial.set_user_attr("duplicate_of", twin.trial)
+    trial.set_user_attr("state", twin.state.value)
+    trial.set_user_attr("reason", twin.reason)
+    for k, v in twin.metrics.items():
+        trial.set_user_attr(k, v)
+    _constraints(trial, twin.constraints or INFEASIBLE)
+    acc = twin.metrics.get("int8_accuracy", 0.0) if twin.state.value == "feasible" else 0.0
+    tell(study, asked, engine, acc, twin.metrics)
+    return {
+        "state": twin.state.value,
+        "reason": twin.reason,
+        "duplicate_of": twin.trial,
+        "int8_accuracy": twin.metrics.get("int8_accuracy"),
+    }
+
+
+def run_and_record(
+    study: Any, asked: Any, engine: Any, problem: Any, tdir: Path, guard: EpochGuard, emit: Any
+) -> dict[str, Any]:
+    """Run the candidate; whatever happens (rejection, pruning, crash) record it and return a summary."""
+    import optuna
+
+    from tuner.pipeline import run_candidate, save_artifacts
+
+    trial, params = asked.trial, asked.params
+    precheck: dict[str, Any] = {}
+
+    def on_event(kind: str, **info: Any) -> None:
+        if kind == "precheck":
+            precheck.update(info)
+            est = info["estimate"]
+            guard.set_costs(est["latency_ms"], est["ram_bytes"])
+        emit(kind, **info)
+
+    saved_epochs = problem.epochs
+    if asked.epochs is not None:  # the engine chose the epochs (Hyperband)
+        problem.epochs = asked.epochs
+    try:
+        res = run_candidate(params, problem, on_event=on_event, on_epoch=guard)
+    except CandidateRejected as rej:
+        _write_candidate(tdir, params)
+        trial.set_user_attr("state", "rejected")
+        trial.set_user_attr("reason", rej.reason)
+        trial.set_user_attr("epochs_run", 0)
+        for k, v in rej.metrics.items():
+            trial.set_user_attr(k, v)
+        # a candidate the data cannot take (no estimate) counts as infeasible on every budget
+        _constraints(trial, rej.margins or INFEASIBLE)
+        tell(study, asked, engine, 0.0, rej.metrics)
+        return {"state": "rejected", "reason": rej.reason}
+    except Pruned as pr:
+        _write_candidate(tdir, params)
+        trial.set_user_attr("state", "rejected")
+        trial.set_user_attr("reason", pr.reason)
+        trial.set_user_attr("epochs_run", len(pr.curve))
+        trial.set_user_attr("val_accuracy_curve", pr.curve)
+        est = precheck.get("estimate", {})
+        for k in ("latency_ms", "ram_bytes", "flash_bytes", "macs"):
+            if k in est:
+                trial.set_user_attr(k, est[k])
+        if est:
+            trial.set_user_attr("est_train_seconds", precheck.get("est_train_seconds"))
+            _constraints(
+                trial,
+                problem.budgets.margins(
+                    est["latency_ms"],
+                    est["ram_bytes"],
+                    est["flash_bytes"],
+                    precheck.get("est_train_seconds", 0.0),
+                ),
+            )
+        engine.tell(asked, max([a for a in pr.curve if a == a] or [0.0]))
+        study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+        return {"state": "rejected", "reason": pr.reason}
+    except Exception as exc:  # any crash fails this candidate only
+        tdir.mkdir(parents=True, exist_ok=True)
+        (tdir / "error.txt").write_text(traceback.format_exc())
+        _write_candidate(tdir, params)
+        text = str(exc).strip()
+        reason = text.splitlines()[0][:300] if text else type(exc).__name__
+        if not isinstance(exc, CandidateFailed):
+            reason = f"{type(exc).__name__}: {reason}"
+        trial.set_user_attr("state", "failed")
+        trial.set_user_attr("reason", reason)
+        engine.tell(asked, None)
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        return {"state": "failed", "reason": reason}
+    finally:
+        problem.epochs = saved_epochs
+    save_artifacts(tdir, params, res)
+    flat = {**{k: v for k, v in res.estimate.items() if k in METRIC_ATTRS}, **res.metrics}
+    for k in METRIC_ATTRS:
+        if flat.get(k) is not None:
+            trial.set_user_attr(k, flat[k])
+    trial.set_user_attr(
+        "val_accuracy_curve", [float(a) for a in res.metrics.get("history", {}).get("val_accuracy", [])]
+    )
+    trial.set_user_attr("n_train", res.metrics.get("n_train"))
+    _constraints(
+        trial,
+        problem.budgets.margins(
+            res.estimate["latency_ms"],
+            res.estimate["ram_bytes"],
+            res.estimate["flash_bytes"],
+            res.metrics["est_train_seconds"],
+        ),
+    )
+    trial.set_user_attr("state", res.state)
+    trial.set_user_attr("reason", res.reason)
+    tell(study, asked, engine, flat["int8_accuracy"] if res.state == "feasible" else 0.0, flat)
+    return {"state": res.state, "reason": res.reason, "int8_accuracy": flat["int8_accuracy"]}
+
+
+def _write_candidate(tdir: Path, params: dict[str, Any]) -> None:
+    tdir.mkdir(parents=True, exist_ok=True)
+    (tdir / "candidate.yaml").write_text(yaml.safe_dump(params, sort_keys=False))

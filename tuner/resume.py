@@ -1,0 +1,194 @@
+"""Crash safety: storage with heartbeats, the trial budget, and trials whose worker died.
+
+Budget: a sweep has `--trials` trials in total. Every trial in the study counts, except the ones a
+dead worker left behind ("interrupted": user attr set when we fail them). Workers check the count
+and ask for a new trial while holding a lock (a file lock next to SQLite, a PostgreSQL advisory
+lock), so N workers on M machines never overshoot.
+
+Interrupted trials: a trial left RUNNING by a worker that died (kill -9, power loss) is found by
+pid (same host) or by a stale heartbeat (any host, RDB storages other than SQLite), marked FAIL
+with `interrupted=True` and a reason, and its params are enqueued so the next free worker re-runs
+the same candidate (`retry_of` = the old number). keras-tuner engines re-issue the trial from their
+own saved state instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import socket
+import threading
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+HEARTBEAT_S = 10  # seconds between heartbeats of a running trial (non-SQLite storages)
+GRACE_S = 60  # a running trial without heartbeat for this long belongs to a dead worker
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite:")
+
+
+def open_storage(url: str) -> Any:
+    """An Optuna RDBStorage; heartbeats on shared (non-SQLite) storages. InputError if unreachable."""
+    import warnings
+
+    import optuna
+
+    from tuner.errors import InputError
+
+    kwargs: dict[str, Any] = {}
+    if not is_sqlite(url):
+        kwargs = {"heartbeat_interval": HEARTBEAT_S, "grace_period": GRACE_S}
+        if url.startswith("postgresql"):
+            kwargs["engine_kwargs"] = {"connect_args": {"connect_timeout": 10}}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(url, **kwargs)
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        raise InputError(f"cannot open storage {_redact(url)}: {type(exc).__name__}: {first}") from None
+
+
+def _redact(url: str) -> str:
+    """Hide a password in a storage URL."""
+    head, sep, tail = url.partition("://")
+    if sep and "@" in tail:
+        cred, _, host = tail.rpartition("@")
+        user = cred.split(":", 1)[0]
+        return f"{head}://{user}{':***' if ':' in cred else ''}@{host}"
+    return url
+
+
+@contextlib.contextmanager
+def ask_lock(storage: Any, url: str, name: str, lock_dir: Path) -> Iterator[None]:
+    """Serialize 'count the budget, then ask' across workers sharing the study."""
+    if is_sqlite(url):
+        lock_dir.mkdir(parents=True, exist_ok=True)
+        with open(lock_dir / "ask.lock", "w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+    elif url.startswith("postgresql"):
+        from sqlalchemy import text
+
+        key = zlib.crc32(f"tuner:{name}".encode())
+        with storage.engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.commit()
+    else:  # other RDBs: no cross-process lock; the total may overshoot by up to workers-1
+        yield
+
+
+def is_interrupted(ft: Any) -> bool:
+    return bool(ft.user_attrs.get("interrupted"))
+
+
+def budget_used(study: Any) -> tuple[int, int]:
+    """(trials counting toward --trials, trials WAITING to be run)."""
+    import optuna
+
+    used = waiting = 0
+    for t in study.get_trials(deepcopy=False):
+        if is_interrupted(t):
+            continue
+        used += 1
+        waiting += t.state == optuna.trial.TrialState.WAITING
+    return used, waiting
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _dead(ft: Any, stale_ids: set[int]) -> bool:
+    owner = ft.system_attrs.get("worker", "")
+    host, _, pid = owner.rpartition(":")
+    if ft._trial_id in stale_ids:
+        return True
+    if not owner:
+        return False  # just asked by a live worker that has not tagged it yet
+    if host == socket.gethostname() and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+    return False
+
+
+def recover_interrupted(study: Any, requeue: bool) -> list[int]:
+    """Fail trials left RUNNING by dead workers; enqueue their params again if `requeue`.
+
+    Call under `ask_lock`. Returns the numbers of the trials recovered.
+    """
+    import optuna
+
+    storage = study._storage
+    stale: set[int] = set()
+    if storage.get_heartbeat_interval() if hasattr(storage, "get_heartbeat_interval") else None:
+        stale = set(storage._get_stale_trial_ids(study._study_id))
+    out = []
+    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        if not _dead(t, stale):
+            continue
+        mark_interrupted(study, t, "worker died while running (killed or crashed)", requeue)
+        out.append(t.number)
+    return out
+
+
+def mark_interrupted(study: Any, ft: Any, why: str, requeue: bool) -> None:
+    import optuna
+
+    storage = study._storage
+    tid = ft._trial_id
+    again = "; re-run as a new trial" if requeue else ""
+    storage.set_trial_user_attr(tid, "interrupted", True)
+    storage.set_trial_user_attr(tid, "state", "failed")
+    storage.set_trial_user_attr(tid, "reason", why + again)
+    try:
+        storage.set_trial_state_values(tid, optuna.trial.TrialState.FAIL)
+    except Exception:  # another worker failed it in between
+        return
+    if requeue and ft.params:
+        study.enqueue_trial(dict(ft.params), user_attrs={"retry_of": ft.number})
+
+
+class Heartbeat:
+    """Records a heartbeat for a running trial every HEARTBEAT_S seconds (shared storages only)."""
+
+    def __init__(self, storage: Any, trial_id: int) -> None:
+        self.storage, self.trial_id = storage, trial_id
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> Heartbeat:
+        if getattr(self.storage, "get_heartbeat_interval", lambda: None)():
+            self.storage.record_heartbeat(self.trial_id)
+            self._thread = threading.Thread(target=self._run, daemon=True)
+            self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(HEARTBEAT_S):
+            try:
+                self.storage.record_heartbeat(self.trial_id)
+            except Exception:  # a transient storage error must not kill training
+                pass
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
