@@ -277,3 +277,27 @@ def leave_one_board_out(
 
 def mape(errors: Sequence[float]) -> float:
     return float(np.mean([abs(e) for e in errors])) if errors else float("nan")
+
+
+def single_model_transfer(
+    rows: Sequence[Measurement] = MEASUREMENTS, features: dict[str, dict[str, float]] | None = None
+) -> list[float]:
+    """Relative errors when a board's scale comes from ONE model and the per-unit costs are the
+    prior (no shape fit): on every board with >= 2 rows, fit on row j, predict row i != j.
+    This is the situation of a board with a single measurement in a family whose shape the
+    calibration data cannot check (ESP-NN, Helium, Cortex-M0+)."""
+    features = features or REFERENCE_FEATURES
+    errs = []
+    for key in sorted({board_key(r) for r in rows}):
+        mine = [r for r in rows if board_key(r) == key]
+        theta = PRIORS[mine[0].kernels]
+
+        def units(r: Measurement, theta=theta) -> float:
+            return sum(theta[k] * features[r.model].get(k, 0.0) for k in FEATURES)
+
+        for i in mine:
+            for j in mine:
+                if i is not j:
+                    pred = j.cycles / units(j) * units(i)
+                    errs.append((pred - i.cycles) / i.cycles)
+    return errs

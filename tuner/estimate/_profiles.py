@@ -17,6 +17,7 @@ from tuner.estimate._fit import (
     leave_one_board_out,
     leave_one_out,
     log_band,
+    single_model_transfer,
 )
 from tuner.targets import DEFAULT_TARGET, Target, dump_target, target_from_dict
 
@@ -294,6 +295,11 @@ _DSP_BY_CORE = {
 _CODE_FACTOR = {"cortex-m0plus": 1.1, "riscv32-imc": 1.15, "xtensa-lx6": 1.1, "xtensa-lx7": 1.1}
 
 
+def _within_residuals(fam: str) -> list[float]:
+    loo = [r for r in leave_one_out() if not r.cold_start]
+    return [r.per_op_err for r in loo if r.kernels == fam] or [r.per_op_err for r in loo]
+
+
 def _family_bands(fam: str) -> tuple[tuple[float, float], tuple[float, float], str, str]:
     loo = [r for r in leave_one_out() if not r.cold_start]
     within = [r.per_op_err for r in loo if r.kernels == fam] or [r.per_op_err for r in loo]
@@ -320,9 +326,18 @@ def build_profile(row, fits: dict[str, FamilyFit]) -> Target:
     rows = [m for m in MEASUREMENTS if m.board == tid and m.kernels == fam]
     (wl, wh), (cl, ch), wsrc, csrc = _family_bands(fam)
     fitted_on = "; ".join(sorted({f"{m.model} ({m.source})" for m in rows}))
-    if rows:
+    if len(rows) == 1:
+        scale, naive = fit.board_scale[tid], fit.naive_cpm[tid]
+        single = single_model_transfer()
+        low, high = log_band([*_within_residuals(fam), *single])
+        wsrc += (
+            f", widened by {len(single)} single-model transfers (board scale from one model, prior "
+            "per-unit costs, predicting another model of the same board): this board has one measurement"
+        )
+    elif rows:
         scale, naive = fit.board_scale[tid], fit.naive_cpm[tid]
         low, high = wl, wh
+    if rows:
         lsrc = (
             f"per-op cycle model, family `{fam}` shape fitted on shared/calibration/latency.csv; board scale "
             f"fitted on this board's rows: {fitted_on}. Band: {wsrc}."
