@@ -106,3 +106,14 @@ def test_calibrate_then_estimate(models, tmp_path):
     d = json.loads(p.stdout)
     assert d["target"] == "my-board"
     assert d["latency_ms"] == pytest.approx(12.5, rel=0.35)  # 2 rows: a shared scale, not an exact fit
+
+
+def test_config_without_pipeline_is_input_error(tmp_path, monkeypatch):
+    from tuner.cli.estimate_cmd import _model_and_dsp
+    from tuner.errors import InputError
+
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("candidate: {family: dense}\n")
+    monkeypatch.setitem(sys.modules, "tuner.pipeline", None)  # import fails as if not written yet
+    with pytest.raises(InputError, match="estimating a CONFIG.yaml needs the sweep pipeline; pass a .tflite"):
+        _model_and_dsp(cfg)

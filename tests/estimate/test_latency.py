@@ -107,3 +107,31 @@ def test_dsp_cost_is_added(models):
 def test_bad_dsp_cost(ops, buf, match):
     with pytest.raises(InputError, match=match):
         DspCost(ops, buf)
+
+
+def _rename_op(buf: bytes, old: str, new: str) -> bytes:
+    """Rewrite the flatbuffer so that every `old` op becomes a `new` op (same tensors)."""
+    import flatbuffers
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+    m = schema.ModelT.InitFromObj(schema.Model.GetRootAs(buf, 0))
+    for oc in m.operatorCodes:
+        if max(oc.builtinCode, oc.deprecatedBuiltinCode) == getattr(schema.BuiltinOperator, old):
+            oc.builtinCode = oc.deprecatedBuiltinCode = getattr(schema.BuiltinOperator, new)
+    b = flatbuffers.Builder(1024)
+    b.Finish(m.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
+
+
+def test_real_unsupported_op_end_to_end(models):
+    buf = _rename_op(models["residual"], "ADD", "REDUCE_PROD")  # an op the cost model does not know
+    base = estimate_tflite(models["residual"], "ek-ra6m4", exact=False)
+    e = estimate_tflite(buf, "ek-ra6m4", exact=True)
+    assert e.unsupported_ops == ("REDUCE_PROD",)
+    assert any("REDUCE_PROD" in n for n in e.notes)
+    assert e.macs == base.macs and len(e.layers) == len(base.layers)
+    assert e.latency_ms_high > base.latency_ms_high
+    # tflite-micro has no kernel for it: the arena is planned analytically, and the note says so
+    if e.arena_method == "analytical":
+        assert any("tflite-micro could not allocate" in n for n in e.notes)
+    assert e.arena_bytes > 0
