@@ -117,3 +117,14 @@ def test_config_without_pipeline_is_input_error(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "tuner.pipeline", None)  # import fails as if not written yet
     with pytest.raises(InputError, match="estimating a CONFIG.yaml needs the sweep pipeline; pass a .tflite"):
         _model_and_dsp(cfg)
+
+
+def test_config_target_is_the_default(tmp_path):
+    from tuner.cli.estimate_cmd import _config_target
+
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("target: esp32-s3\ncandidate: {family: dense}\n")
+    assert _config_target(cfg) == "esp32-s3"
+    cfg.write_text("candidate: {family: dense}\n")
+    assert _config_target(cfg) is None
+    assert _config_target(tmp_path / "model.tflite") is None

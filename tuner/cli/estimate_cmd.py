@@ -27,6 +27,20 @@ def _model_and_dsp(path: Path):
     return path.read_bytes(), None
 
 
+def _config_target(path: Path) -> str | None:
+    """The `target:` of a candidate/export config, if `path` is one."""
+    if path.suffix.lower() not in _CONFIG_SUFFIXES or not path.is_file():
+        return None
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError:
+        return None
+    t = data.get("target") if isinstance(data, dict) else None
+    return t if isinstance(t, str) and t else None
+
+
 def _kb(n: float) -> str:
     return f"{n / 1024:,.1f} kB"
 
@@ -35,17 +49,22 @@ def _kb(n: float) -> str:
 def estimate_cmd(
     model: Annotated[Path, typer.Argument(help="int8 .tflite model, or a candidate/export config.yaml")],
     target: Annotated[
-        str,
-        typer.Option("--target", "-t", help="target board id (see `tuner targets`) or path to a target YAML"),
-    ] = "nano33ble",
+        str | None,
+        typer.Option(
+            "--target",
+            "-t",
+            help="target board id (see `tuner targets`) or path to a target YAML "
+            "[default: the config's target, else nano33ble]",
+        ),
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="print one JSON object instead of tables")] = False,
     fast: Annotated[bool, typer.Option("--fast", help="analytical arena (no tflite-micro run)")] = False,
 ) -> None:
     """Estimate latency (with band), RAM and flash of a model on a target, per layer."""
     from tuner.estimate import estimate_tflite
-    from tuner.targets import load_target
+    from tuner.targets import DEFAULT_TARGET, load_target
 
-    tgt = load_target(target)
+    tgt = load_target(target or _config_target(model) or DEFAULT_TARGET)
     buf, dsp = _model_and_dsp(model)
     est = estimate_tflite(buf, tgt, dsp=dsp, exact=not fast)
     if json_out:
