@@ -188,7 +188,9 @@ def estimate_tflite(
         from tuner.estimate._tflm import TflmError, exact_arena
 
         try:
-            a = exact_arena(buf, arena_size=max(64 * 1024, 2 * (head + tail) + 16 * 1024))
+            # generous: the arena size does not change the plan or the run time, and a too-small
+            # arena would fail (or crash the child) before the report is printed
+            a = exact_arena(buf, arena_size=max(2 << 20, 4 * (head + tail) + len(buf)))
             head, tail, arena_method = a.head, a.tail, "tflite-micro"
         except TflmError as exc:
             notes.append(f"{exc}; arena planned analytically instead")
