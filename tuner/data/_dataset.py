@@ -46,12 +46,20 @@ class Dataset:
             raise InputError(
                 f"{self.source}: class '{lonely[0]}' has a single sample; add samples or drop it"
             )
-        arrays = self.x if isinstance(self.x, list) else [self.x]
-        for a in arrays:
-            if not np.isfinite(a).all():
-                raise InputError(
-                    f"{self.source}: data contains NaN or inf values; clean or impute them first"
-                )
+        if isinstance(self.x, list):
+            bad = next((i for i, a in enumerate(self.x) if not np.isfinite(a).all()), None)
+        else:
+            finite = np.isfinite(self.x.reshape(len(self.x), -1)).all(axis=1)
+            bad = None if finite.all() else int(np.flatnonzero(~finite)[0])
+        if bad is not None:
+            raise InputError(
+                f"{self.source}: data contains NaN or inf values (first in sample {bad}, class "
+                f"'{self.class_names[self.y[bad]]}'); clean or impute them first"
+            )
+        if isinstance(self.x, list):
+            empty = next((i for i, a in enumerate(self.x) if len(a) == 0), None)
+            if empty is not None:
+                raise InputError(f"{self.source}: sample {empty} is empty; drop it or add its data")
 
 
 def _group_split(groups: np.ndarray, y: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:

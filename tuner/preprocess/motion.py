@@ -100,8 +100,8 @@ def spectral_features(
         power += np.abs(np.fft.rfft(frame, axis=1)) ** 2
     power /= len(starts)
     if edges is not None:
-        band = band_index(fft_length, rate_hz, edges)
-        sums = np.stack([power[:, band == b, :].sum(axis=1) for b in range(len(edges) - 1)], axis=1)
+        bands = band_bins(fft_length, rate_hz, edges)
+        sums = np.stack([power[:, idx, :].sum(axis=1) for idx in bands], axis=1)
         logp = np.log10(sums + 1e-10)
     else:
         logp = np.log10(power[:, 1:, :] + 1e-10)  # drop DC: the mean is removed
@@ -109,22 +109,20 @@ def spectral_features(
     return per_axis.transpose(0, 2, 1).reshape(n, -1).astype(np.float32)
 
 
-def band_index(fft_length: int, rate_hz: float, edges: tuple[float, ...]) -> np.ndarray:
-    """Band of each FFT bin 0..fft_length/2 for `edges` ([e_i, e_i+1); the last band includes Nyquist),
-    -1 outside every band. A band without any bin is an error (FFT too short for those edges)."""
+def band_bins(fft_length: int, rate_hz: float, edges: tuple[float, ...]) -> list[np.ndarray]:
+    """FFT bins (0..fft_length/2) summed into each band [e_i, e_i+1) (the last band includes its upper
+    edge). A band narrower than the bin spacing that holds no bin centre takes its nearest bin, so
+    every band is defined at every FFT length."""
     freqs = np.arange(fft_length // 2 + 1) * rate_hz / fft_length
-    band = np.full(len(freqs), -1)
+    out = []
     for b in range(len(edges) - 1):
-        upper = freqs <= edges[b + 1] if b == len(edges) - 2 else freqs < edges[b + 1]
-        band[(freqs >= edges[b]) & upper] = b
-    empty = [b for b in range(len(edges) - 1) if not (band == b).any()]
-    if empty:
-        b = empty[0]
-        raise InputError(
-            f"band {edges[b]}-{edges[b + 1]} Hz holds no FFT bin at fft_length {fft_length} "
-            f"({rate_hz / fft_length:g} Hz per bin); use a longer FFT or wider edges"
-        )
-    return band
+        lo, hi = edges[b], edges[b + 1]
+        upper = freqs <= hi if b == len(edges) - 2 else freqs < hi
+        idx = np.flatnonzero((freqs >= lo) & upper)
+        if len(idx) == 0:
+            idx = np.array([int(np.argmin(np.abs(freqs - (lo + hi) / 2)))])
+        out.append(idx)
+    return out
 
 
 class MotionPreprocessor:
@@ -157,8 +155,6 @@ class MotionPreprocessor:
             if self.block == "spectral" and spectrum == "power_edges"
             else None
         )
-        if self.edges is not None:
-            band_index(self.fft_length, rate_hz, self.edges)
         if self.length < 4:
             raise InputError(f"window_ms {params.get('window_ms')} gives {self.length} samples; use >= 4")
         self.mean: np.ndarray | None = None
@@ -252,7 +248,7 @@ class MotionPreprocessor:
                 ops["add"] += 4 * sections * t * c
                 window_buf += 2 * sections * c * 4  # filter state
             if self.edges is not None:  # sum bins into bands, then one log per band
-                in_band = int((band_index(n, self.rate_hz, self.edges) >= 0).sum())
+                in_band = sum(len(idx) for idx in band_bins(n, self.rate_hz, self.edges))
                 ops["add"] += c * in_band
                 ops["log"] = c * (len(self.edges) - 1)
         return DspCost(ops=ops, buffer_bytes=window_buf + n_out * 4, name=f"motion-{self.block}")

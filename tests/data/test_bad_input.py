@@ -1,0 +1,173 @@
+"""Every bad input of issue 5: one-line InputError naming the problem and the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.data.conftest import write_image, write_wav
+from tuner.data import load_data
+from tuner.errors import InputError
+
+
+def _images(root: Path, per_class: dict[str, int]) -> None:
+    rng = np.random.default_rng(0)
+    for cls, n in per_class.items():
+        for i in range(n):
+            write_image(root / cls / f"{i}.png", rng.integers(0, 255, (8, 8), dtype=np.uint8))
+
+
+def test_empty_folder(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no images .* found; use one sub-folder per class"):
+        load_data(str(tmp_path))
+    (tmp_path / "cat").mkdir()
+    with pytest.raises(InputError, match="no images"):
+        load_data(str(tmp_path))
+
+
+def test_files_without_class_folders(tmp_path: Path) -> None:
+    write_image(tmp_path / "a.png", np.zeros((4, 4), dtype=np.uint8))
+    with pytest.raises(InputError, match="put them in one sub-folder per class"):
+        load_data(str(tmp_path))
+
+
+def test_single_class(tmp_path: Path) -> None:
+    _images(tmp_path, {"cat": 4})
+    with pytest.raises(InputError, match=r"only one class \(cat\); a classifier needs >= 2"):
+        load_data(str(tmp_path))
+
+
+def test_class_with_one_sample(tmp_path: Path) -> None:
+    _images(tmp_path, {"cat": 4, "dog": 1})
+    with pytest.raises(InputError, match="class 'dog' has a single sample; add samples or drop it"):
+        load_data(str(tmp_path))
+
+
+def test_nan_and_inf(tmp_path: Path) -> None:
+    x = np.ones((6, 3))
+    x[2, 1] = np.nan
+    np.savez(tmp_path / "n.npz", x=x, y=[0, 1] * 3)
+    with pytest.raises(InputError, match="NaN or inf .* sample 2"):
+        load_data(str(tmp_path / "n.npz"))
+    df = pd.DataFrame({"a": [1.0, np.inf, 2, 3], "label": ["x", "y", "x", "y"]})
+    df.to_csv(tmp_path / "i.csv", index=False)
+    with pytest.raises(InputError, match="NaN or inf"):
+        load_data(str(tmp_path / "i.csv"))
+
+
+def test_csv_without_label_column(tmp_path: Path) -> None:
+    pd.DataFrame({"a": [1, 2], "b": [3, 4]}).to_csv(tmp_path / "t.csv", index=False)
+    with pytest.raises(InputError, match="no 'label' column .*; add one"):
+        load_data(str(tmp_path / "t.csv"))
+
+
+def test_non_numeric_column(tmp_path: Path) -> None:
+    pd.DataFrame({"a": ["x", "y"], "label": [0, 1]}).to_csv(tmp_path / "t.csv", index=False)
+    with pytest.raises(InputError, match="column 'a' is not numeric"):
+        load_data(str(tmp_path / "t.csv"))
+
+
+def test_ragged_samples_cannot_be_stacked(tmp_path: Path) -> None:
+    x = np.empty(4, dtype=object)
+    x[:] = [np.zeros(3), np.zeros(5), np.zeros(3), np.zeros(2)]
+    np.savez(tmp_path / "r.npz", x=x, y=[0, 1, 0, 1])
+    with pytest.raises(InputError, match="cannot read|equal-length"):
+        load_data(str(tmp_path / "r.npz"))
+
+
+def test_recordings_shorter_than_every_window(tmp_path: Path) -> None:
+    """Mixed lengths are windowed; a class whose recordings are all shorter than the window is refused."""
+    from tuner.data import split
+    from tuner.preprocess import build_preprocessor
+
+    rows = []
+    for s in range(12):
+        n = 200 if s % 2 == 0 else 20  # class 'b' only has 20-row (0.4 s) recordings
+        rows.append(pd.DataFrame({"sample": s, "label": "ab"[s % 2], "ax": np.arange(n, dtype=float)}))
+    pd.concat(rows).to_csv(tmp_path / "m.csv", index=False)
+    ds = load_data(str(tmp_path / "m.csv"), domain="motion")
+    train = split(ds)[0]
+    pre = build_preprocessor({"dsp": "raw", "window_ms": 1000, "stride_ms": 500}, train)
+    with pytest.raises(
+        InputError, match="class 'b' has no recording as long as one window .* shorten window_ms"
+    ):
+        pre.fit(train)
+
+
+def test_one_label_per_sample(tmp_path: Path) -> None:
+    pd.DataFrame({"sample": [1, 1, 2, 2], "label": ["a", "b", "a", "a"], "v": [1.0, 2, 3, 4]}).to_csv(
+        tmp_path / "m.csv", index=False
+    )
+    with pytest.raises(InputError, match="sample 1 has 2 labels"):
+        load_data(str(tmp_path / "m.csv"))
+
+
+def _corrupt_images(root: Path, n_bad: int) -> None:
+    _images(root, {"cat": 30, "dog": 30})
+    for i in range(n_bad):
+        (root / "cat" / f"bad{i}.png").write_bytes(b"not a png at all")
+
+
+def test_few_corrupt_images_are_skipped_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    _corrupt_images(tmp_path, 1)
+    with caplog.at_level("WARNING", logger="tuner.data"):
+        ds = load_data(str(tmp_path))
+    assert len(ds) == 60
+    assert "bad0.png" in caplog.text and "skipping unreadable image file" in caplog.text
+
+
+def test_many_corrupt_images_are_refused(tmp_path: Path) -> None:
+    _corrupt_images(tmp_path, 8)
+    with pytest.raises(
+        InputError, match="8 of 68 image files are unreadable .*bad0.png.*; repair or remove them"
+    ):
+        load_data(str(tmp_path))
+
+
+def test_corrupt_wav(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    for cls in ("yes", "no"):
+        for i in range(20):
+            write_wav(tmp_path / cls / f"{i}.wav", np.zeros(1600), 16000)
+    (tmp_path / "yes" / "broken.wav").write_bytes(b"RIFF....WAVEjunk")
+    with caplog.at_level("WARNING", logger="tuner.data"):
+        assert len(load_data(str(tmp_path))) == 40
+    assert "broken.wav" in caplog.text
+    for i in range(5):
+        (tmp_path / "no" / f"broken{i}.wav").write_bytes(b"garbage")
+    with pytest.raises(InputError, match="6 of 46 WAV files are unreadable"):
+        load_data(str(tmp_path))
+
+
+def test_missing_path_and_single_file(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="neither a bundled set .* nor an existing path"):
+        load_data(str(tmp_path / "nope"))
+    write_wav(tmp_path / "a.wav", np.zeros(100), 16000)
+    with pytest.raises(InputError, match="a single file is one sample; pass the folder"):
+        load_data(str(tmp_path / "a.wav"))
+
+
+def test_data_that_does_not_fit_the_space_domain(image_folder: Path) -> None:
+    with pytest.raises(InputError, match="image data does not fit a motion search space; use --space image"):
+        load_data(str(image_folder), domain="motion")
+
+
+def test_wav_folder_with_motion_space(tmp_path: Path) -> None:
+    for cls in ("yes", "no"):
+        for i in range(2):
+            write_wav(tmp_path / cls / f"{i}.wav", np.zeros(1600), 16000)
+    with pytest.raises(
+        InputError, match="audio recordings do not fit a motion search space; use --space audio"
+    ):
+        load_data(str(tmp_path), domain="motion")
+
+
+def test_messages_are_one_line(tmp_path: Path) -> None:
+    pd.DataFrame({"a": [1, 2]}).to_csv(tmp_path / "t.csv", index=False)
+    with pytest.raises(InputError) as info:
+        load_data(str(tmp_path / "t.csv"))
+    assert "\n" not in str(info.value)
