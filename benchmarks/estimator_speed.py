@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # the repo, if tuner is not installed
 
 from reference_models import REFERENCE_MACS, build_all  # noqa: E402
 

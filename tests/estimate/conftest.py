@@ -28,6 +28,9 @@ def _convert(model, int8: bool = True) -> bytes:
     return conv.convert()
 
 
+MODEL_NAMES = ("conv", "dw5", "fc", "residual", "branches", "small_cnn", "pool_fc", "float_conv")
+
+
 def _builders():
     import keras
     from keras import layers
@@ -73,15 +76,21 @@ def _builders():
 
 
 @pytest.fixture(scope="session")
-def models(tmp_path_factory) -> dict[str, bytes]:
-    """name -> .tflite bytes; the files are also in the returned dict under name + '_path'."""
-    pytest.importorskip("tensorflow")
-    folder = tmp_path_factory.mktemp("tflite")
+def models(tmp_path_factory) -> dict:
+    """name -> .tflite bytes, and name + '_path' -> the file. Files are shared through the session's
+    base temp folder, so a second copy of this fixture (tests/test_cli_estimate.py) reuses them."""
+    folder = tmp_path_factory.getbasetemp() / "estimator-tflite"
+    folder.mkdir(exist_ok=True)
+    builders = None
     out: dict = {}
-    for name, (m, int8) in _builders().items():
-        buf = _convert(m, int8)
-        out[name] = buf
+    for name in MODEL_NAMES:
         path = folder / f"{name}.tflite"
-        path.write_bytes(buf)
+        if not path.exists():
+            if builders is None:
+                pytest.importorskip("tensorflow")
+                builders = _builders()
+            m, int8 = builders[name]
+            path.write_bytes(_convert(m, int8))
+        out[name] = path.read_bytes()
         out[name + "_path"] = path
     return out
