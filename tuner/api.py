@@ -78,9 +78,11 @@ def show(name: str, trial: str | int = "best", storage: str | None = None) -> di
         return json.loads((folder / f).read_text()) if (folder / f).is_file() else {}
 
     params = trial_config(name, rec).candidate  # with the sweep's --epochs override, as trained
+    model = folder / "model_int8.tflite"
     return {"trial": rec.trial, "state": rec.state.value, "reason": rec.reason, "params": params,
             "duplicate_of": rec.duplicate_of, "margins": rec.constraints, "summary": rec.metrics,
-            "metrics": read("metrics.json"), "estimate": read("estimate.json"), "folder": str(folder)}
+            "metrics": read("metrics.json"), "estimate": read("estimate.json"), "folder": str(folder),
+            "model_path": str(model) if model.is_file() else None}
 
 
 def export(name: str, trial: str | int = "best", out: str | Path | None = None, force: bool = False) -> Path:

@@ -21,30 +21,39 @@ TOP_CONFUSION = 3  # candidates whose confusion matrices are shown
 PLOT_IDS = ("pareto-latency", "pareto-ram", "best-so-far", "layers-latency", "layers-memory")
 
 
-def layer_rows(estimate: dict[str, Any]) -> list[dict[str, Any]]:
-    """Per-layer rows of an `Estimate.to_dict()` in one shape: index, op, shape, macs, latency_ms,
-    ram_bytes (output activation + kernel scratch) and weight_bytes (constants, in flash)."""
+def layer_rows(estimate: dict[str, Any], tflite: bytes | None = None) -> list[dict[str, Any]]:
+    """Per-layer rows of an `Estimate.to_dict()`: index, op, shape, macs, cycles, latency_ms,
+    scratch_bytes and, when the model is given, ram_bytes (working set of the op: its activation
+    inputs and outputs plus kernel scratch) and weight_bytes (its constant tensors, in flash)."""
+    tensors: dict[int, tuple[int, int]] = {}  # op index -> (activation bytes, constant bytes)
+    if tflite is not None:
+        try:
+            from tuner.estimate._graph import parse
+
+            g = parse(tflite)
+            for op in g.ops:
+                ins = [g.t(i) for i in op.inputs if i >= 0]
+                act = sum(t.bytes for t in ins if not t.constant) + sum(g.t(i).bytes for i in op.outputs)
+                tensors[op.index] = (act, sum(t.bytes for t in ins if t.constant))
+        except Exception:  # memory bars are a nicety: never fail the report on them
+            tensors = {}
     rows = []
     for i, lyr in enumerate(estimate.get("layers") or []):
-
-        def first(*keys: str, _l: dict = lyr) -> Any:
-            return next((_l[k] for k in keys if _l.get(k) is not None), None)
-
-        out_b = first("output_bytes", "activation_bytes", "out_bytes") or 0
-        scratch = first("scratch_bytes") or 0
-        rows.append(
-            {
-                "index": first("index") if first("index") is not None else i,
-                "op": str(first("op", "name", "type", "kind") or "?"),
-                "shape": first("output_shape", "shape", "out_shape"),
-                "macs": first("macs"),
-                "latency_ms": first("latency_ms", "ms", "time_ms"),
-                "cycles": first("cycles", "est_cycles"),
-                "ram_bytes": int(out_b) + int(scratch),
-                "scratch_bytes": int(scratch),
-                "weight_bytes": first("weight_bytes", "weights_bytes", "param_bytes", "flash_bytes"),
-            }
-        )
+        index = int(lyr.get("index", i))
+        scratch = int(lyr.get("scratch_bytes") or 0)
+        act, const = tensors.get(index, (None, None))
+        rows.append({
+            "index": index,
+            "op": str(lyr.get("op") or "?"),
+            "shape": lyr.get("output_shape"),
+            "macs": lyr.get("macs"),
+            "cycles": lyr.get("cycles"),
+            "latency_ms": lyr.get("latency_ms"),
+            "scratch_bytes": scratch,
+            "ram_bytes": None if act is None else act + scratch,
+            "weight_bytes": const,
+            "note": lyr.get("note") or "",
+        })
     return rows
 
 
@@ -263,10 +272,10 @@ def _confusion_fig(trial: int, metrics: dict[str, Any]) -> Any:
     return fig
 
 
-def _layer_figs(trial: int, estimate: dict[str, Any]) -> list[Any]:
+def _layer_figs(trial: int, estimate: dict[str, Any], tflite: bytes | None) -> list[Any]:
     import plotly.graph_objects as go
 
-    rows = layer_rows(estimate)
+    rows = layer_rows(estimate, tflite)
     labels = [f"{r['index']}: {r['op']}" for r in rows]
     lat = go.Figure(
         go.Bar(
@@ -292,7 +301,7 @@ def _layer_figs(trial: int, estimate: dict[str, Any]) -> list[Any]:
             y=labels,
             x=[(r["ram_bytes"] or 0) / 1024 for r in rows],
             orientation="h",
-            name="RAM: output + scratch",
+            name="RAM: activations in + out, scratch",
             marker_color="darkorange",
         )
     )
@@ -428,8 +437,9 @@ def write_report(name: str, storage: str | None = None, out: str | Path | None =
     winner = top[0] if top else None
     if winner is not None:
         est = artifact(winner, "estimate.json")
+        model = trial_folder(name, by_number[winner]) / "model_int8.tflite"
         if est.get("layers"):
-            lat, mem = _layer_figs(winner, est)
+            lat, mem = _layer_figs(winner, est, model.read_bytes() if model.is_file() else None)
             figs += [("layers-latency", lat), ("layers-memory", mem)]
 
     parts = {fid: _fig_html(fig, fid, i == 0) for i, (fid, fig) in enumerate(figs)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -186,15 +187,16 @@ def show_candidate(con: Console, info: dict[str, Any], name: str) -> None:
     for k, v in rows:
         r.add_row(k, v)
     con.print(r)
-    layers = layer_rows(e)
+    model = info.get("model_path")
+    layers = layer_rows(e, Path(model).read_bytes() if model else None)
     if layers:
         lt = Table(title="Per-layer estimate", header_style="bold", title_justify="left")
-        for col in ("#", "op", "output shape", "MACs", "ms", "RAM B", "weights B"):
+        for col in ("#", "op", "output shape", "MACs", "ms", "RAM B", "scratch B", "weights B"):
             lt.add_column(col, justify="left" if col in ("op", "output shape") else "right")
         for row in layers:
             lt.add_row(str(row["index"]), row["op"], str(row["shape"] or "-"), _fmt(row["macs"], ","),
                        _fmt(row["latency_ms"], ".3f"), _fmt(row["ram_bytes"], ","),
-                       _fmt(row["weight_bytes"], ","))
+                       _fmt(row["scratch_bytes"], ","), _fmt(row["weight_bytes"], ","))
         con.print(lt)
     names = [str(c) for c in m.get("class_names") or []]
     for key, label in (("float_confusion", "float"), ("int8_confusion", "int8")):
