@@ -42,6 +42,9 @@ def test_pool_reshape_softmax_add_units(models):
     g, us = _units(models, "residual")
     add = next(u for op, u in zip(g.ops, us, strict=True) if op.name == "ADD")
     assert add == {"op": 1.0, "elem": 2 * 8 * 8 * 4}  # two inputs read per output element
+    g, us = _units(models, "branches")
+    cat = next(u for op, u in zip(g.ops, us, strict=True) if op.name == "CONCATENATION")
+    assert cat == {"op": 1.0, "move": 8 * 8 * 8}  # int8 bytes written
 
 
 @pytest.mark.parametrize("target", ["nano33ble", "ek-ra6m4", "esp32-s3", "ek-ra8d1", "rp2040"])
