@@ -75,6 +75,7 @@ def test_float_model_is_estimated_with_a_note(models):
     assert f.latency_ms == pytest.approx(4.0 * i8.latency_ms)
     assert any("float model" in n and "TFLITE_BUILTINS_INT8" in n for n in f.notes)
     assert f.latency_ms_high / f.latency_ms > i8.latency_ms_high / i8.latency_ms
+    assert i8.layers[0].scratch_bytes == 80 and f.layers[0].scratch_bytes == 0  # float: reference kernels
 
 
 def test_unsupported_op_named_and_band_widened(models, monkeypatch):

@@ -135,7 +135,9 @@ def estimate_tflite(
         )
     if graph.subgraphs > 1:
         notes.append(f"model has {graph.subgraphs} subgraphs; only the main subgraph is estimated")
-    _, scratch = scratch_increase(graph, tgt.kernels)
+    # float ops run TFLM's reference kernels whatever the target's int8 kernel family
+    kernels = "reference" if is_float else tgt.kernels
+    scratch_extra, scratch = scratch_increase(graph, kernels)
     layers = []
     unsupported: list[str] = []
     unsupported_cycles = 0.0
@@ -195,14 +197,13 @@ def estimate_tflite(
         except TflmError as exc:
             notes.append(f"{exc}; arena planned analytically instead")
     arena = head + tail
-    scratch_extra, _ = scratch_increase(graph, tgt.kernels)
     runtime = int(tgt.runtime_ram_bytes.value)
     dsp_ram = dsp.buffer_bytes if dsp else 0
     ram = arena + scratch_extra + runtime + dsp_ram
     flash, _code = flash_bytes(
         len(buf),
         {op.name for op in graph.ops},
-        tgt.kernels,
+        kernels,
         tgt.flash_framework_bytes.value,
         tgt.code_size_factor.value,
     )
@@ -214,7 +215,7 @@ def estimate_tflite(
     method = (
         f"latency: per-op cycle model of {tgt.kernels} ({cal}), band from leave-one-out residuals; "
         f"arena: {_ARENA_METHODS[arena_method]}"
-        f" + {tgt.kernels} scratch; flash: {FLASH_METHOD}"
+        f" + {kernels} scratch; flash: {FLASH_METHOD}"
     )
     return Estimate(
         target=tgt.id,
