@@ -6,13 +6,15 @@ on the 2-core development machine. Usage:
     python benchmarks/estimator_speed.py [--models DIR] [--repeat N]
 
 Builds the reference models with `benchmarks/reference_models.py` (cached in DIR) and prints a
-markdown table. Times are wall-clock medians; the first call of the process (module imports,
-~0.1 s) is excluded as warm-up and reported separately.
+markdown table. Times are wall-clock medians; the first call of the process (module imports)
+is excluded as warm-up and reported separately. The exact path keeps a tflite-micro worker
+process; "new worker" is one exact call that has to start it first.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -45,7 +47,7 @@ def main() -> int:
     paths = build_all(args.models)
 
     t0 = time.perf_counter()
-    from tuner.estimate import estimate_tflite
+    from tuner.estimate import _tflm, estimate_tflite
     from tuner.targets import load_target
 
     target = load_target(args.target)
@@ -56,22 +58,33 @@ def main() -> int:
         f"Estimator speed on target {args.target} (median of {args.repeat} runs; first call with imports: "
         f"{warm * 1e3:.0f} ms)\n"
     )
-    print("| model | MACs | .tflite bytes | ops | fast path (ms) | exact path (s) | arena fast / exact (B) |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| model | MACs | .tflite bytes | ops | fast path (ms) | exact path (s) | exact, new worker (s) "
+        "| arena fast / exact (B) |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     ok = True
     for name, path in paths.items():
         buf = path.read_bytes()
         fast = _median_time(lambda b=buf: estimate_tflite(b, target, exact=False), args.repeat)
-        exact = _median_time(lambda b=buf: estimate_tflite(b, target, exact=True), max(1, args.repeat // 2))
+        _tflm._shutdown()  # first exact call of a process starts the tflite-micro worker
+        _tflm._worker = None
+        t = time.perf_counter()
+        estimate_tflite(buf, target, exact=True)
+        cold = time.perf_counter() - t
+        exact = _median_time(lambda b=buf: estimate_tflite(b, target, exact=True), args.repeat)
         ef = estimate_tflite(buf, target, exact=False)
         ee = estimate_tflite(buf, target, exact=True)
         ok &= fast * 1e3 <= FAST_LIMIT_MS and exact <= EXACT_LIMIT_S
         print(
             f"| {name} | {REFERENCE_MACS[name]:,} | {len(buf):,} | {len(ef.layers)} | {fast * 1e3:.1f} | "
-            f"{exact:.2f} | {ef.arena_bytes:,} / {ee.arena_bytes:,} |"
+            f"{exact:.3f} | {cold:.2f} | {ef.arena_bytes:,} / {ee.arena_bytes:,} |"
         )
     print(
-        f"\nlimits: fast <= {FAST_LIMIT_MS:g} ms, exact <= {EXACT_LIMIT_S:g} s: {'met' if ok else 'NOT met'}"
+        f"\nlimits: fast <= {FAST_LIMIT_MS:g} ms, exact <= {EXACT_LIMIT_S:g} s per model: "
+        f"{'met' if ok else 'NOT met'}"
+        f" (a new worker is started once per process; load average {os.getloadavg()[0]:.1f} on "
+        f"{os.cpu_count()} cores)"
     )
     return 0 if ok else 1
 
