@@ -179,6 +179,16 @@ class SearchSpace(BaseModel):
                 out.append(values)
         return out
 
+    def param_values(self, candidate: dict[str, Any]) -> dict[str, Any]:
+        """The parameter values (by parameter name, not key) that produce `candidate`: what a sampler
+        replaying a candidate must return (e.g. `alpha_v2` for a MobileNetV2 candidate's `alpha`)."""
+        out: dict[str, Any] = {}
+        for name in self.params:
+            key = self.key_of(name)
+            if key in candidate and self.is_active(name, candidate):
+                out[name] = candidate[key]
+        return out
+
     def validate_candidate(self, values: dict[str, Any]) -> None:
         """Check an (edited) candidate against the space; raise InputError naming the field."""
         for name, p in self.params.items():

@@ -152,7 +152,8 @@ def test_missing_path_and_single_file(tmp_path: Path) -> None:
 
 
 def test_data_that_does_not_fit_the_space_domain(image_folder: Path) -> None:
-    with pytest.raises(InputError, match="image data does not fit a motion search space; use --space image"):
+    msg = "image data does not fit the motion search space; use --space image"
+    with pytest.raises(InputError, match=msg):
         load_data(str(image_folder), domain="motion")
 
 
@@ -161,7 +162,7 @@ def test_wav_folder_with_motion_space(tmp_path: Path) -> None:
         for i in range(2):
             write_wav(tmp_path / cls / f"{i}.wav", np.zeros(1600), 16000)
     with pytest.raises(
-        InputError, match="audio recordings do not fit a motion search space; use --space audio"
+        InputError, match="audio recordings do not fit the motion search space; use --space audio"
     ):
         load_data(str(tmp_path), domain="motion")
 
