@@ -63,3 +63,9 @@ def test_residual_model_has_three_live_buffers(models):
 def test_tflm_failure_is_reported():
     with pytest.raises(TflmError, match="could not allocate"):
         exact_arena(b"\x00" * 64)
+
+
+def test_worker_survives_a_crash(models):
+    with pytest.raises(TflmError, match="could not allocate"):
+        exact_arena(models["small_cnn"], arena_size=64)  # far too small: error or crash of the worker
+    assert exact_arena(models["small_cnn"]).head == analytical_arena(parse(models["small_cnn"]))[0]
