@@ -30,3 +30,18 @@ def quiet() -> Iterator[None]:
         os.dup2(saved[1], 2)
         for fd in (*saved, devnull):
             os.close(fd)
+
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow once with its start-up banner (absl, oneDNN, CPU features) silenced,
+    and keep its Python logger to errors (no retracing warnings in the sweep display)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if "tensorflow" in sys.modules:
+        return
+    with quiet():
+        import keras  # noqa: F401
+        import tensorflow as tf
+    tf.get_logger().setLevel("ERROR")
+    import absl.logging
+
+    absl.logging.set_verbosity(absl.logging.ERROR)
