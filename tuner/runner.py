@@ -431,9 +431,8 @@ def _curves(study: Any) -> list[tuple[float, float, list[float]]]:
 
 
 def _keras_cleanup() -> None:
-    import gc
+    """Free the last candidate's graph (Keras' clear_session also runs the garbage collector)."""
+    import sys
 
-    import keras
-
-    keras.backend.clear_session()
-    gc.collect()
+    if "keras" in sys.modules:
+        sys.modules["keras"].backend.clear_session()

@@ -1,0 +1,109 @@
+"""One contract for every engine: the same study attributes, the exact trial budget, failures and
+rejections recorded without stopping the sweep, identical candidates reused (fake pipeline)."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+
+from tuner.engines import ENGINES, directions, make_engine
+from tuner.errors import InputError
+from tuner.records import CandidateState
+from tuner.runner import open_study, records
+
+
+@pytest.mark.parametrize("engine", sorted(ENGINES))
+def test_every_engine_writes_the_same_study(fake_sweep, engine):
+    run, problem, root = fake_sweep
+    folder = run(f"c-{engine}", engine=engine, trials=8, latency_ms=6.0, epochs=2)
+    study = open_study(f"c-{engine}")
+    trials = study.get_trials(deepcopy=False)
+    assert len(trials) == 8
+    assert [t.number for t in trials] == list(range(8))
+    assert len(study.directions) == len(directions(engine))
+    for t in trials:
+        assert t.state.is_finished()
+        a = t.user_attrs
+        assert a["engine"] == engine
+        assert a["state"] in ("feasible", "rejected", "failed")
+        assert set(a["candidate"]) >= {"width", "depth", "epochs"}
+        if a["state"] == "failed":
+            assert t.state == optuna.trial.TrialState.FAIL
+            assert "simulated converter crash" in a["reason"]
+            assert "Traceback" in (folder / "trials" / str(t.number) / "error.txt").read_text()
+        else:
+            assert set(t.constraints) == {"latency", "ram", "flash", "train_time"}
+            assert set(a["margins"]) == set(t.constraints)
+        if a["state"] == "rejected" and "latency" in a["reason"]:
+            assert a["candidate"]["width"] == 64 and t.constraints["latency"] > 0
+    recs = records(study)
+    feasible = [r for r in recs if r.state is CandidateState.FEASIBLE]
+    assert feasible and all(r.metrics["int8_accuracy"] > 0 for r in feasible)
+    # a reused twin trains nothing: one pipeline call per distinct, non-duplicate trial
+    assert len(problem.calls) == sum(1 for r in recs if r.duplicate_of is None)
+
+
+def test_identical_candidates_are_reused(fake_sweep):
+    run, problem, _ = fake_sweep
+    run("dup", space="tiny", engine="random", trials=6)
+    recs = records(open_study("dup"))
+    assert len(recs) == 6
+    assert len(problem.calls) == 2  # only two distinct candidates exist
+    dups = [r for r in recs if r.duplicate_of is not None]
+    assert len(dups) == 4
+    for r in dups:
+        twin = recs[r.duplicate_of]
+        assert r.params == twin.params and r.metrics["int8_accuracy"] == twin.metrics["int8_accuracy"]
+
+
+def test_grid_walks_every_candidate_once_then_stops(fake_sweep):
+    run, problem, _ = fake_sweep
+    run("grid", space="tiny", engine="grid", trials=5)
+    recs = records(open_study("grid"))
+    assert sorted(r.params["width"] for r in recs) == [8, 16]  # exhausted after 2, no duplicates
+
+
+def test_grid_refuses_a_continuous_space():
+    from tuner.space import load_space
+
+    with pytest.raises(InputError, match="grid search needs every float parameter to have a `step`"):
+        make_engine("grid", load_space("motion"), 0, folder=None)
+
+
+def test_unknown_engine_names_the_known_ones():
+    with pytest.raises(InputError, match=r"unknown engine 'cmaes'; known: tpe, nsga2, random, grid, hyperband"):
+        make_engine("cmaes", None, 0, folder=None)
+
+
+def test_keras_tuner_engines_refuse_several_workers(fake_sweep):
+    run, _, _ = fake_sweep
+    with pytest.raises(InputError, match="--engine hyperband keeps keras-tuner's search state in one process"):
+        run("hbw", engine="hyperband", workers=2)
+
+
+def test_resume_continues_to_the_new_total(fake_sweep):
+    run, problem, _ = fake_sweep
+    run("res", engine="tpe", trials=3)
+    first = [(r.trial, r.params) for r in records(open_study("res"))]
+    run("res", engine="tpe", trials=7, resume=True)
+    recs = records(open_study("res"))
+    assert len(recs) == 7
+    assert [(r.trial, r.params) for r in recs[:3]] == first
+    with pytest.raises(InputError, match="no sweep named 'nope' to resume"):
+        run("nope", trials=2, resume=True)
+    with pytest.raises(InputError, match="sweep 'res' already exists; add --resume"):
+        run("res", trials=2)
+
+
+def test_timeout_stops_the_sweep(fake_sweep):
+    run, problem, _ = fake_sweep
+    run("to", engine="random", trials=50, timeout=0.0001)
+    assert len(records(open_study("to"))) <= 1
+
+
+def test_hyperband_sets_epochs_per_trial(fake_sweep):
+    run, problem, _ = fake_sweep
+    run("hb", engine="hyperband", trials=12, epochs=9)
+    recs = records(open_study("hb"))
+    epochs = [r.params["epochs"] for r in recs]
+    assert set(epochs) <= {1, 3, 9} and 1 in epochs and 3 in epochs  # successive halving

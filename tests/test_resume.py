@@ -1,0 +1,71 @@
+"""Crash-safe resume with a real process: kill -9 a sweep mid-trial, resume it, lose and duplicate
+nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import optuna
+import pytest
+
+pytestmark = pytest.mark.slow
+CLI = [sys.executable, "-c", "from tuner.cli import main; main()"]
+
+
+def _trials(db):
+    if not db.exists():
+        return []
+    try:
+        return optuna.load_study(study_name="crash", storage=f"sqlite:///{db}").get_trials()
+    except Exception:  # the study is being created
+        return []
+
+
+def test_kill_9_then_resume(tmp_path):
+    env = {**os.environ, "TUNER_RESULTS": str(tmp_path)}
+    args = ["sweep", "--name", "crash", "--trials", "4", "--epochs", "3", "--engine", "random", "--seed", "3"]
+    proc = subprocess.Popen(CLI + args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    db = tmp_path / "crash" / "study.db"
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        ts = _trials(db)
+        done = [t for t in ts if t.state == optuna.trial.TrialState.COMPLETE]
+        running = [t for t in ts if t.state == optuna.trial.TrialState.RUNNING and t.params]
+        if done and running:
+            break
+        assert proc.poll() is None, "the sweep ended before it could be killed"
+        time.sleep(0.3)
+    else:
+        pytest.fail("no trial finished in time")
+    time.sleep(0.5)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = {t.number: t for t in _trials(db) if t.state.is_finished()}
+    killed = [t for t in _trials(db) if t.state == optuna.trial.TrialState.RUNNING]
+    assert before and len(killed) == 1
+    killed = killed[0]
+
+    r = subprocess.run(CLI + ["sweep", "--name", "crash", "--trials", "4", "--resume"], env=env,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    after = {t.number: t for t in _trials(db)}
+    # finished trials are kept as they were
+    for n, t in before.items():
+        assert after[n].state == t.state and after[n].params == t.params
+        assert after[n].user_attrs.get("int8_accuracy") == t.user_attrs.get("int8_accuracy")
+    # the killed trial is failed with a reason and re-run once with the same candidate
+    k = after[killed.number]
+    assert k.state == optuna.trial.TrialState.FAIL and k.user_attrs["interrupted"] is True
+    assert k.user_attrs["reason"].startswith("worker died while running")
+    retries = [t for t in after.values() if t.user_attrs.get("retry_of") == killed.number]
+    assert len(retries) == 1 and retries[0].params == killed.params and retries[0].state.is_finished()
+    # exactly --trials trials count, nothing left running, numbers unique and dense
+    counted = [t for t in after.values() if not t.user_attrs.get("interrupted")]
+    assert len(counted) == 4
+    assert all(t.state.is_finished() for t in after.values())
+    assert sorted(after) == list(range(len(after)))
+    assert "Leaderboard: crash" in r.stdout
