@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tuner.config import BudgetsConfig, CandidateConfig, load_config, save_config
-from tuner.errors import InputError
+from tuner.errors import CandidateFailed, CandidateRejected, InputError
 from tuner.records import CandidateState, TrialRecord
 
 TFLM_ARENA_ALIGN = 16  # TFLM's MicroArenaBufferAlignment(): arena start and every buffer on 16 bytes
@@ -278,7 +278,12 @@ def retrain(
 
     problem.host = measure_host()
     params = dict(cfg.candidate)
-    res = run_candidate(params, problem, on_event=on_event)
+    try:
+        res = run_candidate(params, problem, on_event=on_event)
+    except CandidateRejected as exc:  # retrain passes no budgets: only an invalid candidate lands here
+        raise InputError(f"{config}: {exc.reason}; fix the value in the config") from None
+    except CandidateFailed as exc:
+        raise InputError(f"{config}: training this candidate failed: {exc}") from None
     tflite, est, metrics = res.tflite, res.estimate, dict(res.metrics)
     if qat:
         from tuner.estimate import estimate_tflite

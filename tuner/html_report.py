@@ -471,7 +471,7 @@ def write_report(name: str, storage: str | None = None, out: str | Path | None =
 {counts.get("failed", 0)} failed. Best: <b>{html.escape(best_txt)}</b>.</p>
 <p class="note">Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by <code>tuner report</code>. Self-contained:
 works offline. Explore the study interactively with <code>optuna-dashboard {
-        html.escape(str(settings.storage or (sweep_dir(name) / "study.db").resolve()))
+        html.escape(storage or settings.storage or f"sqlite:///{(sweep_dir(name) / 'study.db').resolve()}")
     }</code>.</p>
 <h2>Pareto front</h2>
 <p class="note">Feasible candidates coloured by the other resource; black rings mark the Pareto front over

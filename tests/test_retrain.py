@@ -1,0 +1,141 @@
+"""Retrain from an exported config: same seed and data -> same accuracy and the same graph; --qat."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+from tuner.errors import InputError
+
+ACCURACY_TOLERANCE = 0.02  # same seed and data; only thread scheduling differs between runs
+
+
+@pytest.fixture(scope="session")
+def pick_results(tmp_path_factory):
+    from _pick_sweep import build
+
+    return build(tmp_path_factory.mktemp("pick"))
+
+
+@pytest.fixture
+def exported(pick_results, monkeypatch, tmp_path):
+    import tuner
+
+    monkeypatch.setenv("TUNER_RESULTS", str(pick_results))
+    return tuner.export("pick", "best", tmp_path / "winner")
+
+
+def graph(tflite: bytes) -> tuple[list[str], list[tuple[str, tuple[int, ...]]]]:
+    """Op list and (dtype, shape) of every tensor, read from the flatbuffer."""
+    from tuner.quantize import interpreter
+
+    it = interpreter(tflite)
+    ops = [op["op_name"] for op in it._get_ops_details()]
+    tensors = [
+        (np.dtype(t["dtype"]).name, tuple(int(d) for d in t["shape"])) for t in it.get_tensor_details()
+    ]
+    return ops, tensors
+
+
+@pytest.mark.slow
+def test_retrain_same_seed_and_data_reproduces_the_candidate(exported, tmp_path):
+    import tuner
+
+    folder, summary = tuner.retrain(exported / "config.yaml", out=tmp_path / "again")
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        ["config.yaml", "metrics.json", "model.keras", "model_int8.h", "model_int8.tflite", "preprocess.json"]
+    )
+    cand = json.loads((exported / "metrics.json").read_text())["metrics"]
+    m = summary["metrics"]
+    assert abs(m["float_accuracy"] - cand["float_accuracy"]) <= ACCURACY_TOLERANCE
+    assert abs(m["int8_accuracy"] - cand["int8_accuracy"]) <= ACCURACY_TOLERANCE
+    old_ops, old_tensors = graph((exported / "model_int8.tflite").read_bytes())
+    new_ops, new_tensors = graph((folder / "model_int8.tflite").read_bytes())
+    assert new_ops == old_ops and "FULLY_CONNECTED" in new_ops
+    assert new_tensors == old_tensors
+    assert summary["state"] == "feasible" and summary["metrics"]["int8_method"] == "ptq"
+    assert yaml.safe_load((folder / "config.yaml").read_text()) == yaml.safe_load(
+        (exported / "config.yaml").read_text()
+    )
+
+
+@pytest.mark.slow
+def test_retrain_qat_reports_float_ptq_and_qat(exported, tmp_path):
+    import tuner
+    from tuner.quantize import is_int8_end_to_end
+
+    folder, summary = tuner.retrain(exported / "config.yaml", out=tmp_path / "qat", qat=True, qat_epochs=1)
+    m = summary["metrics"]
+    for key in ("float_accuracy", "ptq_int8_accuracy", "qat_int8_accuracy", "qat_float_accuracy"):
+        assert 0.3 < m[key] <= 1.0, key  # 7 classes: chance is 0.14
+    assert m["int8_method"] == "qat" and m["int8_accuracy"] == m["qat_int8_accuracy"] and m["qat_epochs"] == 1
+    assert m["int8_drop"] == pytest.approx(m["float_accuracy"] - m["qat_int8_accuracy"])
+    qat_tfl = (folder / "model_int8.tflite").read_bytes()
+    assert is_int8_end_to_end(qat_tfl)
+    # fake quantization leaves no trace in the graph: same ops and shapes as the post-training int8 model
+    ptq_ops, ptq_tensors = graph((exported / "model_int8.tflite").read_bytes())
+    qat_ops, qat_tensors = graph(qat_tfl)
+    assert qat_ops == ptq_ops
+    assert sorted(s for _, s in qat_tensors) == sorted(s for _, s in ptq_tensors)  # order may differ
+    assert (
+        json.loads((folder / "metrics.json").read_text())["metrics"]["qat_int8_accuracy"]
+        == m["qat_int8_accuracy"]
+    )
+
+
+@pytest.mark.slow
+def test_retrain_bad_input_before_any_training(exported, tmp_path):
+    import tuner
+
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "keep.txt").write_text("x")
+    with pytest.raises(InputError, match="exists and is not empty"):
+        tuner.retrain(exported / "config.yaml", out=busy)
+    with pytest.raises(InputError, match="--epochs must be >= 1, got 0"):
+        tuner.retrain(exported / "config.yaml", epochs=0, out=tmp_path / "x")
+    raw = yaml.safe_load((exported / "config.yaml").read_text())
+    raw["architecture"]["units1"] = -5
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(raw))
+    with pytest.raises(InputError, match=r"bad.yaml: .*units1"):
+        tuner.retrain(bad, out=tmp_path / "y")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml", "busy", "winner"]
+
+
+def test_quantize_aware_refuses_batchnorm():
+    import keras
+
+    from tuner.qat import quantize_aware
+
+    inp = keras.Input((8, 8, 1))
+    x = keras.layers.Conv2D(4, 3, use_bias=False)(inp)
+    x = keras.layers.BatchNormalization()(x)
+    out = keras.layers.Dense(2, activation="softmax")(keras.layers.Flatten()(x))
+    with pytest.raises(InputError, match="--qat does not support models with BatchNormalization"):
+        quantize_aware(keras.Model(inp, out))
+
+
+def test_quantize_aware_keeps_weights_and_predictions_close():
+    import keras
+
+    from tuner.qat import QConv1D, QDense, quantize_aware
+
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((32, 3))
+    x = keras.layers.Conv1D(8, 3, padding="same", activation="relu")(inp)
+    x = keras.layers.MaxPooling1D(2)(x)
+    x = keras.layers.Flatten()(x)
+    out = keras.layers.Dense(4, activation="softmax")(x)
+    model = keras.Model(inp, out)
+    q = quantize_aware(model)
+    kinds = {type(lyr).__name__ for lyr in q.layers[-1].layers}
+    assert {QConv1D.__name__, QDense.__name__} <= kinds
+    x = np.random.default_rng(0).normal(size=(64, 32, 3)).astype("float32")
+    q(x, training=True)  # one training-mode pass sets the activation ranges
+    p_float, p_q = model.predict(x, verbose=0), q.predict(x, verbose=0)
+    assert np.abs(p_float - p_q).max() < 0.1  # 8-bit rounding only
+    assert (p_float.argmax(1) == p_q.argmax(1)).mean() > 0.9
