@@ -143,6 +143,10 @@ def _edit(tmp_path: Path, change) -> Path:
         (lambda r: r["budgets"].update(ram_kb=-1), r"field 'budgets.ram_kb': Input should be greater than 0"),
         (lambda r: r.update(target="no-such-board"), r"field 'target': .*no-such-board"),
         (lambda r: r.update(architecture="dense"), r"section 'architecture' must be a mapping"),
+        (
+            lambda r: r["architecture"].update(unit1=r["architecture"].pop("units1")),
+            r"parameter 'unit1' is not in search space 'motion' \(a typo\?\); known: .*units1",
+        ),
     ],
 )
 def test_edited_config_with_invalid_value_is_one_line_input_error(tmp_path, change, match):

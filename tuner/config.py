@@ -123,6 +123,14 @@ def load_config(path: str | Path) -> CandidateConfig:
         except InputError:
             space = None  # a user's space file that moved: the model check below still runs
         if space is not None:
+            known = set(space.fixed) | {space.key_of(n) for n in space.params}
+            unknown = [k for k in cfg.candidate if k not in known]
+            if unknown:
+                k = unknown[0]
+                raise InputError(
+                    f"parameter '{k}' is not in search space '{cfg.space}' "
+                    f"(a typo?); known: {', '.join(sorted(known))}"
+                )
             space.validate_candidate(cfg.candidate)
         check_params(cfg.candidate)
     except InputError as exc:

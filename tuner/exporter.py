@@ -278,6 +278,12 @@ def retrain(
 
     problem.host = measure_host()
     params = dict(cfg.candidate)
+    if qat:  # refuse unsupported models before spending any training time
+        from tuner.models import build_model
+        from tuner.qat import check_supported
+
+        pre, _ = problem.features(params)
+        check_supported(build_model(params, pre.input_shape, len(problem.class_names), seed=cfg.seed))
     try:
         res = run_candidate(params, problem, on_event=on_event)
     except CandidateRejected as exc:  # retrain passes no budgets: only an invalid candidate lands here

@@ -176,14 +176,19 @@ _UNSUPPORTED = (
 )
 
 
-def quantize_aware(model: keras.Model) -> keras.Model:
-    """A copy of `model` with fake-quantized weights and activations, starting from its weights."""
+def check_supported(model: keras.Model) -> None:
+    """InputError if the model has layers this QAT cannot handle (checked before any training)."""
     bad = sorted({type(lyr).__name__ for lyr in model.layers if isinstance(lyr, _UNSUPPORTED)})
     if bad:
         raise InputError(
             f"--qat does not support models with {', '.join(bad)} yet "
             "(no BatchNorm folding); use post-training int8 (retrain without --qat)"
         )
+
+
+def quantize_aware(model: keras.Model) -> keras.Model:
+    """A copy of `model` with fake-quantized weights and activations, starting from its weights."""
+    check_supported(model)
     pairs: list[tuple[Any, Any]] = []
 
     def clone(layer: Any) -> Any:
