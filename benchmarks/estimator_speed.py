@@ -67,8 +67,7 @@ def main() -> int:
     for name, path in paths.items():
         buf = path.read_bytes()
         fast = _median_time(lambda b=buf: estimate_tflite(b, target, exact=False), args.repeat)
-        _tflm._shutdown()  # first exact call of a process starts the tflite-micro worker
-        _tflm._worker = None
+        _tflm._shutdown()  # the first exact call of a process starts the tflite-micro worker
         t = time.perf_counter()
         estimate_tflite(buf, target, exact=True)
         cold = time.perf_counter() - t

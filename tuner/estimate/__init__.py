@@ -3,7 +3,7 @@
 Public API::
 
     from tuner.estimate import estimate_tflite, DspCost
-    est = estimate_tflite("model.tflite", "nano33ble")            # exact arena (tflite-micro)
+    est = estimate_tflite("model.tflite", "nano33ble")            # exact arena (tflite-micro worker)
     est = estimate_tflite(buf, target, dsp=DspCost({"fft": 1024}, 4096), exact=False)  # fast path
 
 `graph` parses the flatbuffer (no TensorFlow), `latency` applies the per-op cycle model of the

@@ -9,7 +9,7 @@ from tuner.errors import InputError
 from tuner.estimate._features import IGNORED, is_supported, op_features
 from tuner.estimate._flash import FLASH_METHOD, flash_bytes
 from tuner.estimate._graph import Graph, op_macs, parse, read_model_bytes
-from tuner.estimate._memory import analytical_arena, scratch_increase
+from tuner.estimate._memory import analytical_arena_bytes, scratch_increase
 from tuner.targets import DSP_OPS, Target, load_target
 
 # Float models: no int8 kernel applies; reference float kernels are assumed to cost this many
@@ -115,7 +115,8 @@ def estimate_tflite(
     model: bytes | str | Path, target: Target | str, dsp: DspCost | None = None, exact: bool = True
 ) -> Estimate:
     """Estimate latency, RAM and flash of a .tflite model on `target` (a Target, a bundled id or
-    a profile path). `exact=True` measures the arena with tflite-micro (subprocess, ~0.3 s);
+    a profile path). `exact=True` measures the arena with tflite-micro (worker process: ~10-30 ms,
+    plus ~0.2 s once per process to start it);
     `exact=False` plans it analytically (same planner rules, a few ms)."""
     tgt = load_target(target) if isinstance(target, str | Path) else target
     buf = read_model_bytes(model)
@@ -184,19 +185,18 @@ def estimate_tflite(
         )
     naive_ms = tgt.latency.naive_cycles_per_mac * macs / hz_ms * (FLOAT_FACTOR if is_float else 1.0)
 
-    head, tail = analytical_arena(graph)
+    arena = analytical_arena_bytes(graph)
     arena_method = "analytical"
     if exact:
-        from tuner.estimate._tflm import TflmError, exact_arena
+        from tuner.estimate._tflm import TflmError, exact_arena, minimum_arena
 
         try:
-            # generous: the arena size does not change the plan or the run time, and a too-small
-            # arena would fail (or crash the child) before the report is printed
-            a = exact_arena(buf, arena_size=max(2 << 20, 4 * (head + tail) + len(buf)))
-            head, tail, arena_method = a.head, a.tail, "tflite-micro"
+            # generous size: it does not change the plan, and a too-small arena fails (or crashes
+            # the worker) before the report is printed
+            report = exact_arena(buf, arena_size=max(2 << 20, 4 * arena + len(buf)))
+            arena, arena_method = minimum_arena(buf, report, guess=arena), "tflite-micro"
         except TflmError as exc:
             notes.append(f"{exc}; arena planned analytically instead")
-    arena = head + tail
     runtime = int(tgt.runtime_ram_bytes.value)
     dsp_ram = dsp.buffer_bytes if dsp else 0
     ram = arena + scratch_extra + runtime + dsp_ram

@@ -1,12 +1,13 @@
-"""Exact arena from the tflite-micro Python interpreter, run in a separate process.
+"""Exact arena from the tflite-micro Python interpreter, run outside the caller's process.
 
 A too-small arena, or an int8 SOFTMAX whose input scale TFLM rejects, aborts or segfaults the
-process (STACK-NOTES section 3), so the interpreter never runs in the caller's process. A
-worker process is started on first use and kept (importing tflite-micro costs ~0.1-0.2 s, an
-allocation ~10 ms); it allocates each model with a generous arena and returns the
-RecordingMicroAllocator report, which this tflite-micro build writes to stderr (fd 2 is
-redirected around the call, so C-level output is caught). A worker that crashes is replaced
-on the next call; a worker inherited through fork is never shared: each process starts its own.
+process (STACK-NOTES section 3), so the interpreter never runs in the caller's process. A worker
+process imports tflite-micro once (~0.1-0.2 s) and is kept; for each request it forks a child
+that allocates the model (~5-10 ms) and writes the RecordingMicroAllocator report (this
+tflite-micro build prints it to stderr) to a log file. A crash kills only that child; the worker
+reports the signal and the last line the child printed. tflite-micro ships Linux wheels only,
+and the worker relies on fork. A worker inherited through fork is never shared: each process
+starts its own.
 """
 
 from __future__ import annotations
@@ -24,32 +25,38 @@ from dataclasses import dataclass
 _WORKER = r"""
 import os, sys
 from tflite_micro.python.tflite_micro import runtime
+
+
+def allocate(path, size, log_path):
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(fd, 2)
+    try:
+        with open(path, "rb") as f:
+            ip = runtime.Interpreter.from_bytes(f.read(), arena_size=size)
+        ip.print_allocations()
+        code = 0
+    except Exception as exc:
+        os.write(2, ("\nerror " + repr(exc).replace("\n", " ") + "\n").encode())
+        code = 3
+    sys.stderr.flush()
+    os._exit(code)
+
+
 inp, out = sys.stdin.buffer, sys.stdout.buffer
 while True:
     line = inp.readline()
     if not line:
         break
-    path, size, err_path = line.decode().rstrip("\n").split("\t")
-    tmp = open(err_path, "w+b")
-    sys.stderr.flush()
-    saved = os.dup(2)
-    os.dup2(tmp.fileno(), 2)
-    status = "ok"
-    try:
-        with open(path, "rb") as f:
-            ip = runtime.Interpreter.from_bytes(f.read(), arena_size=int(size))
-        ip.print_allocations()
-        del ip
-    except Exception as exc:
-        status = "error " + repr(exc).replace("\n", " ")
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
-    tmp.seek(0)
-    msg = (status + "\n" + tmp.read().decode(errors="replace")).encode()
-    out.write(b"%d\n" % len(msg))
-    out.write(msg)
+    path, size, log_path = line.decode().rstrip("\n").split("\t")
+    pid = os.fork()
+    if pid == 0:
+        allocate(path, int(size), log_path)
+    _, code = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(code):
+        status = "signal %d" % os.WTERMSIG(code)
+    else:
+        status = "ok" if os.WEXITSTATUS(code) == 0 else "error"
+    out.write(status.encode() + b"\n")
     out.flush()
 """
 
@@ -68,7 +75,7 @@ class TflmError(RuntimeError):
 class _Worker:
     def __init__(self) -> None:
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-        self.pid_owner = os.getpid()
+        self.owner = os.getpid()
         self.proc = subprocess.Popen(
             [sys.executable, "-c", _WORKER],
             stdin=subprocess.PIPE,
@@ -78,36 +85,28 @@ class _Worker:
         )
 
     def alive(self) -> bool:
-        return self.proc.poll() is None and self.pid_owner == os.getpid()
+        return self.proc.poll() is None and self.owner == os.getpid()
 
-    def _read(self, n: int | None, timeout_s: float) -> bytes:
-        """A line (n=None) or n bytes from the worker's stdout, or b'' if it died or timed out."""
+    def ask(self, path: str, arena_size: int, log_path: str, timeout_s: float) -> str | None:
+        """'ok', 'error' or 'signal N'; None if the worker died or timed out."""
+        try:
+            self.proc.stdin.write(f"{path}\t{arena_size}\t{log_path}\n".encode())
+            self.proc.stdin.flush()
+        except OSError:
+            return None
         fd = self.proc.stdout.fileno()
         buf = b""
         with selectors.DefaultSelector() as sel:
             sel.register(fd, selectors.EVENT_READ)
-            while n is None and not buf.endswith(b"\n") or n is not None and len(buf) < n:
+            while not buf.endswith(b"\n"):
                 if not sel.select(timeout_s):
                     self.kill()
-                    return b""
-                chunk = os.read(fd, 1 if n is None else n - len(buf))
+                    return None
+                chunk = os.read(fd, 64)
                 if not chunk:
-                    return b""
+                    return None
                 buf += chunk
-        return buf
-
-    def ask(self, path: str, arena_size: int, err_path: str, timeout_s: float) -> str | None:
-        """The worker's reply, or None if it died (crash) or timed out."""
-        try:
-            self.proc.stdin.write(f"{path}\t{arena_size}\t{err_path}\n".encode())
-            self.proc.stdin.flush()
-        except (BrokenPipeError, OSError):
-            return None
-        head = self._read(None, timeout_s)
-        if not head:
-            return None
-        body = self._read(int(head), timeout_s)
-        return body.decode(errors="replace") if body else None
+        return buf.decode().strip()
 
     def kill(self) -> None:
         if self.proc.poll() is None:
@@ -115,7 +114,7 @@ class _Worker:
         self.proc.wait()
 
     def close(self) -> None:
-        if self.pid_owner == os.getpid() and self.proc.poll() is None:
+        if self.owner == os.getpid() and self.proc.poll() is None:
             try:
                 self.proc.stdin.close()
                 self.proc.wait(timeout=2)
@@ -128,52 +127,88 @@ _worker: _Worker | None = None
 
 
 def _shutdown() -> None:
+    global _worker
     if _worker is not None:
         _worker.close()
+    _worker = None
 
 
 atexit.register(_shutdown)
 
 
-def _last_line(path: str) -> str:
+def _read(path: str) -> str:
     try:
         with open(path, errors="replace") as f:
-            lines = [ln.strip() for ln in f if ln.strip()]
+            return f.read()
     except OSError:
-        return "no output"
+        return ""
+
+
+def _last_line(text: str) -> str:
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     return lines[-1][:200] if lines else "no output"
 
 
 def exact_arena(model: bytes, arena_size: int | None = None, timeout_s: float = 60.0) -> TflmArena:
-    """Allocate `model` in tflite-micro and return its arena report (head, tail, total bytes)."""
+    """Allocate `model` in tflite-micro; its arena report (head, tail, total bytes)."""
     global _worker
     size = arena_size or max(2 << 20, 16 * len(model))
     with tempfile.NamedTemporaryFile(suffix=".tflite", delete=False) as f:
         f.write(model)
         path = f.name
-    err_path = path + ".log"
+    log_path = path + ".log"
     try:
         with _lock:
             if _worker is None or not _worker.alive():
                 _worker = _Worker()
-            reply = _worker.ask(path, size, err_path, timeout_s)
-            if reply is None:
-                try:
-                    code = _worker.proc.wait(timeout=2)
-                except subprocess.TimeoutExpired:
-                    code = None
+            status = _worker.ask(path, size, log_path, timeout_s)
+            if status is None:
                 _worker.kill()
                 _worker = None
-                why = f"killed by signal {-code}" if code is not None and code < 0 else "no reply"
-                raise TflmError(f"tflite-micro could not allocate the model: {why} ({_last_line(err_path)})")
+                raise TflmError(
+                    "tflite-micro could not allocate the model: the worker process died or timed out"
+                )
+        text = _read(log_path)
     finally:
-        for p in (path, err_path):
+        for p in (path, log_path):
             if os.path.exists(p):
                 os.unlink(p)
-    status, _, text = reply.partition("\n")
+    if status.startswith("signal"):
+        raise TflmError(f"tflite-micro could not allocate the model: killed by {status} ({_last_line(text)})")
     m = {k: re.search(rf"Arena allocation {k} (\d+) bytes", text) for k in ("total", "head", "tail")}
     if status != "ok" or not all(m.values()):
-        lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
-        why = lines[-1] if lines else status
-        raise TflmError(f"tflite-micro could not allocate the model: {why}")
+        raise TflmError(f"tflite-micro could not allocate the model: {_last_line(text)}")
     return TflmArena(*(int(m[k].group(1)) for k in ("total", "head", "tail")))
+
+
+def minimum_arena(model: bytes, report: TflmArena, guess: int, step: int = 8, timeout_s: float = 60.0) -> int:
+    """Smallest arena size (to `step` bytes) with which tflite-micro loads `model`. `report` is
+    `exact_arena(model)`; `guess` a size expected to work (the analytical arena). The reported
+    total is usually within 16 B of the minimum, except when Prepare-time temporaries exceed the
+    planned head (dense nets), which only trying sizes reveals."""
+
+    def works(size: int) -> bool:
+        try:
+            exact_arena(model, arena_size=size, timeout_s=timeout_s)
+            return True
+        except TflmError:
+            return False
+
+    hi = max(guess, report.total)
+    while not works(hi):
+        hi += max(1024, hi // 4)
+        if hi > 64 * report.total + (1 << 24):
+            raise TflmError("tflite-micro could not allocate the model at any arena size tried")
+    # search downwards from the guess (usually within 64 B of the minimum) in growing steps
+    gap = 8 * step
+    lo = hi - gap
+    while lo > step and works(lo):
+        hi, gap = lo, gap * 4
+        lo = max(step, hi - gap)
+    while hi - lo > step:
+        mid = (lo + hi) // 2
+        if works(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
