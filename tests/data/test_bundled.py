@@ -1,0 +1,63 @@
+"""Bundled demo data: shapes, classes, groups; the keyword set is deterministic and needs espeak-ng."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tuner.data import BUNDLED, load_data
+from tuner.errors import InputError
+
+
+def test_mnist_5k() -> None:
+    ds = load_data("mnist-5k", domain="image")
+    assert ds.kind == "image" and ds.x.shape == (5000, 28, 28, 1) and ds.x.dtype == np.uint8
+    assert ds.class_names == tuple("0123456789") and np.bincount(ds.y).min() > 400
+
+
+def test_digits_fallback() -> None:
+    ds = load_data("digits", domain="image")
+    assert ds.x.shape == (1797, 8, 8, 1) and ds.x.max() == 255
+
+
+def test_seglearn_watch_has_subjects() -> None:
+    ds = load_data("seglearn-watch", domain="motion")
+    assert ds.kind == "timeseries" and len(ds) == 140 and ds.x[0].shape[1] == 6 and len(set(ds.groups)) == 10
+
+
+def test_iris() -> None:
+    ds = load_data("iris", domain="tabular")
+    assert ds.x.shape == (150, 4) and len(ds.class_names) == 3
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed")
+def test_keywords_are_deterministic_and_grouped_by_speaker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tuner.data.keywords as kw
+
+    monkeypatch.setattr(kw, "N_SPEAKERS", 3)
+    monkeypatch.setattr(kw, "TAKES", 1)
+    monkeypatch.setenv("TUNER_CACHE", str(tmp_path / "a"))
+    ds = BUNDLED["keywords"]()
+    assert ds.meta["domain"] == "audio" and ds.rate_hz == 16000 and len(ds) == 30
+    assert ds.class_names == kw.WORDS and sorted(set(ds.groups)) == ["spk00", "spk01", "spk02"]
+    assert all(c.shape == (16000, 1) for c in ds.x) and max(float(np.abs(c).max()) for c in ds.x) <= 1.0
+    assert len(list((tmp_path / "a").glob("keywords-v*.npz"))) == 1  # cached
+    monkeypatch.setenv("TUNER_CACHE", str(tmp_path / "b"))
+    again = BUNDLED["keywords"]()
+    np.testing.assert_array_equal(np.stack(again.x), np.stack(ds.x))  # same recipe, same clips
+
+
+def test_keywords_without_espeak(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import tuner.data.keywords as kw
+
+    monkeypatch.setattr(kw.shutil, "which", lambda name: None)
+    monkeypatch.setenv("TUNER_CACHE", str(tmp_path))
+    with pytest.raises(
+        InputError, match="synthesized with espeak-ng, which is not installed; run `apt-get install"
+    ):
+        load_data("keywords", domain="audio")
