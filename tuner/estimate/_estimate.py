@@ -115,9 +115,9 @@ def estimate_tflite(
     model: bytes | str | Path, target: Target | str, dsp: DspCost | None = None, exact: bool = True
 ) -> Estimate:
     """Estimate latency, RAM and flash of a .tflite model on `target` (a Target, a bundled id or
-    a profile path). `exact=True` measures the arena with tflite-micro (worker process: ~10-30 ms,
-    plus ~0.2 s once per process to start it);
-    `exact=False` plans it analytically (same planner rules, a few ms)."""
+    a profile path). `exact=True` finds the smallest arena tflite-micro loads the model with (in a
+    kept worker process: 0.05-0.35 s, plus ~0.2 s once per process to start it); `exact=False`
+    computes it analytically (same planner rules, a few ms)."""
     tgt = load_target(target) if isinstance(target, str | Path) else target
     buf = read_model_bytes(model)
     graph = parse(buf)
