@@ -67,7 +67,8 @@ class Estimate:
     - `latency_ms` = DSP + network; `latency_ms_low/high`: band from the leave-one-out
       calibration residuals of the target's profile (widened for unsupported ops / float).
     - `naive_latency_ms`: the naive baseline (one cycles-per-MAC constant), network only.
-    - `ram_bytes` = `arena_bytes` (TFLM tensor arena: activations + persistent TFLM data) +
+    - `ram_bytes` = `arena_bytes` (smallest TFLM tensor arena the model loads with: activations,
+      Prepare-time temporaries, persistent TFLM data) +
       `scratch_bytes` (extra arena the target's optimised kernels need) + `runtime_ram_bytes`
       (interpreter objects, stack) + `dsp_ram_bytes`. Excludes the rest of the application.
     - `flash_bytes` = `model_bytes` (flatbuffer) + TFLM framework + code of the kernels used.
