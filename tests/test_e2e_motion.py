@@ -25,16 +25,17 @@ SPACE = {
 }
 
 
-def _arena_from_tflite_micro(path) -> int:
-    """The arena size tflite-micro itself reports (RecordingMicroAllocator), read in a separate process."""
+def _tflite_micro_runs(path, arena_size: int) -> bool:
+    """Whether tflite-micro loads and invokes the model with this arena (own process: tiny arenas crash)."""
     code = textwrap.dedent(f"""
+        import numpy as np
         from tflite_micro.python.tflite_micro import runtime
-        ip = runtime.Interpreter.from_bytes(open({str(path)!r}, "rb").read(), arena_size=1 << 20)
-        ip.print_allocations()
+        ip = runtime.Interpreter.from_bytes(open({str(path)!r}, "rb").read(), arena_size={arena_size})
+        d = ip.get_input_details(0)
+        ip.set_input(np.zeros(d["shape"], dtype=d["dtype"]), 0)
+        ip.invoke()
     """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    line = next(x for x in (out.stdout + out.stderr).splitlines() if "Arena allocation total" in x)
-    return int(line.split("total")[1].split()[0])
+    return subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +99,9 @@ def test_export_is_int8_and_arena_matches_tflite_micro(sweep_result):
     tfl = (out / "model_int8.tflite").read_bytes()
     assert is_int8_end_to_end(tfl)
     est = json.loads((out / "metrics.json").read_text())["estimate"]
-    assert est["arena_bytes"] == _arena_from_tflite_micro(out / "model_int8.tflite")
+    # the estimate is the smallest arena tflite-micro accepts (to its 16-byte alignment)
+    assert _tflite_micro_runs(out / "model_int8.tflite", est["arena_bytes"])
+    assert not _tflite_micro_runs(out / "model_int8.tflite", est["arena_bytes"] - 16)
     header = (out / "model_int8.h").read_text()
     assert f"#define MODEL_INT8_LEN {len(tfl)}" in header
 

@@ -46,13 +46,11 @@ def main() -> None:
         sys.exit(2)
     except SystemExit:
         raise
-    except Exception as exc:  # click usage errors come here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.exceptions.Abort):
-            print("aborted", file=sys.stderr)
-            sys.exit(130)
-        if isinstance(exc, click.ClickException):
+    except typer.Abort:
+        print("aborted", file=sys.stderr)
+        sys.exit(130)
+    except Exception as exc:  # usage errors come here in non-standalone mode (typer vendors click)
+        if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
             print(f"error: {exc.format_message()}", file=sys.stderr)
             sys.exit(2)
         raise
