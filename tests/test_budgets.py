@@ -14,7 +14,8 @@ def test_margins_are_relative_overshoot():
 
 
 def test_missing_budget_is_always_feasible():
-    assert Budgets().margins(1e9, 10**9, 10**9, 1e9) == {"latency": -1.0, "ram": -1.0, "flash": -1.0, "train_time": -1.0}
+    margins = Budgets().margins(1e9, 10**9, 10**9, 1e9)
+    assert margins == {"latency": -1.0, "ram": -1.0, "flash": -1.0, "train_time": -1.0}
 
 
 def test_violation_messages_name_value_and_budget():
