@@ -34,7 +34,10 @@ def sweep(
     `workers`: processes on this machine sharing the study; `storage`: an Optuna RDB URL (e.g.
     postgresql://...) shared by workers on several machines. Bad input raises `InputError`.
     """
+    from tuner._quiet import import_tensorflow_quietly
     from tuner.runner import SweepSettings, run_sweep
+
+    import_tensorflow_quietly()  # before any engine or data code imports it loudly
 
     settings = SweepSettings.checked(
         name=name, space=space, target=target, data=data, engine=engine, trials=trials, timeout=timeout,
@@ -101,7 +104,10 @@ def retrain(
 
     `qat=True` adds quantization-aware fine-tuning; the summary's metrics then hold float, PTQ int8
     (`ptq_int8_accuracy`) and QAT int8 (`qat_int8_accuracy`) accuracy."""
+    from tuner._quiet import import_tensorflow_quietly
     from tuner.exporter import retrain as _retrain
+
+    import_tensorflow_quietly()
 
     return _retrain(config, data, epochs, out, force, qat=qat, qat_epochs=qat_epochs, on_event=on_event)
 
