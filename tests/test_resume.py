@@ -49,8 +49,13 @@ def test_kill_9_then_resume(tmp_path):
     assert before and len(killed) == 1
     killed = killed[0]
 
-    r = subprocess.run(CLI + ["sweep", "--name", "crash", "--trials", "4", "--resume"], env=env,
-                       capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        CLI + ["sweep", "--name", "crash", "--trials", "4", "--resume"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     after = {t.number: t for t in _trials(db)}
     # finished trials are kept as they were

@@ -19,6 +19,7 @@ import fcntl
 import os
 import socket
 import threading
+import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,13 +46,19 @@ def open_storage(url: str) -> Any:
         kwargs = {"heartbeat_interval": HEARTBEAT_S, "grace_period": GRACE_S}
         if url.startswith("postgresql"):
             kwargs["engine_kwargs"] = {"connect_args": {"connect_timeout": 10}}
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(url, **kwargs)
-    except Exception as exc:
-        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
-        raise InputError(f"cannot open storage {_redact(url)}: {type(exc).__name__}: {first}") from None
+    for attempt in range(4):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(url, **kwargs)
+        except Exception as exc:
+            # Two workers creating the schema of an empty database at once: the loser retries.
+            if type(exc).__name__ in ("IntegrityError", "ProgrammingError") and attempt < 3:
+                time.sleep(1.0 + attempt)
+                continue
+            first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+            raise InputError(f"cannot open storage {_redact(url)}: {type(exc).__name__}: {first}") from None
+    raise AssertionError("unreachable")
 
 
 def _redact(url: str) -> str:

@@ -130,58 +130,59 @@ def _check_exists(settings: SweepSettings, resume: bool) -> None:
         )
 
 
-def _open_or_create(settings: SweepSettings, resume: bool) -> tuple[SweepSettings, Any]:
-    """Resolve settings against what is already stored, and create the study if new."""
+def _resolve(settings: SweepSettings, resume: bool) -> tuple[SweepSettings, Any, int | None]:
+    """Settings to run with (stored ones on --resume), the storage (None for a new SQLite sweep:
+    nothing is written before the pre-checks pass) and the number of trials already stored."""
+    import optuna
+
+    from tuner.resume import is_sqlite, open_storage
+
+    _check_exists(settings, resume)
+    keep = {"trials": settings.trials, "timeout": settings.timeout, "workers": settings.workers}
+    if resume and (sweep_dir(settings.name) / "sweep.yaml").exists():
+        saved = load_settings(settings.name)
+        settings = saved.model_copy(update={**keep, "storage": settings.storage or saved.storage})
+    url = storage_url(settings)
+    if is_sqlite(url) and not resume:
+        return settings, None, None
+    storage = open_storage(url)
+    names = {s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)}
+    if settings.name not in names:
+        if resume:
+            raise InputError(
+                f"no sweep named '{settings.name}' in storage {settings.storage}; start it without --resume"
+            )
+        return settings, storage, None
+    study = optuna.load_study(study_name=settings.name, storage=storage)
+    stored = study.user_attrs.get("settings")
+    if stored and resume:
+        settings = SweepSettings.model_validate(stored).model_copy(
+            update={**keep, "storage": settings.storage}
+        )
+    elif stored:
+        diff = [
+            f"{k}={stored.get(k)!r} (stored) vs {getattr(settings, k)!r}"
+            for k in _DEFINING
+            if stored.get(k) != getattr(settings, k)
+        ]
+        if diff:
+            raise InputError(
+                f"sweep '{settings.name}' in the storage has different settings: "
+                f"{'; '.join(diff)}; repeat its flags or add --resume"
+            )
+    return settings, storage, len(study.get_trials(deepcopy=False))
+
+
+def _create(settings: SweepSettings, storage: Any) -> Any:
+    """Create (or load) the study, store the settings in it and in `results/<name>/sweep.yaml`."""
     import optuna
 
     from tuner.engines import directions
-    from tuner.resume import is_sqlite, open_storage
+    from tuner.resume import open_storage
 
     folder = sweep_dir(settings.name)
-    local = folder / "sweep.yaml"
-    _check_exists(settings, resume)
-    if resume and local.exists():
-        saved = load_settings(settings.name)
-        settings = saved.model_copy(
-            update={
-                "trials": settings.trials,
-                "timeout": settings.timeout,
-                "workers": settings.workers,
-                "storage": settings.storage or saved.storage,
-            }
-        )
-    url = storage_url(settings)
-    if is_sqlite(url) and not resume:
-        folder.mkdir(parents=True, exist_ok=True)
-    storage = open_storage(url)
-    names = {s.study_name: s for s in optuna.get_all_study_summaries(storage, include_best_trial=False)}
-    if settings.name in names:
-        stored = optuna.load_study(study_name=settings.name, storage=storage).user_attrs.get("settings")
-        if stored:
-            if resume:
-                settings = SweepSettings.model_validate(stored).model_copy(
-                    update={
-                        "trials": settings.trials,
-                        "timeout": settings.timeout,
-                        "workers": settings.workers,
-                        "storage": settings.storage,
-                    }
-                )
-            else:
-                diff = [
-                    f"{k}={stored.get(k)!r} (stored) vs {getattr(settings, k)!r}"
-                    for k in _DEFINING
-                    if stored.get(k) != getattr(settings, k)
-                ]
-                if diff:
-                    raise InputError(
-                        f"sweep '{settings.name}' in the storage has different settings: "
-                        f"{'; '.join(diff)}; repeat its flags or add --resume"
-                    )
-    elif resume:
-        raise InputError(
-            f"no sweep named '{settings.name}' in storage {settings.storage}; start it without --resume"
-        )
+    folder.mkdir(parents=True, exist_ok=True)
+    storage = storage or open_storage(storage_url(settings))
     study = optuna.create_study(
         study_name=settings.name, storage=storage, directions=directions(settings.engine), load_if_exists=True
     )
@@ -190,13 +191,17 @@ def _open_or_create(settings: SweepSettings, resume: bool) -> tuple[SweepSetting
         study.set_metric_names(
             ["int8_accuracy", "latency_ms", "ram_bytes"][: len(directions(settings.engine))]
         )
-    folder.mkdir(parents=True, exist_ok=True)
-    local.write_text(yaml.safe_dump(settings.model_dump(), sort_keys=False))
-    return settings, study
+    (folder / "sweep.yaml").write_text(yaml.safe_dump(settings.model_dump(), sort_keys=False))
+    return study
 
 
 def run_sweep(settings: SweepSettings, resume: bool = False, on_event: Any = None) -> Path:
-    """Run (or resume, or join) a sweep until `settings.trials` trials in total; returns its folder."""
+    """Run (or resume, or join) a sweep until `settings.trials` trials in total; returns its folder.
+
+    Bad input raises InputError before anything is written or trained: unknown engine, grid over a
+    continuous space, --resume of a missing sweep, an unreachable storage, settings that differ
+    from the stored sweep's, budgets no pre-checked candidate can meet.
+    """
     import warnings
 
     import optuna
@@ -208,8 +213,8 @@ def run_sweep(settings: SweepSettings, resume: bool = False, on_event: Any = Non
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     emit = on_event or (lambda *a, **k: None)
-    # Validate everything cheap before touching storage or data.
     check_engine(settings.engine)
+    settings, storage, n_stored = _resolve(settings, resume)
     if settings.engine in SINGLE_PROCESS and settings.workers > 1:
         raise InputError(
             f"--engine {settings.engine} keeps keras-tuner's search state in one process; "
@@ -220,29 +225,28 @@ def run_sweep(settings: SweepSettings, resume: bool = False, on_event: Any = Non
         space.grid()  # refuses continuous parameters and huge grids
     target = load_target(settings.target)
     budgets = settings.budgets(target)
-    _check_exists(settings, resume)
     deadline = time.time() + settings.timeout if settings.timeout else None
     problem = None
-    if not resume:  # a new sweep (or a worker joining one): can any candidate meet the budgets?
+    if not n_stored:  # a new sweep: can any candidate meet the budgets?
         emit("stage", stage="pre-checking a sample of candidates against the budgets")
         problem = check_budgets_reachable(settings, space, target, budgets)
-    settings, study = _open_or_create(settings, resume)
-    folder = sweep_dir(settings.name)
+    _create(settings, storage)
     if settings.workers == 1:
         run_worker(settings, index=0, deadline=deadline, on_event=emit, problem=problem)
     else:
         from tuner.workers import run_processes
 
         run_processes(settings, deadline, emit)
-    return folder
+    return sweep_dir(settings.name)
 
 
 def check_budgets_reachable(
     settings: SweepSettings, space: Any, target: Any, budgets: Budgets, n: int = 8
 ) -> Any:
-    """Pre-check up to `n` random candidates (no training); InputError if none meets the budgets.
+    """Pre-check up to `n` valid random candidates (no training); InputError if none meets the budgets.
 
-    Returns the loaded `Problem` (data and splits) for reuse."""
+    Candidates the data cannot take (e.g. an FFT longer than the window) say nothing about the
+    budgets and are skipped, up to 4n draws. Returns the loaded `Problem` (data, splits) for reuse."""
     import optuna
 
     from tuner.pipeline import Problem, precheck
@@ -251,22 +255,28 @@ def check_budgets_reachable(
         settings.data or space.data, target, budgets, settings.seed, settings.epochs, domain=space.domain
     )
     scratch = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=settings.seed + 1))
-    reasons: list[str] = []
-    for _ in range(n):
-        trial = scratch.ask()
-        params = space.sample(trial)
+    over: list[str] = []
+    invalid: list[str] = []
+    for _ in range(4 * n):
+        params = space.sample(scratch.ask())
         try:
             reason = precheck_only(params, problem, precheck)
         except CandidateRejected as rej:
             reason = rej.reason
         if not reason:
             return problem
-        reasons.append(reason)
-        scratch.tell(trial, 0.0)
-    common = max(set(reasons), key=reasons.count)
+        (invalid if reason.startswith("invalid candidate") else over).append(reason)
+        if len(over) >= n:
+            break
+    if not over:
+        raise InputError(
+            f"no valid candidate in {len(invalid)} draws from space '{space.name}' "
+            f"(e.g. {invalid[0]}); fix the space"
+        )
+    worst = max(set(over), key=over.count)
     raise InputError(
-        f"no candidate meets the budgets: all {n} candidates pre-checked were over budget "
-        f"(e.g. {common}); relax the budgets or pick a smaller space"
+        f"no candidate meets the budgets: all {len(over)} candidates pre-checked were over budget "
+        f"(e.g. {worst}); relax the budgets or pick a smaller space"
     )
 
 

@@ -52,8 +52,11 @@ def fake_run_candidate(params, problem, on_event=None, on_epoch=None):
     if params["width"] == 64 and params.get("depth") == 3:
         raise RuntimeError("simulated converter crash")
     if problem.budgets.latency_ms and lat > problem.budgets.latency_ms:
-        raise CandidateRejected(f"latency {lat:.1f} ms > budget {problem.budgets.latency_ms:g} ms",
-                                problem.budgets.margins(lat, ram, ram, 1.0), {"latency_ms": lat, "ram_bytes": ram})
+        raise CandidateRejected(
+            f"latency {lat:.1f} ms > budget {problem.budgets.latency_ms:g} ms",
+            problem.budgets.margins(lat, ram, ram, 1.0),
+            {"latency_ms": lat, "ram_bytes": ram},
+        )
     est = {"latency_ms": lat, "ram_bytes": ram, "flash_bytes": 2 * ram, "macs": 100 * params["width"]}
     emit("precheck", estimate=est, est_train_seconds=1.0)
     acc = score(params)
@@ -63,8 +66,15 @@ def fake_run_candidate(params, problem, on_event=None, on_epoch=None):
         curve.append(acc * (e + 1) / epochs)
         if on_epoch:
             on_epoch(e, {"val_accuracy": curve[-1]})
-    metrics = {"float_accuracy": acc, "int8_accuracy": acc, "train_seconds": 0.01, "est_train_seconds": 1.0,
-               "epochs_run": epochs, "n_train": 100, "history": {"val_accuracy": curve}}
+    metrics = {
+        "float_accuracy": acc,
+        "int8_accuracy": acc,
+        "train_seconds": 0.01,
+        "est_train_seconds": 1.0,
+        "epochs_run": epochs,
+        "n_train": 100,
+        "history": {"val_accuracy": curve},
+    }
     return CandidateResult("feasible", "", metrics, est)
 
 
@@ -88,10 +98,14 @@ def fake_sweep(tmp_path, monkeypatch):
     monkeypatch.setattr(tuner.runner, "check_budgets_reachable", check)
     monkeypatch.setattr(tuner.runner, "_keras_cleanup", lambda: None)
     monkeypatch.setattr(tuner.pipeline, "run_candidate", fake_run_candidate)
-    monkeypatch.setattr(tuner.pipeline, "save_artifacts", lambda folder, params, res: Path(folder).mkdir(
-        parents=True, exist_ok=True))
-    monkeypatch.setattr("tuner.estimate.training_time.refreshed_host",
-                        lambda folder, rows: HostThroughput(0.1, 1e-3, 1e-9))
+    monkeypatch.setattr(
+        tuner.pipeline,
+        "save_artifacts",
+        lambda folder, params, res: Path(folder).mkdir(parents=True, exist_ok=True),
+    )
+    monkeypatch.setattr(
+        "tuner.estimate.training_time.refreshed_host", lambda folder, rows: HostThroughput(0.1, 1e-3, 1e-9)
+    )
 
     def run(name: str, space: str = "fake", resume: bool = False, **kw):
         from tuner.runner import SweepSettings, run_sweep
