@@ -129,9 +129,7 @@ def prepare_out(out: Path, force: bool) -> None:
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is a file, not a folder; pick a folder path")
     if out.exists() and any(out.iterdir()) and not force:
-        raise InputError(
-            f"--out {out} exists and is not empty; pick another folder or add --force to overwrite"
-        )
+        raise InputError(f"--out {out} exists and is not empty; pick another folder or add --force to overwrite")
 
 
 def _staging(out: Path, prefix: str) -> Path:
@@ -183,9 +181,7 @@ def trial_config(name: str, rec: TrialRecord) -> CandidateConfig:
     )
 
 
-def export_trial(
-    name: str, trial: str | int = "best", out: str | Path | None = None, force: bool = False
-) -> Path:
+def export_trial(name: str, trial: str | int = "best", out: str | Path | None = None, force: bool = False) -> Path:
     """Export a finished, feasible trial of sweep `name`. Returns the output folder."""
     from tuner.rank import find_trial
     from tuner.runner import open_study, records, sweep_dir
@@ -202,14 +198,10 @@ def export_trial(
     out = Path(out) if out else sweep_dir(name) / "export"
     prepare_out(out, force)
     missing = [
-        f
-        for f in ("model_int8.tflite", "model.keras", "metrics.json", "estimate.json")
-        if not (src / f).is_file()
+        f for f in ("model_int8.tflite", "model.keras", "metrics.json", "estimate.json") if not (src / f).is_file()
     ]
     if missing:
-        raise InputError(
-            f"artifacts of trial {rec.trial} are missing in {src} ({', '.join(missing)}); re-run it"
-        )
+        raise InputError(f"artifacts of trial {rec.trial} are missing in {src} ({', '.join(missing)}); re-run it")
     cfg = trial_config(name, rec)
     tmp = _staging(out, ".export-")
     try:
@@ -237,6 +229,58 @@ def export_trial(
     return _commit(tmp, out)
 
 
+def _with_qat(
+    res: Any, problem: Any, params: dict[str, Any], seed: int, qat_epochs: int | None, on_event: Any
+) -> tuple[bytes, dict[str, Any], dict[str, Any], dict[str, bytes]]:
+    """QAT fine-tuning after float training; returns (kept tflite, its estimate, metrics, both variants).
+
+    The int8 model kept is the one with the better validation accuracy: QAT can lose to PTQ (e.g. when a
+    few epochs cannot undo an activation outlier). Test accuracies of both are reported; a QAT failure
+    falls back to PTQ."""
+    from tuner.estimate import estimate_tflite
+    from tuner.qat import qat_finetune
+    from tuner.quantize import predict_int8
+
+    if on_event:
+        on_event("stage", stage="quantization-aware training")
+    pre, feats = problem.features(params)
+    metrics = dict(res.metrics)
+    metrics.update({"ptq_int8_accuracy": metrics["int8_accuracy"], "ptq_int8_confusion": metrics["int8_confusion"]})
+    try:
+        q = qat_finetune(res.model, feats, params, seed=seed, epochs=qat_epochs)
+    except CandidateFailed as exc:
+        metrics.update({"int8_method": "ptq", "qat_error": str(exc)})
+        return res.tflite, res.estimate, metrics, {}
+    x_va, y_va = feats["val"]
+    ptq_val = float((predict_int8(res.tflite, x_va).argmax(1) == y_va).mean())
+    use_qat = q.val_int8_accuracy >= ptq_val
+    metrics.update(
+        {
+            "qat_float_accuracy": q.float_accuracy,
+            "qat_int8_accuracy": q.int8_accuracy,
+            "qat_int8_confusion": q.int8_confusion,
+            "ptq_val_int8_accuracy": ptq_val,
+            "qat_val_int8_accuracy": q.val_int8_accuracy,
+            "qat_epochs": q.epochs_run,
+            "qat_seconds": q.train_seconds,
+            "qat_history": q.history,
+            "int8_method": "qat" if use_qat else "ptq",
+        }
+    )
+    if not use_qat:
+        metrics["qat_note"] = "QAT was worse on the validation split; the PTQ int8 model was kept"
+        return res.tflite, res.estimate, metrics, {"ptq": res.tflite, "qat": q.tflite}
+    metrics.update(
+        {
+            "int8_accuracy": q.int8_accuracy,
+            "int8_confusion": q.int8_confusion,
+            "int8_drop": metrics["float_accuracy"] - q.int8_accuracy,
+        }
+    )
+    est = estimate_tflite(q.tflite, problem.target, dsp=pre.cost(), exact=True).to_dict()
+    return q.tflite, est, metrics, {"ptq": res.tflite, "qat": q.tflite}
+
+
 def retrain(
     config: str | Path,
     data: str | None = None,
@@ -249,8 +293,9 @@ def retrain(
 ) -> tuple[Path, dict[str, Any]]:
     """Rebuild the exported candidate from its config, train, quantize, evaluate, estimate, write files.
 
-    With `qat`, the trained float model is fine-tuned with fake quantization (tuner.qat) and the QAT
-    int8 model is the one written; metrics.json reports float, PTQ int8 and QAT int8 accuracy.
+    With `qat`, the trained float model is fine-tuned with fake quantization (tuner.qat); the int8
+    model with the better validation accuracy (QAT or PTQ) is written, and metrics.json reports float,
+    PTQ int8 and QAT int8 accuracy (`int8_method` says which one was kept).
     """
     from tuner.budgets import Budgets
     from tuner.pipeline import Problem, run_candidate
@@ -271,9 +316,7 @@ def retrain(
         flash_bytes=int(b.flash_kb * 1024) if b.flash_kb else target.flash_bytes,
     )
     # retrain never rejects: the user asked for this model; budget breaches are reported instead
-    problem = Problem.from_source(
-        data or cfg.data, target, Budgets(), seed=cfg.seed, epochs=epochs, domain=cfg.domain
-    )
+    problem = Problem.from_source(data or cfg.data, target, Budgets(), seed=cfg.seed, epochs=epochs, domain=cfg.domain)
     from tuner.estimate.training_time import measure_host
 
     problem.host = measure_host()
@@ -291,31 +334,9 @@ def retrain(
     except CandidateFailed as exc:
         raise InputError(f"{config}: training this candidate failed: {exc}") from None
     tflite, est, metrics = res.tflite, res.estimate, dict(res.metrics)
+    variants: dict[str, bytes] = {}
     if qat:
-        from tuner.estimate import estimate_tflite
-        from tuner.qat import qat_finetune
-
-        if on_event:
-            on_event("stage", stage="quantization-aware training")
-        pre, feats = problem.features(params)
-        q = qat_finetune(res.model, feats, params, seed=cfg.seed, epochs=qat_epochs)
-        metrics.update(
-            {
-                "ptq_int8_accuracy": metrics["int8_accuracy"],
-                "ptq_int8_confusion": metrics["int8_confusion"],
-                "qat_float_accuracy": q.float_accuracy,
-                "qat_int8_accuracy": q.int8_accuracy,
-                "int8_accuracy": q.int8_accuracy,
-                "int8_confusion": q.int8_confusion,
-                "int8_drop": metrics["float_accuracy"] - q.int8_accuracy,
-                "qat_epochs": q.epochs_run,
-                "qat_seconds": q.train_seconds,
-                "qat_history": q.history,
-                "int8_method": "qat",
-            }
-        )
-        tflite = q.tflite
-        est = estimate_tflite(tflite, target, dsp=pre.cost(), exact=True).to_dict()
+        tflite, est, metrics, variants = _with_qat(res, problem, params, cfg.seed, qat_epochs, on_event)
     else:
         metrics["int8_method"] = "ptq"
     tmp = _staging(out, ".retrain-")
@@ -325,6 +346,8 @@ def retrain(
             new_cfg.candidate["epochs"] = epochs
         save_config(new_cfg, tmp / "config.yaml")
         (tmp / "model_int8.tflite").write_bytes(tflite)
+        for method, blob in variants.items():  # with --qat: both int8 models, whichever was kept
+            (tmp / f"model_int8_{method}.tflite").write_bytes(blob)
         res.model.save(tmp / "model.keras")
         arena = write_header(tmp, tflite, est)
         broken = budgets.violations(est["latency_ms"], est["ram_bytes"], est["flash_bytes"], 0.0)

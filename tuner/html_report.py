@@ -42,18 +42,20 @@ def layer_rows(estimate: dict[str, Any], tflite: bytes | None = None) -> list[di
         index = int(lyr.get("index", i))
         scratch = int(lyr.get("scratch_bytes") or 0)
         act, const = tensors.get(index, (None, None))
-        rows.append({
-            "index": index,
-            "op": str(lyr.get("op") or "?"),
-            "shape": lyr.get("output_shape"),
-            "macs": lyr.get("macs"),
-            "cycles": lyr.get("cycles"),
-            "latency_ms": lyr.get("latency_ms"),
-            "scratch_bytes": scratch,
-            "ram_bytes": None if act is None else act + scratch,
-            "weight_bytes": const,
-            "note": lyr.get("note") or "",
-        })
+        rows.append(
+            {
+                "index": index,
+                "op": str(lyr.get("op") or "?"),
+                "shape": lyr.get("output_shape"),
+                "macs": lyr.get("macs"),
+                "cycles": lyr.get("cycles"),
+                "latency_ms": lyr.get("latency_ms"),
+                "scratch_bytes": scratch,
+                "ram_bytes": None if act is None else act + scratch,
+                "weight_bytes": const,
+                "note": lyr.get("note") or "",
+            }
+        )
     return rows
 
 
@@ -461,6 +463,25 @@ def write_report(name: str, storage: str | None = None, out: str | Path | None =
             f"{_fmt(_num(w['ram_bytes']) and _num(w['ram_bytes']) / 1024, '.1f')} kB, flash "
             f"{_fmt(_num(w['flash_bytes']) and _num(w['flash_bytes']) / 1024, '.1f')} kB"
         )
+    flash_budget = settings.flash_kb * 1024 if settings.flash_kb else getattr(target, "flash_bytes", None)
+    budget_txt = (
+        "Budgets: "
+        + ", ".join(
+            f"{label} {value}"
+            for label, value in (
+                ("latency", f"{settings.latency_ms:g} ms" if settings.latency_ms else "none"),
+                (
+                    "RAM",
+                    f"{(settings.ram_kb or (target_ram or 0) / 1024):g} kB"
+                    if settings.ram_kb or target_ram
+                    else "none",
+                ),
+                ("flash", f"{flash_budget / 1024:g} kB" if flash_budget else "none"),
+                ("training", f"{settings.max_train_minutes:g} min" if settings.max_train_minutes else "none"),
+            )
+        )
+        + "."
+    )
     conf = "".join(parts[k] for k in parts if k.startswith("confusion-")) or "<p>no confusion matrices</p>"
     layers = (
         parts.get("layers-latency", "") + parts.get("layers-memory", "")
@@ -476,7 +497,7 @@ works offline. Explore the study interactively with <code>optuna-dashboard {
 <h2>Pareto front</h2>
 <p class="note">Feasible candidates coloured by the other resource; black rings mark the Pareto front over
 (int8 accuracy, latency, RAM, flash); grey: over a budget; crosses at the bottom: rejected before training
-or failed. Dashed red: the budget.</p>
+or failed. Dashed red: the budget. {html.escape(budget_txt)}</p>
 <div class="grid"><div>{parts["pareto-latency"]}</div><div>{parts["pareto-ram"]}</div></div>
 <h2>Progress</h2>{parts["best-so-far"]}
 <h2>Leaderboard</h2>

@@ -31,9 +31,7 @@ QAT_LR_FACTOR = 0.1
 
 
 def _fake_quant(x: Any, lo: Any, hi: Any, narrow: bool = False, axis: int | None = None) -> Any:
-    return keras.quantizers.fake_quant_with_min_max_vars(
-        x, lo, hi, num_bits=8, narrow_range=narrow, axis=axis
-    )
+    return keras.quantizers.fake_quant_with_min_max_vars(x, lo, hi, num_bits=8, narrow_range=narrow, axis=axis)
 
 
 def weight_fake_quant(kernel: Any, axis: int | None = None) -> Any:
@@ -214,8 +212,9 @@ def quantize_aware(model: keras.Model) -> keras.Model:
 class QatResult:
     tflite: bytes
     float_accuracy: float  # the fake-quant Keras model
-    int8_accuracy: float  # the converted int8 TFLite model
+    int8_accuracy: float  # the converted int8 TFLite model, test split
     int8_confusion: list[list[int]]
+    val_int8_accuracy: float  # validation split: what chooses between QAT and PTQ
     epochs_run: int
     train_seconds: float
     history: dict[str, list[float]]
@@ -243,11 +242,13 @@ def qat_finetune(
     pred = predict_int8(tflite, x_te).argmax(1)
     cm = np.zeros((n, n), dtype=int)
     np.add.at(cm, (y_te, pred), 1)
+    val_acc = float((predict_int8(tflite, x_va).argmax(1) == y_va).mean())
     return QatResult(
         tflite,
         float_acc,
         float((pred == y_te).mean()),
         cm.tolist(),
+        val_acc,
         result.epochs_run,
         result.train_seconds,
         result.history,

@@ -182,8 +182,9 @@ def show_candidate(con: Console, info: dict[str, Any], name: str) -> None:
                                           f"{_fmt(g.get('est_train_seconds'), '.1f')}"),
         ("epochs run (best)", f"{_fmt(g.get('epochs_run'), 'd')} ({_fmt(g.get('best_epoch'), 'd')})"),
     ]
-    rows += [(f"budget margin {k}", f"{v * 100:+.0f}% ({'over' if v > 0 else 'within'})")
-             for k, v in info.get("margins", {}).items()]
+    for k, v in info.get("margins", {}).items():  # relative overshoot; -1.0 is what "no budget" records
+        rows.append((f"budget margin {k}", "no budget" if v == -1.0 else
+                     f"{v * 100:+.0f}% ({'over' if v > 0 else 'within'})"))
     for k, v in rows:
         r.add_row(k, v)
     con.print(r)

@@ -24,15 +24,10 @@ class Format(StrEnum):
 def leaderboard_cmd(
     name: Annotated[str, typer.Argument(help="sweep name (folder under results/)")],
     format: Annotated[Format, Opt("--format", help="table, csv or json")] = Format.table,
-    all: Annotated[
-        bool, Opt("--all", help="also show rejected and failed candidates with their reasons")
-    ] = False,
+    all: Annotated[bool, Opt("--all", help="also show rejected and failed candidates with their reasons")] = False,
     sort: Annotated[
         str | None,
-        Opt(
-            help="order by a column, e.g. latency_ms, ram_bytes, float_accuracy:desc "
-            "(feasible rows stay first)"
-        ),
+        Opt(help="order by a column, e.g. latency_ms, ram_bytes, float_accuracy:desc (feasible rows stay first)"),
     ] = None,
     weights: Annotated[
         str | None,
@@ -128,23 +123,23 @@ def retrain_cmd(
             if kind == "stage":
                 status.update(f"retraining: {info['stage']}")
 
-        folder, s = retrain(
-            config, data, epochs, out, force, qat=qat, qat_epochs=qat_epochs, on_event=on_event
-        )
+        folder, s = retrain(config, data, epochs, out, force, qat=qat, qat_epochs=qat_epochs, on_event=on_event)
     m, e = s["metrics"], s["estimate"]
-    if qat:
+    if qat and "qat_int8_accuracy" in m:
+        kept = "QAT" if m["int8_method"] == "qat" else "PTQ (QAT was worse on the validation split)"
         console.print(
             f"float accuracy {m['float_accuracy']:.3f}, int8 PTQ {m['ptq_int8_accuracy']:.3f}, "
-            f"int8 QAT {m['qat_int8_accuracy']:.3f} (QAT model written, {m['qat_epochs']} QAT epochs)"
+            f"int8 QAT {m['qat_int8_accuracy']:.3f} after {m['qat_epochs']} QAT epochs; kept: {kept}"
         )
+    elif qat:
+        console.print(f"[red]QAT failed ({m.get('qat_error')}); kept the PTQ int8 model[/red]")
     else:
         console.print(f"float accuracy {m['float_accuracy']:.3f}, int8 accuracy {m['int8_accuracy']:.3f}")
         from tuner.rank import INT8_DROP_FLAG
 
         if m["float_accuracy"] - m["int8_accuracy"] > INT8_DROP_FLAG:
             console.print(
-                "[red]int8 loses more than "
-                f"{INT8_DROP_FLAG * 100:g} points: try `tuner retrain {config} --qat`[/red]"
+                f"[red]int8 loses more than {INT8_DROP_FLAG * 100:g} points: try `tuner retrain {config} --qat`[/red]"
             )
     console.print(
         f"latency {e['latency_ms']:.2f} ms [{e['latency_ms_low']:.2f}-{e['latency_ms_high']:.2f}], "
