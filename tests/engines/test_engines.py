@@ -71,17 +71,13 @@ def test_grid_refuses_a_continuous_space():
 
 
 def test_unknown_engine_names_the_known_ones():
-    with pytest.raises(
-        InputError, match=r"unknown engine 'cmaes'; known: tpe, nsga2, random, grid, hyperband"
-    ):
+    with pytest.raises(InputError, match=r"unknown engine 'cmaes'; known: tpe, nsga2, random, grid, hyperband"):
         make_engine("cmaes", None, 0, folder=None)
 
 
 def test_keras_tuner_engines_refuse_several_workers(fake_sweep):
     run, _, _ = fake_sweep
-    with pytest.raises(
-        InputError, match="--engine hyperband keeps keras-tuner's search state in one process"
-    ):
+    with pytest.raises(InputError, match="--engine hyperband keeps keras-tuner's search state in one process"):
         run("hbw", engine="hyperband", workers=2)
 
 

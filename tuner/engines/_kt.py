@@ -33,16 +33,30 @@ def to_hyperparameters(space: Any) -> tuple[Any, dict[str, dict[str, Any]]]:
 
     hp = kt.HyperParameters()
     decode: dict[str, dict[str, Any]] = {}
-    for name, p in space.params.items():
-        scopes = []
-        skip = False
-        for dep, allowed in p.when.items():
+    known: set[str] = set()
+
+    def scopes_of(name: str) -> list[tuple[str, list[Any]]] | None:
+        """kt conditional scopes for `name`, outermost first (a parent's own conditions enclose it);
+        None when a condition on a fixed value can never hold."""
+        out: list[tuple[str, list[Any]]] = []
+        for dep, allowed in space.params[name].when.items():
             if dep in space.fixed:  # a condition on a fixed value is always or never true
-                skip = skip or space.fixed[dep] not in allowed
-            else:
-                scopes.append((dep, list(allowed)))
-        if skip:
+                if space.fixed[dep] not in allowed:
+                    return None
+            elif dep in known:
+                for scope in scopes_of(dep) or []:
+                    if scope not in out:
+                        out.append(scope)
+                out.append((dep, list(allowed)))
+            # else: a key filled by aliased parameters; kt treats the parameter as always active,
+            # and the space's own sampling still decides whether it is used
+        return out
+
+    for name, p in space.params.items():
+        scopes = scopes_of(name)
+        if scopes is None:
             continue
+        known.add(name)
         with contextlib.ExitStack() as stack:
             for dep, allowed in scopes:
                 stack.enter_context(hp.conditional_scope(dep, allowed))
@@ -61,9 +75,7 @@ def to_hyperparameters(space: Any) -> tuple[Any, dict[str, dict[str, Any]]]:
                     sampling="log" if p.log else "linear",
                 )
             else:
-                hp.Float(
-                    name, float(p.low), float(p.high), step=p.step, sampling="log" if p.log else "linear"
-                )
+                hp.Float(name, float(p.low), float(p.high), step=p.step, sampling="log" if p.log else "linear")
     return hp, decode
 
 
@@ -105,9 +117,7 @@ class KerasTunerEngine:
             return None
         values = dict(kt_trial.hyperparameters.values)
         epochs = values.get("tuner/epochs")
-        values = {
-            k: self._decode.get(k, {}).get(v, v) for k, v in values.items() if not k.startswith("tuner/")
-        }
+        values = {k: self._decode.get(k, {}).get(v, v) for k, v in values.items() if not k.startswith("tuner/")}
         self.sampler.values = values
         trial = study.ask()
         params = self.space.sample(trial)

@@ -69,7 +69,7 @@ class GridEngine:
         todo = next((c for c in self.candidates if candidate_key(c) not in seen), None)
         if todo is None:
             return None
-        self.sampler.values = dict(todo)
+        self.sampler.values = self.space.param_values(todo)  # by parameter name (aliased keys)
         trial = study.ask()
         return Asked(trial, self.space.sample(trial))
 
