@@ -142,3 +142,50 @@ def test_quantize_aware_keeps_weights_and_predictions_close():
     p_float, p_q = model.predict(x, verbose=0), q.predict(x, verbose=0)
     assert np.abs(p_float - p_q).max() < 0.1  # 8-bit rounding only
     assert (p_float.argmax(1) == p_q.argmax(1)).mean() > 0.9
+
+
+@pytest.mark.slow
+def test_qat_recovers_a_ptq_collapse():
+    """A function-preserving activation outlier (one conv channel x300, its uses /300) leaves the float
+    model unchanged but ruins post-training int8; QAT fine-tuning learns around it."""
+    import keras
+
+    from tuner.qat import qat_finetune
+    from tuner.quantize import predict_int8, to_int8
+
+    rng = np.random.default_rng(0)
+
+    def make(n):  # 3 classes: sinusoids of 1, 2 or 3 periods per window on 3 noisy channels
+        y = rng.integers(0, 3, n)
+        t = np.arange(32) / 32
+        x = np.stack([np.sin(2 * np.pi * (y[:, None] + 1) * t + rng.uniform(0, 6.3, (n, 1))) for _ in range(3)], -1)
+        return (x + 0.8 * rng.normal(size=x.shape)).astype("float32"), y
+
+    feats = {"train": make(1500), "val": make(300), "test": make(600)}
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((32, 3))
+    x = keras.layers.Conv1D(8, 3, padding="same", activation="relu", name="c1")(inp)
+    x = keras.layers.MaxPooling1D(2)(x)
+    x = keras.layers.Conv1D(8, 3, padding="same", activation="relu", name="c2")(x)
+    model = keras.Model(inp, keras.layers.Dense(3, activation="softmax")(keras.layers.Flatten()(x)))
+    model.compile(optimizer=keras.optimizers.Adam(5e-3), loss="sparse_categorical_crossentropy")
+    model.fit(*feats["train"], epochs=5, batch_size=32, verbose=0)
+    x_te, y_te = feats["test"]
+
+    def acc(probs):
+        return float((probs.argmax(1) == y_te).mean())
+
+    float_before = acc(model.predict(x_te, verbose=0))
+    c1, c2 = model.get_layer("c1"), model.get_layer("c2")
+    k, b = c1.get_weights()
+    k[..., 0] *= 300
+    b[0] *= 300
+    c1.set_weights([k, b])
+    k, b = c2.get_weights()
+    k[:, 0, :] /= 300
+    c2.set_weights([k, b])
+    assert acc(model.predict(x_te, verbose=0)) == pytest.approx(float_before, abs=0.01) and float_before > 0.8
+    ptq = acc(predict_int8(to_int8(model, feats["train"][0]), x_te))
+    q = qat_finetune(model, feats, {"learning_rate": 5e-3, "batch_size": 32, "patience": 3}, epochs=5)
+    assert ptq < float_before - 0.2  # measured: float 0.907, PTQ 0.507
+    assert q.int8_accuracy > ptq + 0.15  # measured: QAT 0.805
