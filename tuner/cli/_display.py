@@ -95,10 +95,12 @@ def leaderboard_table(df: pd.DataFrame, title: str, limit: int | None = None) ->
     from tuner.rank import INT8_DROP_FLAG
 
     has_score = "score" in df and pd.to_numeric(df["score"], errors="coerce").notna().any()
-    caption = f"! = int8 accuracy more than {INT8_DROP_FLAG * 100:g} points below float (try `retrain --qat`)"
-    t = Table(title=title, header_style="bold", caption=caption if bool(df.get("int8_drop_flag", pd.Series(
-        dtype=bool)).any()) else None)
-    cols = ["#", "state", "float acc", "int8 acc", "latency ms (band)", "RAM kB", "flash kB",
+    flagged = bool(df.get("int8_drop_flag", pd.Series(dtype=bool)).any())
+    caption = "Δ pt: int8 minus float accuracy, in points"
+    if flagged:
+        caption += f"; ! = more than {INT8_DROP_FLAG * 100:g} points lost to int8 (try `retrain --qat`)"
+    t = Table(title=title, header_style="bold", caption=caption)
+    cols = ["#", "state", "float acc", "int8 acc", "Δ pt", "latency ms (band)", "RAM kB", "flash kB",
             "train s act/est"]
     if has_score:
         cols.append("score")
@@ -119,7 +121,9 @@ def leaderboard_table(df: pd.DataFrame, title: str, limit: int | None = None) ->
         state = {"feasible": "[green]feasible[/green]", "rejected": "[yellow]rejected[/yellow]",
                  "failed": "[red]failed[/red]"}.get(r["state"], r["state"])
         text = params_summary(r["params"]) if r["state"] == "feasible" else str(r["reason"])
-        cells = [str(r["trial"]), state, _fmt(r["float_accuracy"], ".3f"), int8, lat,
+        drop = r.get("int8_drop")
+        delta = "-" if _fmt(drop, ".1f") == "-" else f"{-drop * 100:+.1f}"
+        cells = [str(r["trial"]), state, _fmt(r["float_accuracy"], ".3f"), int8, delta, lat,
                  _fmt(r["ram_bytes"], ".1f", 1024), _fmt(r["flash_bytes"], ".1f", 1024), train]
         if has_score:
             cells.append(_fmt(r["score"], ".3f"))
