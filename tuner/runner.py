@@ -121,13 +121,9 @@ def _check_exists(settings: SweepSettings, resume: bool) -> None:
     if settings.storage is not None and not is_sqlite(settings.storage):
         return
     if resume and not local.exists():
-        raise InputError(
-            f"no sweep named '{settings.name}' to resume in {results_root()}/; start it without --resume"
-        )
+        raise InputError(f"no sweep named '{settings.name}' to resume in {results_root()}/; start it without --resume")
     if not resume and local.exists():
-        raise InputError(
-            f"sweep '{settings.name}' already exists; add --resume to continue it or pick another --name"
-        )
+        raise InputError(f"sweep '{settings.name}' already exists; add --resume to continue it or pick another --name")
 
 
 def _resolve(settings: SweepSettings, resume: bool) -> tuple[SweepSettings, Any, int | None]:
@@ -156,9 +152,7 @@ def _resolve(settings: SweepSettings, resume: bool) -> tuple[SweepSettings, Any,
     study = optuna.load_study(study_name=settings.name, storage=storage)
     stored = study.user_attrs.get("settings")
     if stored and resume:
-        settings = SweepSettings.model_validate(stored).model_copy(
-            update={**keep, "storage": settings.storage}
-        )
+        settings = SweepSettings.model_validate(stored).model_copy(update={**keep, "storage": settings.storage})
     elif stored:
         diff = [
             f"{k}={stored.get(k)!r} (stored) vs {getattr(settings, k)!r}"
@@ -188,9 +182,7 @@ def _create(settings: SweepSettings, storage: Any) -> Any:
     )
     if "settings" not in study.user_attrs:
         study.set_user_attr("settings", settings.model_dump())
-        study.set_metric_names(
-            ["int8_accuracy", "latency_ms", "ram_bytes"][: len(directions(settings.engine))]
-        )
+        study.set_metric_names(["int8_accuracy", "latency_ms", "ram_bytes"][: len(directions(settings.engine))])
     (folder / "sweep.yaml").write_text(yaml.safe_dump(settings.model_dump(), sort_keys=False))
     return study
 
@@ -240,9 +232,7 @@ def run_sweep(settings: SweepSettings, resume: bool = False, on_event: Any = Non
     return sweep_dir(settings.name)
 
 
-def check_budgets_reachable(
-    settings: SweepSettings, space: Any, target: Any, budgets: Budgets, n: int = 8
-) -> Any:
+def check_budgets_reachable(settings: SweepSettings, space: Any, target: Any, budgets: Budgets, n: int = 8) -> Any:
     """Pre-check up to `n` valid random candidates (no training); InputError if none meets the budgets.
 
     Candidates the data cannot take (e.g. an FFT longer than the window) say nothing about the
@@ -270,8 +260,7 @@ def check_budgets_reachable(
             break
     if not over:
         raise InputError(
-            f"no valid candidate in {len(invalid)} draws from space '{space.name}' "
-            f"(e.g. {invalid[0]}); fix the space"
+            f"no valid candidate in {len(invalid)} draws from space '{space.name}' (e.g. {invalid[0]}); fix the space"
         )
     worst = max(set(over), key=over.count)
     raise InputError(
@@ -290,9 +279,7 @@ def precheck_only(params: dict[str, Any], problem: Any, precheck: Any) -> str:
     except InputError as exc:
         return f"invalid candidate: {exc}"
     est, train_s = precheck(model, feats["train"][0], problem, pre.cost(), params)
-    return "; ".join(
-        problem.budgets.violations(est["latency_ms"], est["ram_bytes"], est["flash_bytes"], train_s)
-    )
+    return "; ".join(problem.budgets.violations(est["latency_ms"], est["ram_bytes"], est["flash_bytes"], train_s))
 
 
 def _engine_seed(settings: SweepSettings, index: int, n_existing: int) -> int:
@@ -340,12 +327,8 @@ def run_worker(
     target = load_target(settings.target)
     max_epochs = settings.epochs or int(space.fixed.get("epochs", 30))
     n_existing = len(optuna.load_study(study_name=settings.name, storage=storage).get_trials(deepcopy=False))
-    engine = make_engine(
-        settings.engine, space, _engine_seed(settings, index, n_existing), folder, max_epochs
-    )
-    study = optuna.load_study(
-        study_name=settings.name, storage=storage, sampler=engine.sampler, pruner=median_pruner()
-    )
+    engine = make_engine(settings.engine, space, _engine_seed(settings, index, n_existing), folder, max_epochs)
+    study = optuna.load_study(study_name=settings.name, storage=storage, sampler=engine.sampler, pruner=median_pruner())
     mode = "off" if not engine.uses_pruner else ("pareto" if engine.multi_objective else "median")
     if problem is None:
         emit("stage", stage="loading data")
@@ -357,6 +340,7 @@ def run_worker(
             settings.epochs,
             domain=space.domain,
         )
+    refreshed_host(folder, [])  # measure this host once, before any trial (workers share the file)
     me = worker_id()
     requeue = settings.engine not in ("hyperband", "bayesian")
 

@@ -43,6 +43,16 @@ def candidate_key(params: dict[str, Any]) -> str:
     return json.dumps(params, sort_keys=True, default=str)
 
 
+def param_values(space: Any, candidate: dict[str, Any]) -> dict[str, Any]:
+    """The values by parameter name that reproduce `candidate` (parameters may fill an aliased `key`)."""
+    out = {}
+    for name, p in space.params.items():
+        key = getattr(p, "key", None) or name
+        if key in candidate and space.is_active(name, candidate):
+            out[name] = candidate[key]
+    return out
+
+
 class GridEngine:
     """Every distinct candidate of the space (inactive conditional parameters collapse), in an order
     shuffled by the sweep seed. Candidates already in the study are skipped, so workers sharing the
@@ -69,7 +79,7 @@ class GridEngine:
         todo = next((c for c in self.candidates if candidate_key(c) not in seen), None)
         if todo is None:
             return None
-        self.sampler.values = self.space.param_values(todo)  # by parameter name (aliased keys)
+        self.sampler.values = param_values(self.space, todo)
         trial = study.ask()
         return Asked(trial, self.space.sample(trial))
 
