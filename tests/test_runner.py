@@ -48,7 +48,7 @@ def test_budgets_no_candidate_can_meet_are_refused_before_training(tmp_path):
     assert r.returncode == 2
     errors = [ln for ln in r.stderr.splitlines() if ln.startswith("error:")]
     assert errors == [r.stderr.strip().splitlines()[-1]]  # the only line of ours (TensorFlow may log before)
-    assert errors[0].startswith("error: no candidate meets the budgets: all 8 candidates pre-checked were over budget")
+    assert errors[0].startswith("error: no candidate meets the budgets: all 16 candidates pre-checked were over budget")
     assert "RAM" in errors[0] and "> budget 1 kB" in errors[0]
     assert not (tmp_path / "tight").exists()
     assert time.time() - start < 120

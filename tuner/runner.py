@@ -232,7 +232,7 @@ def run_sweep(settings: SweepSettings, resume: bool = False, on_event: Any = Non
     return sweep_dir(settings.name)
 
 
-def check_budgets_reachable(settings: SweepSettings, space: Any, target: Any, budgets: Budgets, n: int = 8) -> Any:
+def check_budgets_reachable(settings: SweepSettings, space: Any, target: Any, budgets: Budgets, n: int = 16) -> Any:
     """Pre-check up to `n` valid random candidates (no training); InputError if none meets the budgets.
 
     Candidates the data cannot take (e.g. an FFT longer than the window) say nothing about the

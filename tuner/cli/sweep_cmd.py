@@ -17,17 +17,23 @@ def sweep(
     target: Annotated[str, Opt(help="target board id (see `tuner targets`) or path to a target YAML")] = "nano33ble",
     data: Annotated[str | None, Opt(help="data: bundled demo name or a path; default: the space's demo data")] = None,
     name: Annotated[str, Opt(help="sweep name: results go to results/NAME/")] = "demo",
-    engine: Annotated[str, Opt(help="search engine: tpe, nsga2, random, grid, hyperband, bayesian")] = "tpe",
-    trials: Annotated[int, Opt(help="total number of trials in the sweep")] = 10,
-    timeout: Annotated[float | None, Opt(help="stop starting new trials after this many seconds")] = None,
+    engine: Annotated[
+        str, Opt(help="search engine: tpe (default), nsga2, random, grid, hyperband, bayesian (docs/engines.md)")
+    ] = "tpe",
+    trials: Annotated[int, Opt(help="total number of trials in the sweep, resumes included")] = 10,
+    timeout: Annotated[
+        float | None, Opt(help="wall-clock limit in seconds: no new trial after it, the running one stops")
+    ] = None,
     epochs: Annotated[int | None, Opt(help="max training epochs per candidate (default: the space's)")] = None,
     latency_ms: Annotated[float | None, Opt(help="latency budget in ms (DSP + network)")] = None,
     ram_kb: Annotated[float | None, Opt(help="RAM budget in kB (default: the target's RAM)")] = None,
     flash_kb: Annotated[float | None, Opt(help="flash budget in kB (default: the target's flash)")] = None,
     max_train_minutes: Annotated[float | None, Opt(help="reject candidates whose estimated training is longer")] = None,
-    storage: Annotated[str | None, Opt(help="Optuna storage URL (default sqlite in results/NAME/)")] = None,
-    workers: Annotated[int, Opt(help="worker processes on this machine")] = 1,
-    resume: Annotated[bool, Opt(help="continue an existing sweep up to --trials in total")] = False,
+    storage: Annotated[
+        str | None, Opt(help="Optuna storage URL, e.g. postgresql+psycopg://... shared by machines (default: sqlite)")
+    ] = None,
+    workers: Annotated[int, Opt(help="worker processes on this machine; TensorFlow threads split between them")] = 1,
+    resume: Annotated[bool, Opt(help="continue an existing sweep (after a crash too) up to --trials in total")] = False,
     seed: Annotated[int, Opt(help="seed for splits, sampling and training")] = 0,
 ) -> None:
     """Launch (or resume) a tuning sweep, then print the leaderboard and the results folder."""
@@ -39,10 +45,25 @@ def sweep(
     if trials <= 0:
         raise InputError(f"--trials must be >= 1, got {trials}")
     with SweepDisplay(trials) as display:
-        folder = run(space=space, target=target, data=data, name=name, engine=engine, trials=trials,
-                     timeout=timeout, epochs=epochs, latency_ms=latency_ms, ram_kb=ram_kb, flash_kb=flash_kb,
-                     max_train_minutes=max_train_minutes, storage=storage, workers=workers, resume=resume,
-                     seed=seed, on_event=display)
+        folder = run(
+            space=space,
+            target=target,
+            data=data,
+            name=name,
+            engine=engine,
+            trials=trials,
+            timeout=timeout,
+            epochs=epochs,
+            latency_ms=latency_ms,
+            ram_kb=ram_kb,
+            flash_kb=flash_kb,
+            max_train_minutes=max_train_minutes,
+            storage=storage,
+            workers=workers,
+            resume=resume,
+            seed=seed,
+            on_event=display,
+        )
     df = leaderboard(name, include_all=True, storage=storage)
     df.to_csv(folder / "leaderboard.csv", index=False)
     console.print(leaderboard_table(df, f"Leaderboard: {name} (target {target})", limit=15))
