@@ -74,3 +74,42 @@ def test_kill_9_then_resume(tmp_path):
     assert all(t.state.is_finished() for t in after.values())
     assert sorted(after) == list(range(len(after)))
     assert "Leaderboard: crash" in r.stdout
+
+
+def _running_trial(storage, worker):
+    study = optuna.create_study(study_name="s", storage=storage, load_if_exists=True)
+    trial = study.ask()
+    trial.suggest_int("width", 1, 64)
+    study._storage.set_trial_system_attr(trial._trial_id, "worker", worker)
+    return study, trial
+
+
+def test_a_dead_pid_on_this_host_is_recovered_and_requeued(tmp_path):
+    import socket
+
+    from tuner.resume import budget_used, recover_interrupted
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    study, trial = _running_trial(f"sqlite:///{tmp_path / 'a.db'}", f"{socket.gethostname()}:{dead.pid}")
+    _, alive = _running_trial(f"sqlite:///{tmp_path / 'a.db'}", f"{socket.gethostname()}:{os.getpid()}")
+    assert recover_interrupted(study, requeue=True) == [trial.number]
+    t = study.trials[trial.number]
+    assert t.state == optuna.trial.TrialState.FAIL and t.user_attrs["interrupted"] is True
+    waiting = study.get_trials(states=(optuna.trial.TrialState.WAITING,))
+    assert len(waiting) == 1 and waiting[0].params == {} and waiting[0].user_attrs["retry_of"] == trial.number
+    assert waiting[0].system_attrs["fixed_params"] == trial.params
+    assert budget_used(study) == (2, 1)  # the live trial and the queued re-run; the dead one does not count
+
+
+def test_a_stale_heartbeat_from_another_host_is_recovered(tmp_path):
+    from tuner.resume import recover_interrupted
+
+    storage = optuna.storages.RDBStorage(f"sqlite:///{tmp_path / 'h.db'}", heartbeat_interval=1, grace_period=1)
+    study, trial = _running_trial(storage, "another-machine:1234")
+    study._storage.record_heartbeat(trial._trial_id)
+    assert recover_interrupted(study, requeue=False) == []  # within the grace period
+    time.sleep(2.2)
+    assert recover_interrupted(study, requeue=False) == [trial.number]
+    assert study.trials[trial.number].user_attrs["reason"] == "worker died while running (killed or crashed)"
+    assert not study.get_trials(states=(optuna.trial.TrialState.WAITING,))
