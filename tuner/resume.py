@@ -15,6 +15,7 @@ own saved state instead.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import fcntl
 import os
 import socket
@@ -27,6 +28,7 @@ from typing import Any
 
 HEARTBEAT_S = 10  # seconds between heartbeats of a running trial (non-SQLite storages)
 GRACE_S = 60  # a running trial without heartbeat for this long belongs to a dead worker
+UNTAGGED_S = 120  # a running trial that no worker claimed for this long was asked by a dead one
 
 
 def is_sqlite(url: str) -> bool:
@@ -124,8 +126,9 @@ def _dead(ft: Any, stale_ids: set[int]) -> bool:
     host, _, pid = owner.rpartition(":")
     if ft._trial_id in stale_ids:
         return True
-    if not owner:
-        return False  # just asked by a live worker that has not tagged it yet
+    if not owner:  # asked but never tagged: tagging follows asking within milliseconds
+        start = ft.datetime_start
+        return start is not None and (datetime.datetime.now() - start).total_seconds() > UNTAGGED_S
     if host == socket.gethostname() and pid.isdigit():
         try:
             os.kill(int(pid), 0)
