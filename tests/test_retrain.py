@@ -109,17 +109,48 @@ def test_retrain_bad_input_before_any_training(exported, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml", "busy", "winner"]
 
 
-def test_quantize_aware_refuses_batchnorm():
+def test_quantize_aware_refuses_what_it_cannot_fold():
     import keras
 
     from tuner.qat import quantize_aware
 
     inp = keras.Input((8, 8, 1))
-    x = keras.layers.Conv2D(4, 3, use_bias=False)(inp)
-    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.BatchNormalization()(inp)  # BatchNorm on the input: nothing to fold it into
     out = keras.layers.Dense(2, activation="softmax")(keras.layers.Flatten()(x))
-    with pytest.raises(InputError, match="--qat does not support models with BatchNormalization"):
+    with pytest.raises(InputError, match=r"--qat does not support models with BatchNormalization \(not after"):
         quantize_aware(keras.Model(inp, out))
+    inp = keras.Input((8, 8, 1))
+    x = keras.layers.SeparableConv2D(4, 3)(inp)
+    out = keras.layers.Dense(2, activation="softmax")(keras.layers.Flatten()(x))
+    with pytest.raises(InputError, match="SeparableConv2D"):
+        quantize_aware(keras.Model(inp, out))
+
+
+@pytest.mark.slow
+def test_quantize_aware_folds_batchnorm_and_relu_of_a_dscnn():
+    import keras
+
+    from tuner.models import build_model
+    from tuner.qat import QConv2D, QDepthwiseConv2D, quantize_aware
+    from tuner.quantize import is_int8_end_to_end, to_int8
+
+    model = build_model({"family": "dscnn", "layers": 2, "units1": 8, "units2": 8, "dropout": 0.0}, (20, 10, 1), 4)
+    rng = np.random.default_rng(0)
+    for bn in [lyr for lyr in model.layers if isinstance(lyr, keras.layers.BatchNormalization)]:
+        c = bn.gamma.shape[0]  # non-trivial statistics so that folding matters
+        bn.set_weights([rng.uniform(0.5, 2, c), rng.normal(0, 0.5, c), rng.normal(0, 0.5, c), rng.uniform(0.5, 2, c)])
+    q = quantize_aware(model)
+    inner = q.layers[-1]
+    assert not [lyr for lyr in inner.layers if isinstance(lyr, keras.layers.BatchNormalization | keras.layers.ReLU)]
+    assert {QConv2D, QDepthwiseConv2D} <= {type(lyr) for lyr in inner.layers}
+    assert all(lyr.use_bias for lyr in inner.layers if isinstance(lyr, QConv2D | QDepthwiseConv2D))
+    x = rng.normal(size=(128, 20, 10, 1)).astype("float32")
+    q(x, training=True)  # set the activation ranges
+    p_float, p_q = model.predict(x, verbose=0), q.predict(x, verbose=0)
+    assert (p_float.argmax(1) == p_q.argmax(1)).mean() > 0.9 and np.abs(p_float - p_q).max() < 0.15
+    ptq, qat = to_int8(model, x), to_int8(q, x)
+    assert is_int8_end_to_end(qat)
+    assert graph(qat)[0] == graph(ptq)[0]  # BN folded and ReLU fused exactly as the converter does
 
 
 def test_quantize_aware_keeps_weights_and_predictions_close():

@@ -10,14 +10,15 @@ TFLite converter reads those ranges, so the int8 model sees the rounding the net
 with.
 
 The QAT model starts from the trained float weights and is fine-tuned at a tenth of the learning
-rate (the usual recipe: quantization-aware fine-tuning, not training from scratch).
-BatchNormalization is not folded, so models containing it are refused with a clear message.
+rate (the usual recipe: quantization-aware fine-tuning, not training from scratch). BatchNorm after a
+convolution is folded into it first (inference statistics) and a ReLU/ReLU6 after it becomes the
+layer's activation, as the converter fuses them, so the fake quantization sees the int8 tensors.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import keras
@@ -166,7 +167,6 @@ _REPLACE = (
     (layers.Dense, QDense),
 )
 _UNSUPPORTED = (
-    layers.BatchNormalization,
     layers.Conv1DTranspose,
     layers.Conv2DTranspose,
     layers.SeparableConv2D,
@@ -174,36 +174,134 @@ _UNSUPPORTED = (
 )
 
 
+@dataclass
+class _Fusion:
+    """How one weight layer is rewritten: BatchNorm folded into it, a following ReLU absorbed."""
+
+    bn: Any = None
+    activation: str | None = None
+    absorbed: list[str] = field(default_factory=list)
+
+
+class _Folded(layers.Layer):
+    """Stands in for a BatchNorm or ReLU folded into the layer before it (takes the same call kwargs)."""
+
+    def call(self, x: Any, *args: Any, **kwargs: Any) -> Any:
+        return x
+
+
+def _consumers(model: keras.Model) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {lyr.name: [] for lyr in model.layers}
+    for lyr in model.layers:
+        for node in lyr._inbound_nodes:
+            for parent in node.parent_nodes:
+                out.setdefault(parent.operation.name, []).append(lyr)
+    return out
+
+
+def _relu_kind(layer: Any) -> str | None:
+    cfg = layer.get_config()
+    if isinstance(layer, layers.ReLU):
+        if cfg.get("negative_slope", 0) or cfg.get("threshold", 0):
+            return None
+        return {None: "relu", 6.0: "relu6"}.get(None if cfg.get("max_value") is None else float(cfg["max_value"]))
+    if isinstance(layer, layers.Activation) and cfg.get("activation") in ("relu", "relu6"):
+        return cfg["activation"]
+    return None
+
+
+def _plan(model: keras.Model) -> dict[str, _Fusion]:
+    """Weight layers followed (as their only consumer) by BatchNorm and/or ReLU, as the TFLite
+    converter fuses them: BN folds into the kernel and bias, ReLU/ReLU6 becomes the layer's activation."""
+    cons = _consumers(model)
+    plan: dict[str, _Fusion] = {}
+    for lyr in model.layers:
+        if type(lyr) not in (layers.Conv1D, layers.Conv2D, layers.DepthwiseConv2D, layers.Dense):
+            continue
+        if lyr.get_config().get("activation") not in ("linear", None):
+            continue
+        f, tail = _Fusion(), lyr
+        nxt = cons.get(tail.name, [])
+        if (
+            len(nxt) == 1
+            and isinstance(nxt[0], layers.BatchNormalization)
+            and nxt[0].axis in (-1, len(lyr.output.shape) - 1)
+        ):
+            f.bn, tail = nxt[0], nxt[0]
+            f.absorbed.append(tail.name)
+        nxt = cons.get(tail.name, [])
+        if len(nxt) == 1 and _relu_kind(nxt[0]):
+            f.activation = _relu_kind(nxt[0])
+            f.absorbed.append(nxt[0].name)
+        if f.absorbed:
+            plan[lyr.name] = f
+    return plan
+
+
+def _folded(layer: Any, bn: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Kernel and bias of `layer` with the inference-mode BatchNorm after it folded in."""
+    k = np.asarray(layer.kernel)
+    b = np.asarray(layer.bias) if layer.use_bias else 0.0
+    gamma = np.asarray(bn.gamma) if bn.scale else 1.0
+    beta = np.asarray(bn.beta) if bn.center else 0.0
+    scale = gamma / np.sqrt(np.asarray(bn.moving_variance) + bn.epsilon)
+    shift = beta - np.asarray(bn.moving_mean) * scale
+    if isinstance(layer, layers.DepthwiseConv2D):  # output channel c * multiplier + m
+        k = k * scale.reshape(k.shape[-2], k.shape[-1])
+    else:
+        k = k * scale
+    return k.astype("float32"), (b * scale + shift).astype("float32")
+
+
 def check_supported(model: keras.Model) -> None:
     """InputError if the model has layers this QAT cannot handle (checked before any training)."""
-    bad = sorted({type(lyr).__name__ for lyr in model.layers if isinstance(lyr, _UNSUPPORTED)})
+    fused = {name for f in _plan(model).values() for name in f.absorbed}
+    bad = {type(lyr).__name__ for lyr in model.layers if isinstance(lyr, _UNSUPPORTED)}
+    bad |= {
+        "BatchNormalization (not after a convolution or Dense)"
+        for lyr in model.layers
+        if isinstance(lyr, layers.BatchNormalization) and lyr.name not in fused
+    }
     if bad:
         raise InputError(
-            f"--qat does not support models with {', '.join(bad)} yet "
-            "(no BatchNorm folding); use post-training int8 (retrain without --qat)"
+            f"--qat does not support models with {', '.join(sorted(bad))}; "
+            "use post-training int8 (retrain without --qat)"
         )
 
 
 def quantize_aware(model: keras.Model) -> keras.Model:
-    """A copy of `model` with fake-quantized weights and activations, starting from its weights."""
+    """A copy of `model` with fake-quantized weights and activations, starting from its weights.
+
+    BatchNorm after a convolution/Dense is folded into it and a ReLU/ReLU6 after that becomes its
+    activation (both replaced by Identity), so the fake quantization sees the tensors the int8
+    model will have."""
     check_supported(model)
-    pairs: list[tuple[Any, Any]] = []
+    plan = _plan(model)
+    absorbed = {name for f in plan.values() for name in f.absorbed}
 
     def clone(layer: Any) -> Any:
+        if layer.name in absorbed:
+            return _Folded(name=layer.name)
         for base, qcls in _REPLACE:
             if type(layer) is base:
-                q = qcls.from_config(layer.get_config())
-                pairs.append((layer, q))
-                return q
+                cfg = layer.get_config()
+                f = plan.get(layer.name)
+                if f is not None and f.bn is not None:
+                    cfg["use_bias"] = True
+                if f is not None and f.activation:
+                    cfg["activation"] = f.activation
+                return qcls.from_config(cfg)
         return layer.__class__.from_config(layer.get_config())
 
     inner = keras.models.clone_model(model, clone_function=clone)
-    for lyr in inner.layers:  # copy every layer's float weights (Q layers: kernel and bias first)
+    for lyr in inner.layers:  # float weights (Q layers: kernel and bias first, then the ranges)
         src = next((s for s in model.layers if s.name == lyr.name), None)
-        if src is None or not src.weights:
+        if src is None or not src.weights or lyr.name in absorbed:
             continue
-        for dst_w, src_w in zip(lyr.weights, src.weights, strict=False):
-            dst_w.assign(src_w)
+        f = plan.get(lyr.name)
+        values = list(_folded(src, f.bn)) if f is not None and f.bn is not None else src.weights
+        for dst_w, value in zip(lyr.weights, values, strict=False):
+            dst_w.assign(value)
     inp = keras.Input(model.input_shape[1:], name="qat_input")
     return keras.Model(inp, inner(ActFakeQuant(name="input_fq")(inp)), name=f"{model.name}_qat")
 
