@@ -164,12 +164,16 @@ def trial_config(name: str, rec: TrialRecord) -> CandidateConfig:
 
     settings = load_settings(name)
     space = load_space(settings.space)
+
+    def absolute(ref: str, is_path: bool) -> str:  # a relative path of the sweep works from anywhere
+        return str(Path(ref).resolve()) if is_path and Path(ref).exists() else ref
+
     return CandidateConfig(
         name=f"{name}/trial-{rec.trial}",
-        data=settings.data or space.data,
+        data=absolute(settings.data or space.data, True),
         domain=space.domain,
-        space=settings.space,
-        target=settings.target,
+        space=absolute(settings.space, bool(Path(settings.space).suffix)),
+        target=absolute(settings.target, bool(Path(settings.target).suffix)),
         seed=settings.seed,
         budgets=BudgetsConfig(
             latency_ms=settings.latency_ms,
