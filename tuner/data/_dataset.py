@@ -12,7 +12,12 @@ Kind = Literal["timeseries", "image", "tabular"]
 
 @dataclass(frozen=True)
 class Dataset:
-    """Raw samples and labels. For `timeseries`, `x` is a list of (time, channels) recordings."""
+    """Raw samples and labels.
+
+    `timeseries`: `x` is a list of (time, channels) float recordings, `rate_hz` their rate and
+    `meta["domain"]` "motion" or "audio" (set by the loader or the search space). `image`: `x` is a
+    (n, h, w, c) uint8 array, or a list of (h, w, c) arrays of different sizes. `tabular`: (n, features).
+    """
 
     kind: Kind
     x: list[np.ndarray] | np.ndarray

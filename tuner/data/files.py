@@ -260,7 +260,8 @@ def _load_files(
             out.append(reader(f))
             good.append(f)
         except Exception as exc:
-            bad.append((f, str(exc).splitlines()[0][:80] if str(exc) else type(exc).__name__))
+            why = str(exc).replace(str(f), f.name).splitlines()[0][:80] if str(exc) else type(exc).__name__
+            bad.append((f, why))
     if bad:
         limit = max(1, min(MAX_BAD_FILES, int(MAX_BAD_FRACTION * len(files))))
         if len(bad) > limit:
