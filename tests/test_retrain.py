@@ -220,3 +220,28 @@ def test_qat_recovers_a_ptq_collapse():
     q = qat_finetune(model, feats, {"learning_rate": 5e-3, "batch_size": 32, "patience": 3}, epochs=5)
     assert ptq < float_before - 0.2  # measured: float 0.907, PTQ 0.507
     assert q.int8_accuracy > ptq + 0.15  # measured: QAT 0.805
+
+
+@pytest.mark.slow
+def test_retrain_on_other_data_and_more_epochs(exported, tmp_path):
+    """--data: the same candidate on a user's NPZ (here the demo recordings cropped to one length)."""
+    import tuner
+    from tuner.data import load_data
+
+    ds = load_data("seglearn-watch")
+    n = min(len(r) for r in ds.x)
+    npz = tmp_path / "my_recordings.npz"
+    np.savez(
+        npz,
+        x=np.stack([r[:n] for r in ds.x]),
+        y=np.asarray(ds.y),
+        groups=np.asarray(ds.groups),
+        rate_hz=50.0,
+        class_names=np.asarray(ds.class_names),
+    )
+    folder, summary = tuner.retrain(exported / "config.yaml", data=str(npz), epochs=3, out=tmp_path / "mine")
+    cfg = yaml.safe_load((folder / "config.yaml").read_text())
+    assert cfg["data"] == str(npz) and cfg["training"]["epochs"] == 3
+    m = summary["metrics"]
+    assert m["epochs_run"] <= 3 and m["int8_accuracy"] > 0.3  # 7 classes: chance is 0.14
+    assert m["n_train"] + m["n_val"] + m["n_test"] < 6000  # cropped recordings: fewer windows than the demo set

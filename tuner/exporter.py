@@ -345,7 +345,8 @@ def retrain(
         metrics["int8_method"] = "ptq"
     tmp = _staging(out, ".retrain-")
     try:
-        new_cfg = cfg.model_copy(update={"data": data or cfg.data, "candidate": dict(cfg.candidate)})
+        data_ref = str(Path(data).resolve()) if data and Path(data).exists() else (data or cfg.data)
+        new_cfg = cfg.model_copy(update={"data": data_ref, "candidate": dict(cfg.candidate)})
         if epochs:
             new_cfg.candidate["epochs"] = epochs
         save_config(new_cfg, tmp / "config.yaml")
