@@ -124,6 +124,8 @@ def test_group_split_keeps_subjects_apart() -> None:
     ds = Dataset("tabular", np.zeros((40, 2), dtype=np.float32), y, ("a", "b"), groups)
     tr, va, te = split(ds, seed=3)
     assert not set(te.groups) & set(tr.groups) and not set(te.groups) & set(va.groups)
+    assert not set(va.groups) & set(tr.groups)  # validation subjects are unseen in training too
+    assert len(set(te.groups)) == 3 and len(set(va.groups)) == 1  # 30% of 10, 20% of the other 7
     assert len(tr) + len(va) + len(te) == 40
     again = split(ds, seed=3)[2]
     assert list(again.groups) == list(te.groups)  # seeded

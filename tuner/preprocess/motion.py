@@ -175,7 +175,10 @@ class MotionPreprocessor:
         if self.sos is not None:
             from scipy.signal import sosfilt
 
-            w = sosfilt(self.sos, w, axis=1).astype(np.float32)  # zero initial state per window
+            # remove the window mean first (the spectral block centres anyway): a high-pass with zero
+            # initial state would otherwise ring on the gravity offset
+            w = w - w.mean(axis=1, keepdims=True)
+            w = sosfilt(self.sos, w, axis=1).astype(np.float32)
         return spectral_features(w, self.fft_length, self.edges, self.rate_hz)
 
     def _windowed(self, ds: Dataset) -> tuple[np.ndarray, np.ndarray]:
