@@ -146,3 +146,25 @@ def test_load_path_picks_by_content(tmp_path: Path) -> None:
 
     with pytest.raises(InputError, match="unsupported data format '.txt'"):
         load_path(tmp_path / "x.txt")
+
+
+def test_file_name_prefixes_that_are_class_names_are_not_subjects(tmp_path: Path) -> None:
+    from tests.data.conftest import write_image
+
+    for cls in ("cat", "dog", "owl"):
+        for i in range(4):
+            write_image(tmp_path / cls / f"{cls}_{i}.png", np.zeros((4, 4), dtype=np.uint8))
+    assert load_data(str(tmp_path)).groups is None  # 'cat_0.png' names the class, not a subject
+
+
+def test_split_falls_back_to_samples_when_no_subject_split_keeps_every_class(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from tuner.data import Dataset
+
+    y = np.repeat([0, 1, 2], 4)
+    groups = np.repeat(["a", "b", "c"], 4)  # each class recorded by one subject only
+    ds = Dataset("tabular", np.zeros((12, 2), dtype=np.float32), y, ("x", "y", "z"), groups, source="d")
+    with caplog.at_level("WARNING", logger="tuner.data"):
+        tr, va, te = split(ds)
+    assert set(tr.y) == {0, 1, 2} and "splitting by sample" in caplog.text

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
 
 from tuner.errors import InputError
+
+log = logging.getLogger("tuner.data")
 
 Kind = Literal["timeseries", "image", "tabular"]
 
@@ -69,9 +72,9 @@ class Dataset:
 
 def _group_split(
     groups: np.ndarray, y: np.ndarray, fraction: float, rng: np.random.Generator, tries: int = 20
-) -> np.ndarray:
+) -> np.ndarray | None:
     """Boolean mask of held-out samples: whole groups, about `fraction` of them. Draws again (up to
-    `tries` times) until the kept samples still hold every class."""
+    `tries` times) until the kept samples still hold every class; None if no draw does."""
     uniq = np.unique(groups)
     n_out = max(1, int(round(len(uniq) * fraction)))
     if n_out >= len(uniq):
@@ -80,8 +83,8 @@ def _group_split(
     for _ in range(tries):
         mask = np.isin(groups, rng.choice(uniq, size=n_out, replace=False))
         if len(np.unique(y[~mask])) == len(classes):
-            break
-    return mask
+            return mask
+    return None
 
 
 def _stratified_mask(y: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
@@ -109,14 +112,16 @@ def split(
     ds.check()
     rng = np.random.default_rng(seed)
     grouped = ds.groups is not None and len(np.unique(ds.groups)) >= 3
-    if grouped:
-        test = _group_split(ds.groups, ds.y, test_fraction, rng)
-    else:
+    test = _group_split(ds.groups, ds.y, test_fraction, rng) if grouped else None
+    if grouped and test is None:
+        log.warning("%s: no split by subject keeps every class in training; splitting by sample", ds.source)
+    if test is None:
         test = _stratified_mask(ds.y, test_fraction, rng)
     rest = np.flatnonzero(~test)
+    val_rel = None
     if grouped and len(np.unique(ds.groups[rest])) >= 3:
         val_rel = _group_split(ds.groups[rest], ds.y[rest], val_fraction, rng)
-    else:
+    if val_rel is None:
         val_rel = _stratified_mask(ds.y[rest], val_fraction, rng)
     train_idx, val_idx, test_idx = rest[~val_rel], rest[val_rel], np.flatnonzero(test)
     if min(len(train_idx), len(val_idx), len(test_idx)) == 0:

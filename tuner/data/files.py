@@ -227,13 +227,19 @@ def _group_of(stem: str) -> str | None:
     return m.group(1) if m else None
 
 
-def _file_groups(files: list[Path]) -> np.ndarray | None:
-    """Group per file from `<group>_...` names, used when >= 3 groups exist and groups repeat."""
+def _file_groups(files: list[Path], labels: list[str]) -> np.ndarray | None:
+    """Group per file from `<group>_...` names (a speaker or subject), used when >= 3 groups exist,
+    groups repeat, and most groups span several classes (`cat_01.png` in `cat/` is not a subject)."""
     gs = [_group_of(f.stem) for f in files]
     if any(g is None for g in gs):
         return None
     uniq = set(gs)
     if len(uniq) < 3 or len(uniq) > len(gs) / 2:
+        return None
+    classes_of: dict[str, set[str]] = {}
+    for g, lab in zip(gs, labels, strict=True):
+        classes_of.setdefault(g, set()).add(lab)
+    if sum(len(c) >= 2 for c in classes_of.values()) < len(uniq) / 2:
         return None
     return np.asarray(gs)
 
@@ -300,7 +306,7 @@ def load_image_folder(path: Path) -> Dataset:
     names, y = np.unique(np.asarray(labels), return_inverse=True)
     shapes = {im.shape for im in imgs}
     x: list[np.ndarray] | np.ndarray = np.stack(imgs) if len(shapes) == 1 else imgs
-    return Dataset("image", x, y, tuple(names), _file_groups(files), source=str(path))
+    return Dataset("image", x, y, tuple(names), _file_groups(files, labels), source=str(path))
 
 
 def _read_wav(f: Path) -> np.ndarray:
@@ -330,7 +336,7 @@ def load_wav_folder(path: Path) -> Dataset:
         clips,
         y,
         tuple(names),
-        _file_groups(files),
+        _file_groups(files, labels),
         float(AUDIO_RATE_HZ),
         ("audio",),
         source=str(path),
