@@ -11,15 +11,20 @@ import pytest
 from tests.data.conftest import write_wav
 from tuner.data import load_data, split
 from tuner.data.files import load_path
+from tuner.errors import InputError
 
 
 def test_npz_tabular_image_and_timeseries(tmp_path: Path) -> None:
     np.savez(tmp_path / "tab.npz", x=np.arange(40, dtype=float).reshape(10, 4), y=np.array([0, 1] * 5))
     ds = load_data(str(tmp_path / "tab.npz"))
     assert ds.kind == "tabular" and ds.x.shape == (10, 4) and ds.class_names == ("0", "1")
-    np.savez(tmp_path / "img.npz", x=np.zeros((6, 8, 8)), y=np.array(["a", "b"] * 3))
+    np.savez(tmp_path / "img.npz", x=np.full((6, 8, 8), 0.5), y=np.array(["a", "b"] * 3))
     ds = load_data(str(tmp_path / "img.npz"))
     assert ds.kind == "image" and ds.x.shape == (6, 8, 8, 1) and ds.class_names == ("a", "b")
+    assert ds.x.max() == 127.5  # [0, 1] images are rescaled to 0-255
+    np.savez(tmp_path / "rgba.npz", x=np.zeros((6, 8, 8, 4)), y=np.array(["a", "b"] * 3))
+    with pytest.raises(InputError, match=r"images need 1 \(gray\) or 3 \(RGB\) channels"):
+        load_data(str(tmp_path / "rgba.npz"))
     np.savez(
         tmp_path / "ts.npz", x=np.zeros((6, 50, 3)), y=np.array([0, 1] * 3), rate_hz=25.0, groups=np.arange(6)
     )
@@ -142,8 +147,6 @@ def test_stratified_split_without_groups() -> None:
 
 def test_load_path_picks_by_content(tmp_path: Path) -> None:
     (tmp_path / "x.txt").write_text("hi")
-    from tuner.errors import InputError
-
     with pytest.raises(InputError, match="unsupported data format '.txt'"):
         load_path(tmp_path / "x.txt")
 

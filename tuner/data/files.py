@@ -77,6 +77,11 @@ def load_npz(path: Path) -> Dataset:
         )
     if x.ndim == 3:
         x = x[..., None]
+    if x.shape[-1] not in (1, 3):
+        raise InputError(f"{path}: images need 1 (gray) or 3 (RGB) channels, got shape {x.shape[1:]}; "
+                         "drop the alpha channel")
+    if x.size and float(x.max()) <= 1.0:  # images scaled to [0, 1]: back to the 0-255 the DSP expects
+        x = x * 255.0
     return Dataset("image", x, y, names, groups, source=str(path))
 
 
