@@ -78,6 +78,12 @@ def test_ragged_samples_cannot_be_stacked(tmp_path: Path) -> None:
         load_data(str(tmp_path / "r.npz"))
 
 
+def test_wide_rows_of_mixed_lengths(tmp_path: Path) -> None:
+    (tmp_path / "w.csv").write_text("label,v1,v2,v3,v4\na,1,2,3,4\nb,1,2,,\na,1,2,3,4\nb,4,3,2,1\n")
+    with pytest.raises(InputError, match=r"samples have mixed lengths \(row 3 stops after 2 of 4 values\)"):
+        load_data(str(tmp_path / "w.csv"))
+
+
 def test_recordings_shorter_than_every_window(tmp_path: Path) -> None:
     """Mixed lengths are windowed; a class whose recordings are all shorter than the window is refused."""
     from tuner.data import split

@@ -59,6 +59,11 @@ def _corrupt(tmp: Path) -> str:
     return str(tmp / "imgs")
 
 
+def _ragged(tmp: Path) -> str:
+    (tmp / "w.csv").write_text("label,v1,v2,v3\na,1,2,3\nb,1,,\na,1,2,3\nb,3,2,1\n")
+    return str(tmp / "w.csv")
+
+
 def _space(body: str):
     def make(tmp: Path) -> str:
         (tmp / "space.yaml").write_text(body)
@@ -79,6 +84,7 @@ CASES = [
     ("--data", _one_sample, "has a single sample"),
     ("--data", _nan, "NaN or inf"),
     ("--data", _corrupt, "6 of 6 image files are unreadable"),
+    ("--data", _ragged, "samples have mixed lengths"),
     ("--space", lambda tmp: "no-such-space", "unknown search space 'no-such-space'"),
     ("--space", _space("name: [x\n"), "malformed YAML"),
     ("--space", _space(BAD_ALPHA), "alpha 0.75 is not allowed for mobilenet_v1"),

@@ -155,11 +155,26 @@ def load_table(path: Path, default_rate_hz: float = 50.0) -> Dataset:
         return _long(df, path, lower["sample"], label, group, default_rate_hz)
     feats = _numeric_columns(df, {label, group}, path)
     x = df[feats].to_numpy(dtype=np.float32)
+    _check_ragged(x, path)
     names, y = np.unique(df[label].astype(str).to_numpy(), return_inverse=True)
     groups = df[group].astype(str).to_numpy() if group is not None else None
     return Dataset(
         "tabular", x, y, tuple(names), groups, channel_names=tuple(map(str, feats)), source=str(path)
     )
+
+
+def _check_ragged(x: np.ndarray, path: Path) -> None:
+    """Rows that stop early (only trailing cells empty) are samples of mixed lengths."""
+    finite = np.isfinite(x)
+    bad = np.flatnonzero(~finite.all(axis=1))
+    if len(bad) == 0:
+        return
+    row = finite[bad[0]]
+    n = int(np.argmin(row))  # first empty cell
+    if n > 0 and not row[n:].any():
+        raise InputError(f"{path}: samples have mixed lengths (row {bad[0] + 2} stops after {n} of {len(row)} "
+                         "values) and cannot be stacked; pad or crop them to one length, or use the long "
+                         "format with a 'sample' column to window them")
 
 
 def _long(df: Any, path: Path, sample: Any, label: Any, group: Any, default_rate_hz: float) -> Dataset:
