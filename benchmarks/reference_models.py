@@ -158,24 +158,13 @@ def _calm_logits(model, x: np.ndarray) -> None:
 
 
 def to_int8_tflite(model, n_samples: int = 8, seed: int = 0) -> bytes:
-    """Full-integer int8 conversion with a random representative set."""
-    import tensorflow as tf
+    """Full-integer int8 conversion (the tuner's own converter) with a random representative set."""
+    from tuner.quantize import to_int8
 
     rng = np.random.default_rng(seed)
     shape = tuple(model.inputs[0].shape[1:])
     _calm_logits(model, rng.uniform(0.0, 1.0, (1, *shape)).astype(np.float32))
-
-    def rep():
-        for _ in range(n_samples):
-            yield [rng.uniform(0.0, 1.0, (1, *shape)).astype(np.float32)]
-
-    conv = tf.lite.TFLiteConverter.from_keras_model(model)
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = rep
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    conv.inference_input_type = tf.int8
-    conv.inference_output_type = tf.int8
-    return conv.convert()
+    return to_int8(model, rng.uniform(0.0, 1.0, (n_samples, *shape)).astype(np.float32), n_samples, seed)
 
 
 def build_all(out_dir: str | Path, names: list[str] | None = None) -> dict[str, Path]:
