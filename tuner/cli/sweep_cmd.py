@@ -64,6 +64,7 @@ def sweep(
             seed=seed,
             on_event=display,
         )
+    console.print()  # the live view's last line has no newline of its own
     df = leaderboard(name, include_all=True, storage=storage)
     df.to_csv(folder / "leaderboard.csv", index=False)
     console.print(leaderboard_table(df, f"Leaderboard: {name} (target {target})", limit=15))
