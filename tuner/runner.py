@@ -300,6 +300,8 @@ def run_worker(
     settings: SweepSettings, index: int, deadline: float | None, on_event: Any = None, problem: Any = None
 ) -> None:
     """One worker: until the budget is used up, ask the engine, run the candidate, record it."""
+    import warnings
+
     import optuna
 
     from tuner.engines import make_engine
@@ -319,6 +321,8 @@ def run_worker(
     from tuner.space import load_space
     from tuner.targets import load_target
 
+    # We run the heartbeat ourselves (resume.Heartbeat) since the loop is ask/tell, not optimize().
+    warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used with Study.optimize")
     emit = on_event or (lambda *a, **k: None)
     folder = sweep_dir(settings.name)
     url = storage_url(settings)
