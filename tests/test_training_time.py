@@ -36,18 +36,14 @@ def test_fit_recovers_the_coefficients_and_keeps_the_prior_until_four_trials():
     assert got.source == "refit on 5 trials"
 
 
-@pytest.mark.parametrize(
-    "seconds,text", [(2310, "38m 30s"), (1200, "20m 0s"), (59.6, "1m 0s"), (3725, "1h 2m 5s")]
-)
+@pytest.mark.parametrize("seconds,text", [(2310, "38m 30s"), (1200, "20m 0s"), (59.6, "1m 0s"), (3725, "1h 2m 5s")])
 def test_format_duration(seconds, text):
     assert format_duration(seconds) == text
 
 
 def test_rejection_message_names_estimate_and_limit():
     b = Budgets(train_seconds=20 * 60)
-    assert b.violations(1.0, 1, 1, 2310.0) == [
-        "Estimated training time (38m 30s) is larger than the limit (20m 0s)"
-    ]
+    assert b.violations(1.0, 1, 1, 2310.0) == ["Estimated training time (38m 30s) is larger than the limit (20m 0s)"]
     assert b.margins(1.0, 1, 1, 2310.0)["train_time"] == pytest.approx(2310 / 1200 - 1)
 
 

@@ -20,9 +20,7 @@ from tuner.records import METRIC_ATTRS, TrialRecord
 INFEASIBLE = {"latency": 1.0, "ram": 1.0, "flash": 1.0, "train_time": 1.0}
 
 
-def tell(
-    study: Any, asked: Any, engine: Any, accuracy: float, metrics: dict[str, Any], state: Any = None
-) -> None:
+def tell(study: Any, asked: Any, engine: Any, accuracy: float, metrics: dict[str, Any], state: Any = None) -> None:
     """Tell Optuna (and the engine) the objective(s): int8 accuracy (0 when infeasible) and, for
     multi-objective engines, latency and RAM."""
     import optuna

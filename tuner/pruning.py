@@ -55,9 +55,7 @@ def should_prune_pareto(
     if epoch < warmup:
         return None
     peers = [
-        curve[epoch]
-        for lat, ram, curve in finished
-        if lat <= latency_ms and ram <= ram_bytes and len(curve) > epoch
+        curve[epoch] for lat, ram, curve in finished if lat <= latency_ms and ram <= ram_bytes and len(curve) > epoch
     ]
     if len(peers) < min_trials:
         return None

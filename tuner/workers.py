@@ -56,9 +56,7 @@ def run_processes(settings: Any, deadline: float | None, emit: Any) -> None:
         cmd = [sys.executable, "-m", "tuner.workers", settings.name, str(i), repr(deadline or 0.0)]
         procs.append(
             (
-                subprocess.Popen(
-                    cmd, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
-                ),
+                subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent),
                 log,
             )
         )

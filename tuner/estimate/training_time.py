@@ -56,9 +56,7 @@ def fit(rows: list[tuple[int, int, int, int, float]], prior: HostThroughput) -> 
     coef = coef / scale
     if not np.all(np.isfinite(coef)):
         return prior
-    return HostThroughput(
-        float(coef[0]), float(coef[1]), float(coef[2]), source=f"refit on {len(rows)} trials"
-    )
+    return HostThroughput(float(coef[0]), float(coef[1]), float(coef[2]), source=f"refit on {len(rows)} trials")
 
 
 def measure_host(input_dim: int = 64, samples: int = 2048, batch_size: int = 32) -> HostThroughput:
@@ -70,9 +68,7 @@ def measure_host(input_dim: int = 64, samples: int = 2048, batch_size: int = 32)
     y = rng.integers(0, 4, samples)
     points = []
     for width in (8, 512):
-        m = keras.Sequential(
-            [keras.Input((input_dim,)), keras.layers.Dense(width, "relu"), keras.layers.Dense(4)]
-        )
+        m = keras.Sequential([keras.Input((input_dim,)), keras.layers.Dense(width, "relu"), keras.layers.Dense(4)])
         m.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
         m.fit(x[:batch_size], y[:batch_size], epochs=1, verbose=0)  # build + trace
         for n in (samples // 4, samples):
@@ -86,9 +82,7 @@ def measure_host(input_dim: int = 64, samples: int = 2048, batch_size: int = 32)
     scale = a.max(axis=0)
     coef, _ = nnls(a / scale, t)
     coef = coef / scale
-    return HostThroughput(
-        float(coef[0]), float(max(coef[1], 1e-5)), float(coef[2]), source="measured on this host"
-    )
+    return HostThroughput(float(coef[0]), float(max(coef[1], 1e-5)), float(coef[2]), source="measured on this host")
 
 
 def format_duration(seconds: float) -> str:
