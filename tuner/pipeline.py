@@ -108,8 +108,22 @@ def precheck(
     est = estimate_tflite(tfl, problem.target, dsp=dsp, exact=False)
     epochs = int(problem.epochs or params.get("epochs", 30))
     host = problem.host or HostThroughput(0.05, 1e-3, 1e-9, source="default")
-    train_s = host.estimate_seconds(est.macs, len(x_train), int(params.get("batch_size", 32)), epochs)
-    return est.to_dict(), train_s
+    dw_macs = sum(layer.macs for layer in est.layers if layer.op == "DEPTHWISE_CONV_2D")
+    bn_elems = _batchnorm_elements(model)
+    batch = int(params.get("batch_size", 32))
+    train_s = host.estimate_seconds(est.macs, len(x_train), batch, epochs, dw_macs, bn_elems)
+    return {**est.to_dict(), "dw_macs": dw_macs, "bn_elems": bn_elems}, train_s
+
+
+def _batchnorm_elements(model: Any) -> int:
+    """Activation elements per sample that go through BatchNormalization (costly to train on CPU)."""
+    import keras
+
+    total = 0
+    for layer in model._flatten_layers(include_self=False):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            total += int(np.prod(layer.output.shape[1:]))
+    return total
 
 
 def run_candidate(
@@ -142,6 +156,7 @@ def run_candidate(
         "precheck_seconds": time.perf_counter() - t0,
         "precheck_estimate": {k: v for k, v in pre_est.items() if k != "layers"},
         "n_train": int(len(x_tr)), "n_val": int(len(x_va)), "n_test": int(len(x_te)),
+        "dw_macs": int(pre_est["dw_macs"]), "bn_elems": int(pre_est["bn_elems"]),
         "input_shape": list(pre.input_shape),
     }
     if reasons:

@@ -400,8 +400,8 @@ def run_worker(
             _keras_cleanup()
 
 
-def _host_rows(study: Any) -> list[tuple[int, int, int, int, float]]:
-    """(macs, samples, batch_size, epochs_run, train_seconds) of trained trials, for the throughput refit."""
+def _host_rows(study: Any) -> list[tuple[int, int, int, int, float, int, int]]:
+    """(macs, samples, batch_size, epochs_run, train_seconds, dw_macs, bn_elems) of trained trials."""
     rows = []
     for t in study.get_trials(deepcopy=False):
         a = t.user_attrs
@@ -414,6 +414,8 @@ def _host_rows(study: Any) -> list[tuple[int, int, int, int, float]]:
                     int(cand.get("batch_size", 32)),
                     int(a.get("epochs_run") or 1),
                     float(a["train_seconds"]),
+                    int(a.get("dw_macs") or 0),
+                    int(a.get("bn_elems") or 0),
                 )
             )
     return rows
