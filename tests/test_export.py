@@ -168,19 +168,6 @@ def test_malformed_and_missing_config(tmp_path):
 # --- on a real tiny sweep -------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def pick_results(tmp_path_factory):
-    from _pick_sweep import build
-
-    return build(tmp_path_factory.mktemp("pick"))
-
-
-@pytest.fixture
-def results(pick_results, monkeypatch):
-    monkeypatch.setenv("TUNER_RESULTS", str(pick_results))
-    return pick_results
-
-
 def _no_staging_left(folder: Path) -> bool:
     return not [p for p in folder.iterdir() if p.name.startswith((".export-", ".retrain-"))]
 

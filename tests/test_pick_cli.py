@@ -15,13 +15,6 @@ pytestmark = pytest.mark.slow
 TUNER = str(Path(sys.executable).parent / "tuner")
 
 
-@pytest.fixture(scope="session")
-def pick_results(tmp_path_factory):
-    from _pick_sweep import build
-
-    return build(tmp_path_factory.mktemp("pick"))
-
-
 def errors(stderr: str) -> list[str]:
     """stderr without TensorFlow's absl start-up lines (printed whatever TF_CPP_MIN_LOG_LEVEL says)."""
     return [

@@ -15,19 +15,6 @@ from tuner.errors import InputError
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="session")
-def pick_results(tmp_path_factory):
-    from _pick_sweep import build
-
-    return build(tmp_path_factory.mktemp("pick"))
-
-
-@pytest.fixture
-def results(pick_results, monkeypatch):
-    monkeypatch.setenv("TUNER_RESULTS", str(pick_results))
-    return pick_results
-
-
 @pytest.fixture
 def report(results):
     import tuner

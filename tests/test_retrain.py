@@ -13,13 +13,6 @@ from tuner.errors import InputError
 ACCURACY_TOLERANCE = 0.02  # same seed and data; only thread scheduling differs between runs
 
 
-@pytest.fixture(scope="session")
-def pick_results(tmp_path_factory):
-    from _pick_sweep import build
-
-    return build(tmp_path_factory.mktemp("pick"))
-
-
 @pytest.fixture
 def exported(pick_results, monkeypatch, tmp_path):
     import tuner
