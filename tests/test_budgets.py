@@ -32,3 +32,7 @@ def test_violation_messages_name_value_and_budget():
 def test_non_positive_budget_is_refused(field):
     with pytest.raises(InputError, match=f"budget {field} must be > 0, got -1"):
         Budgets(**{field: -1})
+
+
+def test_small_latencies_keep_the_digits_that_break_the_budget():
+    assert Budgets(latency_ms=0.6).violations(0.6123, 1, 1, 0.0) == ["latency 0.612 ms > budget 0.6 ms"]

@@ -34,7 +34,8 @@ class Budgets:
         """Human reasons for each budget broken, e.g. 'latency 41.2 ms > budget 20 ms'."""
         out = []
         if self.latency_ms and latency_ms > self.latency_ms:
-            out.append(f"latency {latency_ms:.1f} ms > budget {self.latency_ms:g} ms")
+            shown = f"{latency_ms:.1f}" if latency_ms >= 10 else f"{latency_ms:.3g}"  # 0.612 > 0.6, not 0.6 > 0.6
+            out.append(f"latency {shown} ms > budget {self.latency_ms:g} ms")
         if self.ram_bytes and ram_bytes > self.ram_bytes:
             out.append(f"RAM {ram_bytes / 1024:.1f} kB > budget {self.ram_bytes / 1024:g} kB")
         if self.flash_bytes and flash_bytes > self.flash_bytes:
