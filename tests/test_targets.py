@@ -119,6 +119,21 @@ def test_missing_coefficient(tmp_path):
         load_target(str(_write(tmp_path, d)))
 
 
+@pytest.mark.parametrize(
+    "edit,message",
+    [
+        (lambda t: t["dsp_cycles_per_op"].__setitem__("log", -5.0), r"dsp_cycles_per_op values must be >= 0"),
+        (lambda t: t["dsp_cycles_per_op"].__setitem__("tanh", 9.0), r"has unknown op kinds \['tanh'\]"),
+        (lambda t: t["dsp_cycles_per_op"].pop("fft"), r"dsp_cycles_per_op must give every op kind .*missing \['fft'\]"),
+    ],
+)
+def test_dsp_costs_follow_the_same_rules_as_latency_costs(tmp_path, edit, message):
+    d = _base()
+    edit(d)
+    with pytest.raises(InputError, match=message):
+        load_target(str(_write(tmp_path, d)))
+
+
 def test_unknown_kernel_family(tmp_path):
     d = _base()
     d["kernels"] = "tpu"

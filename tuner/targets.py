@@ -30,6 +30,20 @@ LATENCY_UNITS = ("mac_conv", "mac_dw", "mac_fc", "im2col", "out", "elem", "act",
 DSP_OPS = ("mac", "add", "mul", "div", "cmp", "sqrt", "log", "exp", "trig", "fft")
 
 
+def _cost_table(field: str, what: str, v: dict[str, float], keys: tuple[str, ...]) -> dict[str, float]:
+    """A cost per key: every key given, none unknown, none negative (one rule for every cost table)."""
+    missing = [k for k in keys if k not in v]
+    if missing:
+        raise ValueError(f"{field} must give every {what} {list(keys)}, missing {missing}")
+    unknown = [k for k in v if k not in keys]
+    if unknown:
+        raise ValueError(f"{field} has unknown {what}s {unknown}; known: {list(keys)}")
+    bad = {k: x for k, x in v.items() if not x >= 0}
+    if bad:
+        raise ValueError(f"{field} values must be >= 0, got {bad}")
+    return v
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -51,16 +65,7 @@ class LatencyModel(_Strict):
     @field_validator("cycles_per_unit")
     @classmethod
     def _units(cls, v: dict[str, float]) -> dict[str, float]:
-        missing = [u for u in LATENCY_UNITS if u not in v]
-        if missing:
-            raise ValueError(f"cycles_per_unit must give every unit {list(LATENCY_UNITS)}, missing {missing}")
-        unknown = [u for u in v if u not in LATENCY_UNITS]
-        if unknown:
-            raise ValueError(f"cycles_per_unit has unknown units {unknown}; known: {list(LATENCY_UNITS)}")
-        bad = {k: x for k, x in v.items() if not x >= 0}
-        if bad:
-            raise ValueError(f"cycles_per_unit values must be >= 0, got {bad}")
-        return v
+        return _cost_table("cycles_per_unit", "unit", v, LATENCY_UNITS)
 
 
 class Cited(_Strict):
@@ -91,10 +96,7 @@ class Target(_Strict):
     @field_validator("dsp_cycles_per_op")
     @classmethod
     def _dsp(cls, v: dict[str, float]) -> dict[str, float]:
-        missing = [k for k in DSP_OPS if k not in v]
-        if missing:
-            raise ValueError(f"dsp_cycles_per_op must give every op kind {list(DSP_OPS)}, missing {missing}")
-        return v
+        return _cost_table("dsp_cycles_per_op", "op kind", v, DSP_OPS)
 
     @model_validator(mode="after")
     def _check(self) -> Target:
