@@ -60,9 +60,7 @@ def _table(rows, title: str) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default="results/reference_models", help="cache folder for the .tflite files")
-    ap.add_argument(
-        "--check", action="store_true", help="fail if stored work units differ from the rebuilt models"
-    )
+    ap.add_argument("--check", action="store_true", help="fail if stored work units differ from the rebuilt models")
     args = ap.parse_args()
 
     from tuner.estimate._calibration_data import MEASUREMENTS, REFERENCE_FEATURES

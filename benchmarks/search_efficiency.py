@@ -98,10 +98,9 @@ def best_so_far(study: Any) -> list[float]:
 
 
 def run_space(space: str, engines: list[str], seeds: list[int], trials: int, random_trials: int, out: Path) -> None:
-    import tuner.outcome
     import tuner.pipeline
-    import tuner.runner
-    from tuner.runner import SweepSettings, open_study, run_sweep
+    from tuner.sweep import SweepSettings, open_study, run_sweep
+    from tuner.sweep import runner as sweep_runner
 
     epochs, budgets = SPACES[space]
     cache_file = out / f"cache-{space}.json"
@@ -120,7 +119,7 @@ def run_space(space: str, engines: list[str], seeds: list[int], trials: int, ran
                 if len(runs.get(key, [])) >= n:
                     continue
                 # same data split and training seed (0) everywhere; `seed` drives the search only
-                tuner.runner._engine_seed = lambda settings, index, n_existing, s=seed: s
+                sweep_runner._engine_seed = lambda settings, index, n_existing, s=seed: s
                 start = time.time()
                 name = f"{space}-{engine}-{seed}"
                 run_sweep(

@@ -13,9 +13,7 @@ import pytest
 pytest.importorskip("typer")
 
 # reuse the tiny-model fixture of tests/estimate/conftest.py
-_spec = importlib.util.spec_from_file_location(
-    "_estimate_models", Path(__file__).parent / "estimate" / "conftest.py"
-)
+_spec = importlib.util.spec_from_file_location("_estimate_models", Path(__file__).parent / "estimate" / "conftest.py")
 _conftest = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_conftest)
 models = _conftest.models
@@ -57,11 +55,7 @@ def test_estimate_json(models):
     assert d["target"] == "ek-ra6m4" and d["arena_method"] == "tflite-micro"
     assert d["macs"] == 14 * 14 * 8 * 9 + 12 * 12 * 8 * 9 + 288 * 16 + 48
     assert d["latency_ms_low"] < d["latency_ms"] < d["latency_ms_high"]
-    assert (
-        len(d["layers"]) == 7
-        and d["ram_bytes"] > d["arena_bytes"] > 0
-        and d["flash_bytes"] > d["model_bytes"]
-    )
+    assert len(d["layers"]) == 7 and d["ram_bytes"] > d["arena_bytes"] > 0 and d["flash_bytes"] > d["model_bytes"]
 
 
 def test_estimate_table(models):

@@ -18,9 +18,7 @@ TUNER = str(Path(sys.executable).parent / "tuner")
 def errors(stderr: str) -> list[str]:
     """stderr without TensorFlow's absl start-up lines (printed whatever TF_CPP_MIN_LOG_LEVEL says)."""
     return [
-        ln
-        for ln in stderr.strip().splitlines()
-        if ln and not re.match(r"(WARNING: All log messages|[IWE]\d{4} )", ln)
+        ln for ln in stderr.strip().splitlines() if ln and not re.match(r"(WARNING: All log messages|[IWE]\d{4} )", ln)
     ]
 
 
@@ -59,14 +57,10 @@ def test_leaderboard_table_sort_weights_csv(pick_results):
     run = tuner(pick_results, "leaderboard", "pick", "--all")
     assert run.returncode == 0, run.stderr
     out = run.stdout
-    assert (
-        "float acc" in out and "int8 acc" in out and "latency ms (band)" in out and "train s act/est" in out
-    )
+    assert "float acc" in out and "int8 acc" in out and "latency ms (band)" in out and "train s act/est" in out
     assert "rejected" in out and "budget 200 kB" in out
     assert "rejected" not in tuner(pick_results, "leaderboard", "pick").stdout
-    fast = json.loads(
-        tuner(pick_results, "leaderboard", "pick", "--sort", "latency_ms", "--format", "json").stdout
-    )
+    fast = json.loads(tuner(pick_results, "leaderboard", "pick", "--sort", "latency_ms", "--format", "json").stdout)
     assert [r["latency_ms"] for r in fast] == sorted(r["latency_ms"] for r in fast)
     scored = json.loads(
         tuner(

@@ -15,7 +15,7 @@ from tuner.rank import (
     parse_weights,
     weighted_scores,
 )
-from tuner.records import CandidateState, TrialRecord
+from tuner.sweep.records import CandidateState, TrialRecord
 
 
 def rec(n, acc, lat, ram, flash, state="feasible", reason="", float_acc=None, dup=None):

@@ -56,9 +56,7 @@ def test_report_of_empty_sweep_is_input_error(results):
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 
 
-@pytest.mark.skipif(
-    CHROMIUM is None, reason="needs chromium (Debian: apt-get install chromium chromium-driver)"
-)
+@pytest.mark.skipif(CHROMIUM is None, reason="needs chromium (Debian: apt-get install chromium chromium-driver)")
 def test_report_renders_in_headless_chromium_without_console_errors(report, tmp_path):
     cmd = [
         CHROMIUM,

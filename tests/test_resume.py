@@ -87,7 +87,7 @@ def _running_trial(storage, worker):
 def test_a_dead_pid_on_this_host_is_recovered_and_requeued(tmp_path):
     import socket
 
-    from tuner.resume import budget_used, recover_interrupted
+    from tuner.sweep.resume import budget_used, recover_interrupted
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
@@ -103,7 +103,7 @@ def test_a_dead_pid_on_this_host_is_recovered_and_requeued(tmp_path):
 
 
 def test_a_stale_heartbeat_from_another_host_is_recovered(tmp_path):
-    from tuner.resume import recover_interrupted
+    from tuner.sweep.resume import recover_interrupted
 
     storage = optuna.storages.RDBStorage(f"sqlite:///{tmp_path / 'h.db'}", heartbeat_interval=1, grace_period=1)
     study, trial = _running_trial(storage, "another-machine:1234")

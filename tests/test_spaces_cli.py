@@ -8,9 +8,7 @@ import sys
 import pytest
 
 
-def _run(
-    args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
-) -> tuple[int, str, str]:
+def _run(args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> tuple[int, str, str]:
     from tuner.cli import main
 
     monkeypatch.setattr(sys, "argv", ["tuner", *args])

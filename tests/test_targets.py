@@ -141,9 +141,7 @@ def test_unknown_kernel_family(tmp_path):
         load_target(str(_write(tmp_path, d)))
 
 
-@pytest.mark.parametrize(
-    "text, match", [("id: [unclosed\n", "not valid YAML"), ("- a\n- b\n", "expected a mapping")]
-)
+@pytest.mark.parametrize("text, match", [("id: [unclosed\n", "not valid YAML"), ("- a\n- b\n", "expected a mapping")])
 def test_bad_yaml(tmp_path, text, match):
     with pytest.raises(InputError, match=match):
         load_target(str(_write(tmp_path, text)))

@@ -63,8 +63,13 @@ def test_depthwise_and_batchnorm_have_their_own_costs():
 
 def test_fit_keeps_the_measured_depthwise_and_batchnorm_costs():
     true = HostThroughput(0.2, 0.003, 1e-9, dw_mac_s=5e-9, bn_elem_s=3e-8)
-    cases = [(1e5, 0, 0, 800, 32, 5), (4e5, 1e5, 2e4, 800, 32, 3), (2e6, 0, 0, 1600, 16, 2),
-             (5e4, 1e4, 5e3, 3200, 64, 4), (1e6, 2e5, 4e4, 400, 8, 6)]
+    cases = [
+        (1e5, 0, 0, 800, 32, 5),
+        (4e5, 1e5, 2e4, 800, 32, 3),
+        (2e6, 0, 0, 1600, 16, 2),
+        (5e4, 1e4, 5e3, 3200, 64, 4),
+        (1e6, 2e5, 4e4, 400, 8, 6),
+    ]
     rows = [(m, s, b, e, e * true.epoch_seconds(m, s, b, d, n), d, n) for m, d, n, s, b, e in cases]
     got = fit(rows, HostThroughput(1.0, 1.0, 1.0, dw_mac_s=5e-9, bn_elem_s=3e-8))
     assert (got.overhead_s, got.step_s) == (pytest.approx(0.2, rel=1e-3), pytest.approx(0.003, rel=1e-3))

@@ -9,7 +9,7 @@ import sys
 import optuna
 import pytest
 
-from tuner.workers import threads_per_worker
+from tuner.sweep.workers import threads_per_worker
 
 CLI = [sys.executable, "-c", "from tuner.cli import main; main()"]
 

@@ -6,6 +6,7 @@ Importing the package does not import TensorFlow; the heavy work is imported whe
 
 from __future__ import annotations
 
+import tuner.sweep as _sweep_package  # noqa: F401  (loaded first: the name `sweep` below stays the API verb)
 from tuner.api import export, leaderboard, report, retrain, show, sweep
 
 __all__ = ["export", "leaderboard", "report", "retrain", "show", "sweep"]

@@ -35,14 +35,26 @@ def sweep(
     postgresql://...) shared by workers on several machines. Bad input raises `InputError`.
     """
     from tuner._quiet import import_tensorflow_quietly
-    from tuner.runner import SweepSettings, run_sweep
+    from tuner.sweep import SweepSettings, run_sweep
 
     import_tensorflow_quietly()  # before any engine or data code imports it loudly
 
     settings = SweepSettings.checked(
-        name=name, space=space, target=target, data=data, engine=engine, trials=trials, timeout=timeout,
-        epochs=epochs, latency_ms=latency_ms, ram_kb=ram_kb, flash_kb=flash_kb,
-        max_train_minutes=max_train_minutes, storage=storage, workers=workers, seed=seed,
+        name=name,
+        space=space,
+        target=target,
+        data=data,
+        engine=engine,
+        trials=trials,
+        timeout=timeout,
+        epochs=epochs,
+        latency_ms=latency_ms,
+        ram_kb=ram_kb,
+        flash_kb=flash_kb,
+        max_train_minutes=max_train_minutes,
+        storage=storage,
+        workers=workers,
+        seed=seed,
     )
     return run_sweep(settings, resume=resume, on_event=on_event)
 
@@ -60,7 +72,7 @@ def leaderboard(
     e.g. `"accuracy=1,latency=0.3,ram=0.1"`; `include_all`: rejected and failed rows with reasons.
     """
     from tuner.rank import leaderboard_frame
-    from tuner.runner import open_study, records
+    from tuner.sweep import open_study, records
 
     recs = records(open_study(name, storage))
     return leaderboard_frame(recs, include_all=include_all, sort=sort, weights=weights)
@@ -73,7 +85,7 @@ def show(name: str, trial: str | int = "best", storage: str | None = None) -> di
 
     from tuner.exporter import trial_config, trial_folder
     from tuner.rank import find_trial
-    from tuner.runner import open_study, records
+    from tuner.sweep import open_study, records
 
     rec = find_trial(records(open_study(name, storage)), trial, name)
     folder = trial_folder(name, rec)
@@ -83,10 +95,19 @@ def show(name: str, trial: str | int = "best", storage: str | None = None) -> di
 
     params = trial_config(name, rec).candidate  # with the sweep's --epochs override, as trained
     model = folder / "model_int8.tflite"
-    return {"trial": rec.trial, "state": rec.state.value, "reason": rec.reason, "params": params,
-            "duplicate_of": rec.duplicate_of, "margins": rec.constraints, "summary": rec.metrics,
-            "metrics": read("metrics.json"), "estimate": read("estimate.json"), "folder": str(folder),
-            "model_path": str(model) if model.is_file() else None}
+    return {
+        "trial": rec.trial,
+        "state": rec.state.value,
+        "reason": rec.reason,
+        "params": params,
+        "duplicate_of": rec.duplicate_of,
+        "margins": rec.constraints,
+        "summary": rec.metrics,
+        "metrics": read("metrics.json"),
+        "estimate": read("estimate.json"),
+        "folder": str(folder),
+        "model_path": str(model) if model.is_file() else None,
+    }
 
 
 def export(name: str, trial: str | int = "best", out: str | Path | None = None, force: bool = False) -> Path:
@@ -97,8 +118,14 @@ def export(name: str, trial: str | int = "best", out: str | Path | None = None, 
 
 
 def retrain(
-    config: str | Path, data: str | None = None, epochs: int | None = None, out: str | Path | None = None,
-    force: bool = False, qat: bool = False, qat_epochs: int | None = None, on_event: Any = None,
+    config: str | Path,
+    data: str | None = None,
+    epochs: int | None = None,
+    out: str | Path | None = None,
+    force: bool = False,
+    qat: bool = False,
+    qat_epochs: int | None = None,
+    on_event: Any = None,
 ) -> tuple[Path, dict[str, Any]]:
     """Rebuild and train an exported candidate from its config alone; returns (folder, summary).
 

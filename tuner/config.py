@@ -101,9 +101,7 @@ def load_config(path: str | Path) -> CandidateConfig:
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         line = f" (line {where.line + 1})" if where is not None else ""
-        raise InputError(
-            f"{path}: malformed YAML{line}; fix the syntax or re-export with `tuner export`"
-        ) from None
+        raise InputError(f"{path}: malformed YAML{line}; fix the syntax or re-export with `tuner export`") from None
     if not isinstance(raw, dict):
         raise InputError(f"{path}: expected a mapping (a config written by `tuner export`)")
     try:
@@ -128,8 +126,7 @@ def load_config(path: str | Path) -> CandidateConfig:
             if unknown:
                 k = unknown[0]
                 raise InputError(
-                    f"parameter '{k}' is not in search space '{cfg.space}' "
-                    f"(a typo?); known: {', '.join(sorted(known))}"
+                    f"parameter '{k}' is not in search space '{cfg.space}' (a typo?); known: {', '.join(sorted(known))}"
                 )
             space.validate_candidate(cfg.candidate)
         check_params(cfg.candidate)

@@ -12,7 +12,7 @@ from typing import Any
 
 from tuner.config import BudgetsConfig, CandidateConfig, load_config, save_config
 from tuner.errors import CandidateFailed, CandidateRejected, InputError
-from tuner.records import CandidateState, TrialRecord
+from tuner.sweep import CandidateState, TrialRecord
 
 TFLM_ARENA_ALIGN = 16  # TFLM's MicroArenaBufferAlignment(): arena start and every buffer on 16 bytes
 EXPORT_FILES = ("config.yaml", "model_int8.tflite", "model_int8.h", "model.keras", "metrics.json")
@@ -152,15 +152,15 @@ def _commit(tmp: Path, out: Path) -> Path:
 
 def trial_folder(name: str, rec: TrialRecord) -> Path:
     """Artifacts folder of a trial (a duplicate candidate points at the trial that trained it)."""
-    from tuner.runner import sweep_dir
+    from tuner.sweep import sweep_dir
 
     return sweep_dir(name) / "trials" / str(rec.duplicate_of if rec.duplicate_of is not None else rec.trial)
 
 
 def trial_config(name: str, rec: TrialRecord) -> CandidateConfig:
     """The complete retrain config of a sweep's trial (settings + the candidate's params)."""
-    from tuner.runner import load_settings
     from tuner.space import load_space
+    from tuner.sweep import load_settings
 
     settings = load_settings(name)
     space = load_space(settings.space)
@@ -188,7 +188,7 @@ def trial_config(name: str, rec: TrialRecord) -> CandidateConfig:
 def export_trial(name: str, trial: str | int = "best", out: str | Path | None = None, force: bool = False) -> Path:
     """Export a finished, feasible trial of sweep `name`. Returns the output folder."""
     from tuner.rank import find_trial
-    from tuner.runner import open_study, records, sweep_dir
+    from tuner.sweep import open_study, records, sweep_dir
 
     recs = records(open_study(name))
     rec = find_trial(recs, trial, name)

@@ -405,8 +405,7 @@ def write_report(name: str, storage: str | None = None, out: str | Path | None =
     from tuner.errors import InputError
     from tuner.exporter import trial_folder
     from tuner.rank import leaderboard_frame
-    from tuner.records import CandidateState
-    from tuner.runner import load_settings, open_study, records, sweep_dir
+    from tuner.sweep import CandidateState, load_settings, open_study, records, sweep_dir
 
     study = open_study(name, storage)
     settings = load_settings(name)
@@ -488,9 +487,7 @@ def write_report(name: str, storage: str | None = None, out: str | Path | None =
         + "."
     )
     conf = "".join(parts[k] for k in parts if k.startswith("confusion-")) or "<p>no confusion matrices</p>"
-    layers = (
-        parts.get("layers-latency", "") + parts.get("layers-memory", "")
-    ) or "<p>no per-layer estimate</p>"
+    layers = (parts.get("layers-latency", "") + parts.get("layers-memory", "")) or "<p>no per-layer estimate</p>"
     body = f"""
 <h1>Sweep <code>{html.escape(name)}</code> on <code>{html.escape(settings.target)}</code></h1>
 <p>{len(recs)} finished trials: {counts.get("feasible", 0)} feasible, {counts.get("rejected", 0)} rejected,

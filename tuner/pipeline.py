@@ -70,8 +70,20 @@ class Problem:
 # Parameters that only change the model or its training; every other parameter is taken to change
 # preprocessing (a wrong guess only costs a cache miss).
 MODEL_KEYS = {
-    "family", "layers", "kernel_size", "dropout", "learning_rate", "epochs", "batch_size", "patience",
-    "alpha", "weights_path", "first_filters", "width_multiplier", "optimizer", "pooling",
+    "family",
+    "layers",
+    "kernel_size",
+    "dropout",
+    "learning_rate",
+    "epochs",
+    "batch_size",
+    "patience",
+    "alpha",
+    "weights_path",
+    "first_filters",
+    "width_multiplier",
+    "optimizer",
+    "pooling",
 }
 
 
@@ -155,8 +167,11 @@ def run_candidate(
         "est_train_seconds": est_train_s,
         "precheck_seconds": time.perf_counter() - t0,
         "precheck_estimate": {k: v for k, v in pre_est.items() if k != "layers"},
-        "n_train": int(len(x_tr)), "n_val": int(len(x_va)), "n_test": int(len(x_te)),
-        "dw_macs": int(pre_est["dw_macs"]), "bn_elems": int(pre_est["bn_elems"]),
+        "n_train": int(len(x_tr)),
+        "n_val": int(len(x_va)),
+        "n_test": int(len(x_te)),
+        "dw_macs": int(pre_est["dw_macs"]),
+        "bn_elems": int(pre_est["bn_elems"]),
         "input_shape": list(pre.input_shape),
     }
     if reasons:
@@ -220,9 +235,7 @@ def build_untrained_int8(config_path: str | Path) -> tuple[bytes, Any]:
     from tuner.targets import load_target
 
     cfg = load_config(config_path)
-    problem = Problem.from_source(
-        cfg.data, load_target(cfg.target), Budgets(), seed=cfg.seed, domain=cfg.domain
-    )
+    problem = Problem.from_source(cfg.data, load_target(cfg.target), Budgets(), seed=cfg.seed, domain=cfg.domain)
     pre, feats = problem.features(cfg.candidate)
     model = build_model(cfg.candidate, pre.input_shape, len(problem.class_names), seed=cfg.seed)
     return to_int8(model, feats["train"][0], n_samples=16), pre.cost()

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from tuner.errors import InputError
-from tuner.records import CandidateState, TrialRecord
+from tuner.sweep import CandidateState, TrialRecord
 
 COLUMNS = [
     "trial",
@@ -73,9 +73,7 @@ def pareto_ranks(values: np.ndarray) -> np.ndarray:
     level = 0
     while remaining.size:
         v = values[remaining]
-        dominated = np.array(
-            [np.any(np.all(v <= v[i], axis=1) & np.any(v < v[i], axis=1)) for i in range(len(v))]
-        )
+        dominated = np.array([np.any(np.all(v <= v[i], axis=1) & np.any(v < v[i], axis=1)) for i in range(len(v))])
         ranks[remaining[~dominated]] = level
         remaining = remaining[dominated]
         level += 1
@@ -92,9 +90,7 @@ def parse_weights(text: str | Mapping[str, float] | None) -> dict[str, float]:
         for part in str(text).split(","):
             key, sep, value = part.partition("=")
             if not sep:
-                raise InputError(
-                    f"--weights needs NAME=NUMBER pairs separated by commas, got {part.strip()!r}"
-                )
+                raise InputError(f"--weights needs NAME=NUMBER pairs separated by commas, got {part.strip()!r}")
             parsed.append((key, value))
         items = parsed
     out: dict[str, float] = {}
@@ -169,9 +165,7 @@ def leaderboard_frame(
     df["pareto_rank"] = pd.array([pd.NA] * len(df), dtype="Int64")
     df["score"] = np.nan
     if feas.any():
-        obj = (
-            df.loc[feas, ["int8_accuracy", "latency_ms", "ram_bytes", "flash_bytes"]].astype(float).to_numpy()
-        )
+        obj = df.loc[feas, ["int8_accuracy", "latency_ms", "ram_bytes", "flash_bytes"]].astype(float).to_numpy()
         obj[:, 0] = -obj[:, 0]
         obj = np.nan_to_num(obj, nan=np.inf)
         df.loc[feas, "pareto_rank"] = pareto_ranks(obj)
@@ -219,9 +213,7 @@ def find_trial(recs: Sequence[TrialRecord], trial: str | int, name: str = "") ->
         rec = best_trial(recs)
         if rec is None:
             if not recs:
-                raise InputError(
-                    f"{sweep} has no trials yet; run `tuner sweep --name {name or 'NAME'}` first"
-                )
+                raise InputError(f"{sweep} has no trials yet; run `tuner sweep --name {name or 'NAME'}` first")
             raise InputError(
                 f"{sweep} has no feasible candidate ({len(recs)} trials, none feasible); "
                 "relax the budgets or run more trials (`tuner leaderboard NAME --all` shows why)"

@@ -62,9 +62,7 @@ class Param(BaseModel):
         if self.step:
             n = int(round((self.high - self.low) / self.step))
             return [round(self.low + i * self.step, 10) for i in range(n + 1)]
-        raise InputError(
-            "grid search needs every float parameter to have a `step`; add one or use --engine tpe"
-        )
+        raise InputError("grid search needs every float parameter to have a `step`; add one or use --engine tpe")
 
 
 class SearchSpace(BaseModel):
@@ -83,9 +81,7 @@ class SearchSpace(BaseModel):
         for name, p in self.params.items():
             for dep, allowed in p.when.items():
                 if dep not in seen:
-                    raise ValueError(
-                        f"params.{name}.when refers to '{dep}', which must be declared before it"
-                    )
+                    raise ValueError(f"params.{name}.when refers to '{dep}', which must be declared before it")
                 if not isinstance(allowed, list) or not allowed:
                     raise ValueError(f"params.{name}.when.{dep} must be a non-empty list of values")
             seen.append(self.key_of(name))
@@ -101,11 +97,7 @@ class SearchSpace(BaseModel):
             out: list[tuple[str, Param | None, list[Any]]] = []
             if key in self.fixed:
                 out.append((f"fixed.{key}", None, [self.fixed[key]]))
-            out += [
-                (f"params.{n}", p, list(p.choices or []))
-                for n, p in self.params.items()
-                if self.key_of(n) == key
-            ]
+            out += [(f"params.{n}", p, list(p.choices or [])) for n, p in self.params.items() if self.key_of(n) == key]
             return out
 
         families = {v for _, _, vs in choices("family") for v in vs}
@@ -122,16 +114,13 @@ class SearchSpace(BaseModel):
                 for v in vs:
                     if not any(isinstance(v, int | float) and abs(float(v) - a) < 1e-9 for a in allowed):
                         raise ValueError(
-                            f"{where}: alpha {v} is not allowed for {fam}; "
-                            f"allowed: {', '.join(map(str, allowed))}"
+                            f"{where}: alpha {v} is not allowed for {fam}; allowed: {', '.join(map(str, allowed))}"
                         )
         known = DSP_BLOCKS.get(self.domain)
         for where, _, vs in choices("dsp"):
             for v in vs:
                 if known is not None and v not in known:
-                    raise ValueError(
-                        f"{where}: dsp {v!r} is unknown for {self.domain}; known: {', '.join(known)}"
-                    )
+                    raise ValueError(f"{where}: dsp {v!r} is unknown for {self.domain}; known: {', '.join(known)}")
         return self
 
     def key_of(self, name: str) -> str:
@@ -164,9 +153,7 @@ class SearchSpace(BaseModel):
         axes = [self.params[n].grid_values() for n in names]
         size = math.prod(len(a) for a in axes)
         if size > 100_000:
-            raise InputError(
-                f"the grid of space '{self.name}' has {size} points; narrow it or use --engine tpe"
-            )
+            raise InputError(f"the grid of space '{self.name}' has {size} points; narrow it or use --engine tpe")
         seen: set[tuple] = set()
         for combo in itertools.product(*axes):
             values: dict[str, Any] = dict(self.fixed)

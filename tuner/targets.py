@@ -51,12 +51,8 @@ class _Strict(BaseModel):
 class LatencyModel(_Strict):
     """Cycles per work unit on this board, and the error band of the estimate."""
 
-    cycles_per_unit: dict[str, float] = Field(
-        description="cycles per work unit, for every unit in LATENCY_UNITS"
-    )
-    band_low: float = Field(
-        gt=0, le=1, description="true latency >= estimate * band_low (from LOO residuals)"
-    )
+    cycles_per_unit: dict[str, float] = Field(description="cycles per work unit, for every unit in LATENCY_UNITS")
+    band_low: float = Field(gt=0, le=1, description="true latency >= estimate * band_low (from LOO residuals)")
     band_high: float = Field(ge=1, description="true latency <= estimate * band_high (from LOO residuals)")
     naive_cycles_per_mac: float = Field(gt=0, description="naive baseline: one cycles-per-MAC constant")
     calibrated: bool = Field(description="True if fitted on measurements of this board")
@@ -84,9 +80,7 @@ class Target(_Strict):
     kernels: Literal["cmsis-nn", "cmsis-nn-helium", "esp-nn", "reference"]
     source: str = Field(min_length=3, description="where clock, RAM and flash come from")
     latency: LatencyModel
-    runtime_ram_bytes: Cited = Field(
-        description="interpreter objects + op resolver + stack; excludes the app"
-    )
+    runtime_ram_bytes: Cited = Field(description="interpreter objects + op resolver + stack; excludes the app")
     flash_framework_bytes: Cited = Field(description="TFLM framework code (interpreter, allocator) in bytes")
     code_size_factor: Cited = Field(description="kernel code size relative to a Cortex-M4 Thumb-2 build")
     dsp_cycles_per_op: dict[str, float] = Field(description="cycles per DSP op kind (DspCost.ops keys)")
@@ -162,9 +156,7 @@ def load_target(id_or_path: str | Path) -> Target:
         if not path.is_file():
             raise InputError(f"target profile not found: {path}")
         return _read_yaml(path)
-    raise InputError(
-        f"unknown target {s!r}; known targets: {', '.join(bundled)} (or pass a path to a profile YAML)"
-    )
+    raise InputError(f"unknown target {s!r}; known targets: {', '.join(bundled)} (or pass a path to a profile YAML)")
 
 
 def dump_target(target: Target) -> str:

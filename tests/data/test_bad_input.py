@@ -97,9 +97,7 @@ def test_recordings_shorter_than_every_window(tmp_path: Path) -> None:
     ds = load_data(str(tmp_path / "m.csv"), domain="motion")
     train = split(ds)[0]
     pre = build_preprocessor({"dsp": "raw", "window_ms": 1000, "stride_ms": 500}, train)
-    with pytest.raises(
-        InputError, match="class 'b' has no recording as long as one window .* shorten window_ms"
-    ):
+    with pytest.raises(InputError, match="class 'b' has no recording as long as one window .* shorten window_ms"):
         pre.fit(train)
 
 
@@ -117,9 +115,7 @@ def _corrupt_images(root: Path, n_bad: int) -> None:
         (root / "cat" / f"bad{i}.png").write_bytes(b"not a png at all")
 
 
-def test_few_corrupt_images_are_skipped_with_a_warning(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_few_corrupt_images_are_skipped_with_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     _corrupt_images(tmp_path, 1)
     with caplog.at_level("WARNING", logger="tuner.data"):
         ds = load_data(str(tmp_path))
@@ -129,9 +125,7 @@ def test_few_corrupt_images_are_skipped_with_a_warning(
 
 def test_many_corrupt_images_are_refused(tmp_path: Path) -> None:
     _corrupt_images(tmp_path, 8)
-    with pytest.raises(
-        InputError, match="8 of 68 image files are unreadable .*bad0.png.*; repair or remove them"
-    ):
+    with pytest.raises(InputError, match="8 of 68 image files are unreadable .*bad0.png.*; repair or remove them"):
         load_data(str(tmp_path))
 
 
@@ -167,9 +161,7 @@ def test_wav_folder_with_motion_space(tmp_path: Path) -> None:
     for cls in ("yes", "no"):
         for i in range(2):
             write_wav(tmp_path / cls / f"{i}.wav", np.zeros(1600), 16000)
-    with pytest.raises(
-        InputError, match="audio recordings do not fit the motion search space; use --space audio"
-    ):
+    with pytest.raises(InputError, match="audio recordings do not fit the motion search space; use --space audio"):
         load_data(str(tmp_path), domain="motion")
 
 

@@ -105,9 +105,7 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(
     results = tmp_path / "results"
     monkeypatch.setenv("TUNER_RESULTS", str(results))
     space = ["--space", "image"] if flag == "--data" else []
-    code, err = _run(
-        ["sweep", *space, flag, make(tmp_path), "--name", "x", "--trials", "1"], monkeypatch, capsys
-    )
+    code, err = _run(["sweep", *space, flag, make(tmp_path), "--name", "x", "--trials", "1"], monkeypatch, capsys)
     assert code == 2
     assert err.startswith("error: ") and message in err
     assert err.count("\n") == 1 and "Traceback" not in err

@@ -47,9 +47,7 @@ def test_iris() -> None:
 
 
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed")
-def test_keywords_are_deterministic_and_grouped_by_speaker(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_keywords_are_deterministic_and_grouped_by_speaker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import tuner.data.keywords as kw
 
     monkeypatch.setattr(kw, "N_SPEAKERS", 3)
@@ -70,7 +68,5 @@ def test_keywords_without_espeak(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 
     monkeypatch.setattr(kw.shutil, "which", lambda name: None)
     monkeypatch.setenv("TUNER_CACHE", str(tmp_path))
-    with pytest.raises(
-        InputError, match="synthesized with espeak-ng, which is not installed; run `apt-get install"
-    ):
+    with pytest.raises(InputError, match="synthesized with espeak-ng, which is not installed; run `apt-get install"):
         load_data("keywords", domain="audio")

@@ -25,9 +25,7 @@ def test_npz_tabular_image_and_timeseries(tmp_path: Path) -> None:
     np.savez(tmp_path / "rgba.npz", x=np.zeros((6, 8, 8, 4)), y=np.array(["a", "b"] * 3))
     with pytest.raises(InputError, match=r"images need 1 \(gray\) or 3 \(RGB\) channels"):
         load_data(str(tmp_path / "rgba.npz"))
-    np.savez(
-        tmp_path / "ts.npz", x=np.zeros((6, 50, 3)), y=np.array([0, 1] * 3), rate_hz=25.0, groups=np.arange(6)
-    )
+    np.savez(tmp_path / "ts.npz", x=np.zeros((6, 50, 3)), y=np.array([0, 1] * 3), rate_hz=25.0, groups=np.arange(6))
     ds = load_data(str(tmp_path / "ts.npz"))
     assert ds.kind == "timeseries" and len(ds.x) == 6 and ds.x[0].shape == (50, 3) and ds.rate_hz == 25.0
     assert list(ds.groups) == list(range(6))

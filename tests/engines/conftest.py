@@ -81,9 +81,8 @@ def fake_run_candidate(params, problem, on_event=None, on_epoch=None):
 @pytest.fixture
 def fake_sweep(tmp_path, monkeypatch):
     """Run sweeps through the real runner with the fake pipeline; returns (run, problem, results root)."""
-    import tuner.outcome
     import tuner.pipeline
-    import tuner.runner
+    from tuner.sweep import runner as sweep_runner
 
     monkeypatch.setenv("TUNER_RESULTS", str(tmp_path / "results"))
     (tmp_path / "fake.yaml").write_text(SPACE)
@@ -95,8 +94,8 @@ def fake_sweep(tmp_path, monkeypatch):
         problem.epochs = settings.epochs
         return problem
 
-    monkeypatch.setattr(tuner.runner, "check_budgets_reachable", check)
-    monkeypatch.setattr(tuner.runner, "_keras_cleanup", lambda: None)
+    monkeypatch.setattr(sweep_runner, "check_budgets_reachable", check)
+    monkeypatch.setattr(sweep_runner, "_keras_cleanup", lambda: None)
     monkeypatch.setattr(tuner.pipeline, "run_candidate", fake_run_candidate)
     monkeypatch.setattr(
         tuner.pipeline,
@@ -108,7 +107,7 @@ def fake_sweep(tmp_path, monkeypatch):
     )
 
     def run(name: str, space: str = "fake", resume: bool = False, **kw):
-        from tuner.runner import SweepSettings, run_sweep
+        from tuner.sweep import SweepSettings, run_sweep
 
         kw.setdefault("trials", 6)
         settings = SweepSettings.checked(name=name, space=str(tmp_path / f"{space}.yaml"), **kw)

@@ -8,8 +8,8 @@ import pytest
 
 from tuner.engines import ENGINES, directions, make_engine
 from tuner.errors import InputError
-from tuner.records import CandidateState
-from tuner.runner import open_study, records
+from tuner.sweep.records import CandidateState
+from tuner.sweep import open_study, records
 
 
 @pytest.mark.parametrize("engine", sorted(ENGINES))

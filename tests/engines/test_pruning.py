@@ -8,7 +8,7 @@ import time
 import optuna
 import pytest
 
-from tuner.pruning import EpochGuard, Pruned, median_pruner, should_prune_pareto
+from tuner.sweep.pruning import EpochGuard, Pruned, median_pruner, should_prune_pareto
 
 CHEAP = [(1.0, 1000, [0.5, 0.6, 0.7, 0.8, 0.8, 0.8, 0.9])] * 3
 

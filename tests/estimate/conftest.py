@@ -19,9 +19,7 @@ def _convert(model, int8: bool = True) -> bytes:
     conv = tf.lite.TFLiteConverter.from_keras_model(model)
     if int8:
         conv.optimizations = [tf.lite.Optimize.DEFAULT]
-        conv.representative_dataset = lambda: (
-            [rng.uniform(-1, 1, (1, *shape)).astype(np.float32)] for _ in range(4)
-        )
+        conv.representative_dataset = lambda: ([rng.uniform(-1, 1, (1, *shape)).astype(np.float32)] for _ in range(4))
         conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         conv.inference_input_type = tf.int8
         conv.inference_output_type = tf.int8

@@ -64,9 +64,7 @@ def test_one_layer_cycles(models, target):
 def test_latency_is_sum_of_layers(models):
     e = estimate_tflite(models["small_cnn"], "nano33ble", exact=False)
     assert e.latency_ms == pytest.approx(sum(layer.latency_ms for layer in e.layers))
-    assert (
-        e.macs == sum(layer.macs for layer in e.layers) == 14 * 14 * 8 * 9 + 12 * 12 * 8 * 9 + 288 * 16 + 48
-    )
+    assert e.macs == sum(layer.macs for layer in e.layers) == 14 * 14 * 8 * 9 + 12 * 12 * 8 * 9 + 288 * 16 + 48
 
 
 def test_float_model_is_estimated_with_a_note(models):
@@ -97,9 +95,7 @@ def test_dsp_cost_is_added(models):
     dsp = DspCost({"fft": 1000, "mac": 500, "log": 10}, buffer_bytes=2048, name="mfe")
     e = estimate_tflite(models["conv"], t, dsp=dsp, exact=False)
     nn = estimate_tflite(models["conv"], t, exact=False)
-    cyc = (
-        1000 * t.dsp_cycles_per_op["fft"] + 500 * t.dsp_cycles_per_op["mac"] + 10 * t.dsp_cycles_per_op["log"]
-    )
+    cyc = 1000 * t.dsp_cycles_per_op["fft"] + 500 * t.dsp_cycles_per_op["mac"] + 10 * t.dsp_cycles_per_op["log"]
     assert e.dsp_latency_ms == pytest.approx(cyc / t.clock_hz * 1e3)
     assert e.latency_ms == pytest.approx(nn.latency_ms + e.dsp_latency_ms)
     assert e.dsp_ram_bytes == 2048 and e.ram_bytes == nn.ram_bytes + 2048

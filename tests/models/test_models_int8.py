@@ -34,8 +34,9 @@ CASES = [
     pytest.param({"family": "conv2d", "units1": 8}, (8, 8, 1), id="conv2d"),
     pytest.param({"family": "dscnn", "layers": 2, "units1": 8}, (16, 8), id="dscnn"),
     pytest.param({"family": "mobilenet_v1", "alpha": 0.25}, (32, 32, 1), id="mobilenet_v1"),  # ~3 s
-    pytest.param({"family": "mobilenet_v2", "alpha": 0.35}, (32, 32, 1), id="mobilenet_v2",
-                 marks=pytest.mark.slow),  # ~6 s
+    pytest.param(
+        {"family": "mobilenet_v2", "alpha": 0.35}, (32, 32, 1), id="mobilenet_v2", marks=pytest.mark.slow
+    ),  # ~6 s
 ]
 
 
@@ -60,9 +61,7 @@ def test_cases_cover_every_family():
 def test_converts_to_full_int8_builtin_ops(params, shape):
     n_classes = 3
     buf = to_int8(build_model(params, shape, n_classes), shape)
-    it = Interpreter(
-        model_content=buf, experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
-    )
+    it = Interpreter(model_content=buf, experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
     it.allocate_tensors()
     ops = {op["op_name"] for op in it._get_ops_details()}
     assert ops <= INT8_OPS, f"ops outside the int8 builtin set: {sorted(ops - INT8_OPS)}"

@@ -32,9 +32,7 @@ def test_mobilenet_v1_learns_above_chance_in_3_epochs():
     x_train, y_train = quadrant_task(384, seed=0)
     x_test, y_test = quadrant_task(128, seed=1)
     model = build_model({"family": "mobilenet_v1", "alpha": 0.25, "dropout": 0.0}, (32, 32, 1), 4, seed=0)
-    model.compile(
-        optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
-    )
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x_train, y_train, epochs=3, batch_size=16, verbose=0)
     _, accuracy = model.evaluate(x_test, y_test, batch_size=64, verbose=0)
     assert accuracy > 0.6, f"test accuracy {accuracy:.3f} after 3 epochs (chance 0.25)"

@@ -72,9 +72,7 @@ def test_spectrogram_cost_hand_count() -> None:
     # 100 ms window = 1600 samples; 128-sample frames every 160: 1 + (1600-128)//160 = 10 frames.
     # Per frame: 128 window mul, 64 * log2(128) = 448 butterflies, 65 bins x (3 mul + 1 add), 65 logs.
     # Standardization: 10 x 65 outputs x (1 mul + 1 add).
-    pre = AudioPreprocessor(
-        {"dsp": "spectrogram", "fft_length": 128, "frame_stride_ms": 10, "window_ms": 100}
-    )
+    pre = AudioPreprocessor({"dsp": "spectrogram", "fft_length": 128, "frame_stride_ms": 10, "window_ms": 100})
     cost = pre.cost()
     assert pre.input_shape == (10, 65)
     assert cost.ops == {"mul": 10 * (128 + 195) + 650, "add": 10 * 65 + 650, "fft": 4480, "log": 650}

@@ -21,15 +21,11 @@ def _motion() -> Dataset:
 
 def _audio() -> Dataset:
     x = [rng.normal(size=(n, 1)).astype(np.float32) * 0.1 for n in (16000, 12000, 20000, 16000)]
-    return Dataset(
-        "timeseries", x, np.array([0, 1, 0, 1]), ("a", "b"), rate_hz=16000.0, meta={"domain": "audio"}
-    )
+    return Dataset("timeseries", x, np.array([0, 1, 0, 1]), ("a", "b"), rate_hz=16000.0, meta={"domain": "audio"})
 
 
 def _image() -> Dataset:
-    return Dataset(
-        "image", rng.integers(0, 255, (4, 28, 28, 1), dtype=np.uint8), np.array([0, 1] * 2), ("a", "b")
-    )
+    return Dataset("image", rng.integers(0, 255, (4, 28, 28, 1), dtype=np.uint8), np.array([0, 1] * 2), ("a", "b"))
 
 
 def _tabular() -> Dataset:

@@ -26,11 +26,7 @@ def test_stats_of_a_known_window() -> None:
     w = np.array([1.0, 2.0, 3.0, 4.0], dtype=np.float32)[None, :, None]
     mean, std, lo, hi, rms, skew, kurt = stats_features(w)[0]
     assert (mean, lo, hi) == (2.5, 1.0, 4.0)
-    assert (
-        std == pytest.approx(np.sqrt(1.25))
-        and rms == pytest.approx(np.sqrt(7.5))
-        and skew == pytest.approx(0)
-    )
+    assert std == pytest.approx(np.sqrt(1.25)) and rms == pytest.approx(np.sqrt(7.5)) and skew == pytest.approx(0)
     assert kurt == pytest.approx((0.5**4 * 2 + 1.5**4 * 2) / 4 / 1.25**2 - 3)
 
 

@@ -21,7 +21,10 @@ class SweepDisplay:
 
     def __init__(self, total: int) -> None:
         self.progress = Progress(
-            TextColumn("[bold]trials"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("[bold]trials"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
             console=console,
         )
         self.task = self.progress.add_task("sweep", total=total)
@@ -37,7 +40,9 @@ class SweepDisplay:
         best = f"{self.best:.3f}" if self.best is not None else "-"
         trial = f"trial {self.trial}" if self.trial is not None else ""
         status = Text.assemble(
-            (f"{trial} {self.stage}".strip(), "cyan"), "   best int8 acc ", (best, "bold green"),
+            (f"{trial} {self.stage}".strip(), "cyan"),
+            "   best int8 acc ",
+            (best, "bold green"),
             f"   feasible {self.counts['feasible']}  rejected {self.counts['rejected']}  "
             f"failed {self.counts['failed']}",
         )
@@ -85,8 +90,9 @@ _SKIP_PARAMS = ("epochs", "batch_size", "patience")
 
 def params_summary(p: dict[str, Any] | None) -> str:
     """Compact `key=value` list of a candidate's params (training constants left out)."""
-    return ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in (p or {}).items()
-                     if k not in _SKIP_PARAMS)
+    return ", ".join(
+        f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in (p or {}).items() if k not in _SKIP_PARAMS
+    )
 
 
 def leaderboard_table(df: pd.DataFrame, title: str, limit: int | None = None) -> Table:
@@ -100,8 +106,7 @@ def leaderboard_table(df: pd.DataFrame, title: str, limit: int | None = None) ->
     if flagged:
         caption += f"; ! = more than {INT8_DROP_FLAG * 100:g} points lost to int8 (try `retrain --qat`)"
     t = Table(title=title, header_style="bold", caption=caption)
-    cols = ["#", "state", "float acc", "int8 acc", "Δ pt", "latency ms (band)", "RAM kB", "flash kB",
-            "train s act/est"]
+    cols = ["#", "state", "float acc", "int8 acc", "Δ pt", "latency ms (band)", "RAM kB", "flash kB", "train s act/est"]
     if has_score:
         cols.append("score")
     for col in cols:
@@ -118,13 +123,25 @@ def leaderboard_table(df: pd.DataFrame, title: str, limit: int | None = None) ->
             if _fmt(r["latency_ms_low"], ".2f") != "-":
                 lat += f" [{r['latency_ms_low']:.2f}-{_fmt(r['latency_ms_high'], '.2f')}]"
         train = f"{_fmt(r['train_seconds'], '.1f')}/{_fmt(r['est_train_seconds'], '.1f')}"
-        state = {"feasible": "[green]feasible[/green]", "rejected": "[yellow]rejected[/yellow]",
-                 "failed": "[red]failed[/red]"}.get(r["state"], r["state"])
+        state = {
+            "feasible": "[green]feasible[/green]",
+            "rejected": "[yellow]rejected[/yellow]",
+            "failed": "[red]failed[/red]",
+        }.get(r["state"], r["state"])
         text = params_summary(r["params"]) if r["state"] == "feasible" else str(r["reason"])
         drop = r.get("int8_drop")
         delta = "-" if _fmt(drop, ".1f") == "-" else f"{-drop * 100:+.1f}"
-        cells = [str(r["trial"]), state, _fmt(r["float_accuracy"], ".3f"), int8, delta, lat,
-                 _fmt(r["ram_bytes"], ".1f", 1024), _fmt(r["flash_bytes"], ".1f", 1024), train]
+        cells = [
+            str(r["trial"]),
+            state,
+            _fmt(r["float_accuracy"], ".3f"),
+            int8,
+            delta,
+            lat,
+            _fmt(r["ram_bytes"], ".1f", 1024),
+            _fmt(r["flash_bytes"], ".1f", 1024),
+            train,
+        ]
         if has_score:
             cells.append(_fmt(r["score"], ".3f"))
         t.add_row(*cells, text)
@@ -139,9 +156,13 @@ def _confusion_table(title: str, cm: list[list[int]], names: list[str]) -> Table
         t.add_column(lab[:8], justify="right")
     for lab, row in zip(labels, cm, strict=False):
         total = sum(row) or 1
-        t.add_row(lab, *[f"[bold]{v}[/bold]" if i == labels.index(lab) else (str(v) if v / total < 0.1 else
-                                                                             f"[red]{v}[/red]")
-                         for i, v in enumerate(row)])
+        t.add_row(
+            lab,
+            *[
+                f"[bold]{v}[/bold]" if i == labels.index(lab) else (str(v) if v / total < 0.1 else f"[red]{v}[/red]")
+                for i, v in enumerate(row)
+            ],
+        )
     return t
 
 
@@ -162,8 +183,11 @@ def show_candidate(con: Console, info: dict[str, Any], name: str) -> None:
     for k, v in sorted(info["params"].items(), key=lambda kv: order.index(section_of(kv[0]))):
         p.add_row(section_of(k), k, f"{v:.4g}" if isinstance(v, float) else str(v))
     con.print(p)
-    g = {**s, **{k: v for k, v in e.items() if k != "layers"}, **{k: v for k, v in m.items() if not
-                                                                  isinstance(v, list | dict)}}
+    g = {
+        **s,
+        **{k: v for k, v in e.items() if k != "layers"},
+        **{k: v for k, v in m.items() if not isinstance(v, list | dict)},
+    }
     r = Table(title="Metrics (test split) and estimate", header_style="bold", title_justify="left")
     r.add_column("figure")
     r.add_column("value", justify="right")
@@ -174,21 +198,26 @@ def show_candidate(con: Console, info: dict[str, Any], name: str) -> None:
     rows = [
         ("float accuracy", _fmt(g.get("float_accuracy"), ".4f")),
         ("int8 accuracy", _fmt(g.get("int8_accuracy"), ".4f") + flag),
-        ("latency ms (band)", f"{_fmt(g.get('latency_ms'), '.3f')} [{_fmt(g.get('latency_ms_low'), '.3f')}-"
-                              f"{_fmt(g.get('latency_ms_high'), '.3f')}]"),
+        (
+            "latency ms (band)",
+            f"{_fmt(g.get('latency_ms'), '.3f')} [{_fmt(g.get('latency_ms_low'), '.3f')}-"
+            f"{_fmt(g.get('latency_ms_high'), '.3f')}]",
+        ),
         ("  of which DSP ms", _fmt(g.get("dsp_latency_ms"), ".3f")),
         ("  naive baseline ms", _fmt(g.get("naive_latency_ms"), ".3f")),
-        ("RAM kB (arena kB)",
-         f"{_fmt(g.get('ram_bytes'), '.1f', 1024)} ({_fmt(g.get('arena_bytes'), '.1f', 1024)})"),
+        ("RAM kB (arena kB)", f"{_fmt(g.get('ram_bytes'), '.1f', 1024)} ({_fmt(g.get('arena_bytes'), '.1f', 1024)})"),
         ("flash kB", _fmt(g.get("flash_bytes"), ".1f", 1024)),
         ("MACs", _fmt(g.get("macs"), ",")),
-        ("training s actual / estimated", f"{_fmt(g.get('train_seconds'), '.1f')} / "
-                                          f"{_fmt(g.get('est_train_seconds'), '.1f')}"),
+        (
+            "training s actual / estimated",
+            f"{_fmt(g.get('train_seconds'), '.1f')} / {_fmt(g.get('est_train_seconds'), '.1f')}",
+        ),
         ("epochs run (best)", f"{_fmt(g.get('epochs_run'), 'd')} ({_fmt(g.get('best_epoch'), 'd')})"),
     ]
     for k, v in info.get("margins", {}).items():  # relative overshoot; -1.0 is what "no budget" records
-        rows.append((f"budget margin {k}", "no budget" if v == -1.0 else
-                     f"{v * 100:+.0f}% ({'over' if v > 0 else 'within'})"))
+        rows.append(
+            (f"budget margin {k}", "no budget" if v == -1.0 else f"{v * 100:+.0f}% ({'over' if v > 0 else 'within'})")
+        )
     for k, v in rows:
         r.add_row(k, v)
     con.print(r)
@@ -199,9 +228,16 @@ def show_candidate(con: Console, info: dict[str, Any], name: str) -> None:
         for col in ("#", "op", "output shape", "MACs", "ms", "RAM B", "scratch B", "weights B"):
             lt.add_column(col, justify="left" if col in ("op", "output shape") else "right")
         for row in layers:
-            lt.add_row(str(row["index"]), row["op"], str(row["shape"] or "-"), _fmt(row["macs"], ","),
-                       _fmt(row["latency_ms"], ".3f"), _fmt(row["ram_bytes"], ","),
-                       _fmt(row["scratch_bytes"], ","), _fmt(row["weight_bytes"], ","))
+            lt.add_row(
+                str(row["index"]),
+                row["op"],
+                str(row["shape"] or "-"),
+                _fmt(row["macs"], ","),
+                _fmt(row["latency_ms"], ".3f"),
+                _fmt(row["ram_bytes"], ","),
+                _fmt(row["scratch_bytes"], ","),
+                _fmt(row["weight_bytes"], ","),
+            )
         con.print(lt)
     names = [str(c) for c in m.get("class_names") or []]
     for key, label in (("float_confusion", "float"), ("int8_confusion", "int8")):

@@ -173,9 +173,7 @@ def targets_cmd(
 
 @app.command("calibrate")
 def calibrate_cmd(
-    measurements: Annotated[
-        Path, typer.Argument(help="CSV with rows 'model_path,latency_ms' (header optional)")
-    ],
+    measurements: Annotated[Path, typer.Argument(help="CSV with rows 'model_path,latency_ms' (header optional)")],
     target: Annotated[
         str,
         typer.Option(
@@ -192,9 +190,7 @@ def calibrate_cmd(
     ] = None,
     clock_hz: Annotated[
         int | None,
-        typer.Option(
-            "--clock-hz", help="clock the measurements ran at, in hertz (default: the base target's)"
-        ),
+        typer.Option("--clock-hz", help="clock the measurements ran at, in hertz (default: the base target's)"),
     ] = None,
 ) -> None:
     """Fit a target profile to your own latency measurements; pass the YAML to --target."""

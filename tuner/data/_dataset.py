@@ -46,14 +46,10 @@ class Dataset:
             raise InputError(f"{self.source}: no samples found; check the path and the file format")
         counts = np.bincount(self.y, minlength=len(self.class_names))
         if (counts > 0).sum() < 2:
-            raise InputError(
-                f"{self.source}: only one class ({self.class_names[0]}); a classifier needs >= 2"
-            )
+            raise InputError(f"{self.source}: only one class ({self.class_names[0]}); a classifier needs >= 2")
         lonely = [self.class_names[i] for i, c in enumerate(counts) if c == 1]
         if lonely:
-            raise InputError(
-                f"{self.source}: class '{lonely[0]}' has a single sample; add samples or drop it"
-            )
+            raise InputError(f"{self.source}: class '{lonely[0]}' has a single sample; add samples or drop it")
         if isinstance(self.x, list):
             bad = next((i for i, a in enumerate(self.x) if not np.isfinite(a).all()), None)
         else:

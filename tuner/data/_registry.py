@@ -38,9 +38,7 @@ def load_data(source: str, domain: str = "") -> Dataset:
     else:
         path = Path(source).expanduser()
         if not path.exists():
-            raise InputError(
-                f"data '{source}' is neither a bundled set ({', '.join(BUNDLED)}) nor an existing path"
-            )
+            raise InputError(f"data '{source}' is neither a bundled set ({', '.join(BUNDLED)}) nor an existing path")
         from tuner.data.files import load_path
 
         ds = load_path(path)
@@ -57,14 +55,12 @@ def check_domain(ds: Dataset, domain: str) -> None:
         raise InputError(f"unknown domain '{domain}'; known: {', '.join(_DOMAIN_KINDS)}")
     if ds.kind != want:
         raise InputError(
-            f"{ds.source}: {ds.kind} data does not fit the {domain} search space; "
-            f"use --space {_HINT[ds.kind]}"
+            f"{ds.source}: {ds.kind} data does not fit the {domain} search space; use --space {_HINT[ds.kind]}"
         )
     if ds.kind == "timeseries":
         loaded_as = ds.meta.get("domain")
         if loaded_as and loaded_as != domain:
             raise InputError(
-                f"{ds.source}: {loaded_as} recordings do not fit the {domain} search space; "
-                f"use --space {loaded_as}"
+                f"{ds.source}: {loaded_as} recordings do not fit the {domain} search space; use --space {loaded_as}"
             )
         ds.meta["domain"] = domain

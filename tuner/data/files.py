@@ -58,9 +58,7 @@ def load_npz(path: Path) -> Dataset:
     if x_raw.dtype == object or not np.issubdtype(x_raw.dtype, np.number):
         raise InputError(f"{path}: 'x' must be one numeric array of equal-length samples; pad or crop them")
     if len(x_raw) != len(y_raw):
-        raise InputError(
-            f"{path}: 'x' has {len(x_raw)} samples but 'y' has {len(y_raw)} labels; they must match"
-        )
+        raise InputError(f"{path}: 'x' has {len(x_raw)} samples but 'y' has {len(y_raw)} labels; they must match")
     x = x_raw.astype(np.float32)
     names, y = np.unique(y_raw, return_inverse=True)
     names = tuple(str(n) for n in (z["class_names"] if "class_names" in z else names))
@@ -78,8 +76,9 @@ def load_npz(path: Path) -> Dataset:
     if x.ndim == 3:
         x = x[..., None]
     if x.shape[-1] not in (1, 3):
-        raise InputError(f"{path}: images need 1 (gray) or 3 (RGB) channels, got shape {x.shape[1:]}; "
-                         "drop the alpha channel")
+        raise InputError(
+            f"{path}: images need 1 (gray) or 3 (RGB) channels, got shape {x.shape[1:]}; drop the alpha channel"
+        )
     if x.size and float(x.max()) <= 1.0:  # images scaled to [0, 1]: back to the 0-255 the DSP expects
         x = x * 255.0
     return Dataset("image", x, y, names, groups, source=str(path))
@@ -158,9 +157,7 @@ def load_table(path: Path, default_rate_hz: float = 50.0) -> Dataset:
     _check_ragged(x, path)
     names, y = np.unique(df[label].astype(str).to_numpy(), return_inverse=True)
     groups = df[group].astype(str).to_numpy() if group is not None else None
-    return Dataset(
-        "tabular", x, y, tuple(names), groups, channel_names=tuple(map(str, feats)), source=str(path)
-    )
+    return Dataset("tabular", x, y, tuple(names), groups, channel_names=tuple(map(str, feats)), source=str(path))
 
 
 def _check_ragged(x: np.ndarray, path: Path) -> None:
@@ -172,9 +169,11 @@ def _check_ragged(x: np.ndarray, path: Path) -> None:
     row = finite[bad[0]]
     n = int(np.argmin(row))  # first empty cell
     if n > 0 and not row[n:].any():
-        raise InputError(f"{path}: samples have mixed lengths (row {bad[0] + 2} stops after {n} of {len(row)} "
-                         "values) and cannot be stacked; pad or crop them to one length, or use the long "
-                         "format with a 'sample' column to window them")
+        raise InputError(
+            f"{path}: samples have mixed lengths (row {bad[0] + 2} stops after {n} of {len(row)} "
+            "values) and cannot be stacked; pad or crop them to one length, or use the long "
+            "format with a 'sample' column to window them"
+        )
 
 
 def _long(df: Any, path: Path, sample: Any, label: Any, group: Any, default_rate_hz: float) -> Dataset:
@@ -185,8 +184,7 @@ def _long(df: Any, path: Path, sample: Any, label: Any, group: Any, default_rate
         labs = part[label].unique()
         if len(labs) != 1:
             raise InputError(
-                f"{path}: sample {sid!r} has {len(labs)} labels ({labs[0]!r}, {labs[1]!r}); "
-                "one label per sample"
+                f"{path}: sample {sid!r} has {len(labs)} labels ({labs[0]!r}, {labs[1]!r}); one label per sample"
             )
         recs.append(part[feats].to_numpy(dtype=np.float32))
         labels.append(str(labs[0]))
@@ -308,9 +306,7 @@ def _read_image(f: Path) -> np.ndarray:
         im = im.convert("RGB") if im.mode not in ("L", "RGB") else im
         if max(im.size) > MAX_IMAGE_SIDE:
             scale = MAX_IMAGE_SIDE / max(im.size)
-            im = im.resize(
-                (max(1, round(im.width * scale)), max(1, round(im.height * scale))), Image.BILINEAR
-            )
+            im = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))), Image.BILINEAR)
         a = np.asarray(im, dtype=np.uint8)
     return a[..., None] if a.ndim == 2 else a
 
@@ -374,9 +370,7 @@ def _folder(path: Path) -> Dataset:
     if not subdirs or not exts & (IMAGE_EXTS | AUDIO_EXTS):
         loose = {p.suffix.lower() for p in entries if p.is_file()}
         if loose & (IMAGE_EXTS | AUDIO_EXTS):
-            raise InputError(
-                f"{path}: files lie directly in the folder; put them in one sub-folder per class"
-            )
+            raise InputError(f"{path}: files lie directly in the folder; put them in one sub-folder per class")
         raise InputError(
             f"{path}: no images (png/jpg/bmp), WAVs or csv/parquet files found; use one sub-folder per class"
         )
@@ -395,9 +389,5 @@ def load_path(path: Path) -> Dataset:
     if suffix in TABLE_EXTS:
         return load_table(path)
     if suffix in AUDIO_EXTS | IMAGE_EXTS:
-        raise InputError(
-            f"{path}: a single file is one sample; pass the folder with one sub-folder per class"
-        )
-    raise InputError(
-        f"{path}: unsupported data format '{suffix}'; use a folder of images/WAVs, .csv, .parquet or .npz"
-    )
+        raise InputError(f"{path}: a single file is one sample; pass the folder with one sub-folder per class")
+    raise InputError(f"{path}: unsupported data format '{suffix}'; use a folder of images/WAVs, .csv, .parquet or .npz")

@@ -118,9 +118,7 @@ def calibrate(
     else:
         low, high = base.latency.band_low, base.latency.band_high
         band_src = f"kept from base profile {base.id} (fewer than 3 measurements for a leave-one-out band)"
-    naive = math.exp(
-        sum(math.log(r.cycles / r.macs) for r in rows if r.macs) / max(1, sum(1 for r in rows if r.macs))
-    )
+    naive = math.exp(sum(math.log(r.cycles / r.macs) for r in rows if r.macs) / max(1, sum(1 for r in rows if r.macs)))
     today = _dt.date.today().isoformat()
     data = base.model_dump(mode="json")
     data.update(

@@ -77,9 +77,7 @@ MEASUREMENTS: tuple[Measurement, ...] = (
         10.052,
         MLPERF_V05,
     ),
-    Measurement(
-        "ek-ra6m4", "cortex-m33", 200, "tflm", "cmsis-nn", "kws_dscnn", 2656768, 50.57, MLPERF_RENESAS
-    ),
+    Measurement("ek-ra6m4", "cortex-m33", 200, "tflm", "cmsis-nn", "kws_dscnn", 2656768, 50.57, MLPERF_RENESAS),
     Measurement(
         "ek-ra6m4",
         "cortex-m33",
@@ -91,9 +89,7 @@ MEASUREMENTS: tuple[Measurement, ...] = (
         162.36,
         MLPERF_RENESAS,
     ),
-    Measurement(
-        "ek-ra8d1", "cortex-m85", 480, "tflm", "cmsis-nn-helium", "kws_dscnn", 2656768, 3.465, MLPERF_RENESAS
-    ),
+    Measurement("ek-ra8d1", "cortex-m85", 480, "tflm", "cmsis-nn-helium", "kws_dscnn", 2656768, 3.465, MLPERF_RENESAS),
     Measurement("esp32-s3", "xtensa-lx7", 240, "tflm", "esp-nn", "person_detect", 7157888, 54, ESP_NN),
     Measurement("esp32-s3", "xtensa-lx7", 240, "tflm", "reference", "person_detect", 7157888, 2300, ESP_NN),
     Measurement("esp32", "xtensa-lx6", 240, "tflm", "esp-nn", "person_detect", 7157888, 380, ESP_NN),

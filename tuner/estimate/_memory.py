@@ -125,13 +125,7 @@ def family_scratch(graph: Graph, op: Op, kernels: str) -> int:
         f = graph.t(op.inputs[1]).shape  # [1, kh, kw, cout]
         cin = graph.t(op.inputs[0]).shape[-1]
         kh, kw = f[1], f[2]
-        fast = (
-            kh == 3
-            and kw == 3
-            and f[3] == cin
-            and o.get("dilation_h", 1) == 1
-            and o.get("dilation_w", 1) == 1
-        )
+        fast = kh == 3 and kw == 3 and f[3] == cin and o.get("dilation_h", 1) == 1 and o.get("dilation_w", 1) == 1
         return 0 if fast else cin * kh * kw * 2
     if name == "AVERAGE_POOL_2D":
         return graph.t(op.outputs[0]).shape[-1] * 4

@@ -146,8 +146,7 @@ BOARDS = [
         "Raspberry Pi RP2040 datasheet (133 MHz rated; 125 MHz is the pico-sdk default clk_sys, "
         "the clock of the "
         "pico-tflmicro benchmark); flash is external QSPI",
-        "Single core. pico-tflmicro reports 587.4 ms instead of 823.7 ms for person detection "
-        "using both cores.",
+        "Single core. pico-tflmicro reports 587.4 ms instead of 823.7 ms for person detection using both cores.",
     ),
     (
         "esp32",
@@ -261,8 +260,7 @@ DSP_TABLES = {
             "trig": 1500,
             "fft": 400,
         },
-        "no FPU: software floating point (RP2040 ROM / libgcc soft-float), "
-        "estimate from typical soft-float call costs",
+        "no FPU: software floating point (RP2040 ROM / libgcc soft-float), estimate from typical soft-float call costs",
     ),
     "xtensa": (
         {
@@ -277,8 +275,7 @@ DSP_TABLES = {
             "trig": 80,
             "fft": 14,
         },
-        "Xtensa LX6/LX7 single-precision FPU (MADD.S; no hardware divide/sqrt: Newton "
-        "iterations ~30 cycles), estimate",
+        "Xtensa LX6/LX7 single-precision FPU (MADD.S; no hardware divide/sqrt: Newton iterations ~30 cycles), estimate",
     ),
 }
 _DSP_BY_CORE = {

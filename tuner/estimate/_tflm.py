@@ -165,9 +165,7 @@ def exact_arena(model: bytes, arena_size: int | None = None, timeout_s: float = 
             if status is None:
                 _worker.kill()
                 _worker = None
-                raise TflmError(
-                    "tflite-micro could not allocate the model: the worker process died or timed out"
-                )
+                raise TflmError("tflite-micro could not allocate the model: the worker process died or timed out")
         text = _read(log_path)
     finally:
         for p in (path, log_path):

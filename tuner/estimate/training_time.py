@@ -76,8 +76,9 @@ def fit(rows: list[tuple], prior: HostThroughput) -> HostThroughput:
     coef = coef / scale
     if not np.all(np.isfinite(coef)):
         return prior
-    return HostThroughput(float(coef[0]), float(coef[1]), float(coef[2]), f"refit on {len(rows)} trials",
-                          prior.dw_mac_s, prior.bn_elem_s)
+    return HostThroughput(
+        float(coef[0]), float(coef[1]), float(coef[2]), f"refit on {len(rows)} trials", prior.dw_mac_s, prior.bn_elem_s
+    )
 
 
 def measure_host(input_dim: int = 64, samples: int = 2048, batch_size: int = 32) -> HostThroughput:
@@ -112,8 +113,9 @@ def measure_host(input_dim: int = 64, samples: int = 2048, batch_size: int = 32)
     img = rng.standard_normal((samples, 16, 16, 16)).astype(np.float32)
 
     def head(*layers: Any) -> Any:
-        return keras.Sequential([keras.Input((16, 16, 16)), *layers, keras.layers.GlobalAveragePooling2D(),
-                                 keras.layers.Dense(4)])
+        return keras.Sequential(
+            [keras.Input((16, 16, 16)), *layers, keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(4)]
+        )
 
     base = timed(head(), img, samples)
     dw = timed(head(keras.layers.DepthwiseConv2D(3, padding="same")), img, samples) - base

@@ -51,9 +51,7 @@ __all__ = [
 ]
 
 
-def build_model(
-    params: Mapping[str, Any], input_shape: tuple[int, ...], n_classes: int, seed: int = 0
-) -> keras.Model:
+def build_model(params: Mapping[str, Any], input_shape: tuple[int, ...], n_classes: int, seed: int = 0) -> keras.Model:
     """Build an uncompiled Keras model ending in Dense(n_classes, softmax), with batch size None.
 
     `input_shape` is the shape of one sample (no batch dim). Ranks the family does not consume

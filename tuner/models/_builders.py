@@ -44,8 +44,15 @@ def _bn(x, name):
 
 
 def _conv_bn(x, filters, kernel, s, name, strides=1, act="relu"):
-    x = layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False,
-                      kernel_initializer=s.init(), name=f"{name}_conv")(x)
+    x = layers.Conv2D(
+        filters,
+        kernel,
+        strides=strides,
+        padding="same",
+        use_bias=False,
+        kernel_initializer=s.init(),
+        name=f"{name}_conv",
+    )(x)
     x = _bn(x, f"{name}_bn")
     if act == "relu":
         x = layers.ReLU(name=f"{name}_relu")(x)
@@ -55,8 +62,9 @@ def _conv_bn(x, filters, kernel, s, name, strides=1, act="relu"):
 
 
 def _dw_bn(x, s, name, strides=1, act="relu"):
-    x = layers.DepthwiseConv2D(3, strides=strides, padding="same", use_bias=False,
-                               depthwise_initializer=s.init(), name=f"{name}_dw")(x)
+    x = layers.DepthwiseConv2D(
+        3, strides=strides, padding="same", use_bias=False, depthwise_initializer=s.init(), name=f"{name}_dw"
+    )(x)
     x = _bn(x, f"{name}_dw_bn")
     return layers.ReLU(6.0 if act == "relu6" else None, name=f"{name}_dw_{act}")(x)
 
@@ -74,8 +82,7 @@ def _global_avg_pool(x, name="avg_pool"):
 def _head(x, cfg: ModelConfig, s: _Seeds):
     if cfg.dropout > 0:
         x = layers.Dropout(cfg.dropout, seed=s(), name="dropout")(x)
-    return layers.Dense(cfg.n_classes, activation="softmax", kernel_initializer=s.init(),
-                        name="classifier")(x)
+    return layers.Dense(cfg.n_classes, activation="softmax", kernel_initializer=s.init(), name="classifier")(x)
 
 
 def _pool_size(dims) -> tuple[int, ...]:
@@ -90,14 +97,14 @@ def _dense(x, cfg: ModelConfig, s: _Seeds):
         x = layers.Dense(units, activation="relu", kernel_initializer=s.init(), name=f"dense{i}")(x)
         if cfg.dropout > 0:
             x = layers.Dropout(cfg.dropout, seed=s(), name=f"dropout{i}")(x)
-    return layers.Dense(cfg.n_classes, activation="softmax", kernel_initializer=s.init(),
-                        name="classifier")(x)
+    return layers.Dense(cfg.n_classes, activation="softmax", kernel_initializer=s.init(), name="classifier")(x)
 
 
 def _conv1d(x, cfg: ModelConfig, s: _Seeds):
     for i, units in enumerate(cfg.units, 1):
-        x = layers.Conv1D(units, cfg.kernel_size, padding="same", activation="relu",
-                          kernel_initializer=s.init(), name=f"conv{i}")(x)
+        x = layers.Conv1D(
+            units, cfg.kernel_size, padding="same", activation="relu", kernel_initializer=s.init(), name=f"conv{i}"
+        )(x)
         if x.shape[1] >= 2:
             x = layers.MaxPooling1D(2, name=f"pool{i}")(x)
     if cfg.pooling == "avg":
@@ -109,8 +116,9 @@ def _conv1d(x, cfg: ModelConfig, s: _Seeds):
 
 def _conv2d(x, cfg: ModelConfig, s: _Seeds):
     for i, units in enumerate(cfg.units, 1):
-        x = layers.Conv2D(units, cfg.kernel_size, padding="same", activation="relu",
-                          kernel_initializer=s.init(), name=f"conv{i}")(x)
+        x = layers.Conv2D(
+            units, cfg.kernel_size, padding="same", activation="relu", kernel_initializer=s.init(), name=f"conv{i}"
+        )(x)
         pool = _pool_size(x.shape[1:3])
         if pool != (1, 1):
             x = layers.MaxPooling2D(pool, name=f"pool{i}")(x)
@@ -129,8 +137,21 @@ def _dscnn(x, cfg: ModelConfig, s: _Seeds):
 
 
 # (pointwise filters before alpha, depthwise stride) of the 13 MobileNetV1 blocks
-_V1_BLOCKS = ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2),
-              (512, 1), (512, 1), (512, 1), (512, 1), (512, 1), (1024, 2), (1024, 1))
+_V1_BLOCKS = (
+    (64, 1),
+    (128, 2),
+    (128, 1),
+    (256, 2),
+    (256, 1),
+    (512, 2),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (1024, 2),
+    (1024, 1),
+)
 
 
 def _mobilenet_v1(x, cfg: ModelConfig, s: _Seeds):
@@ -152,8 +173,7 @@ def _make_divisible(v: float, divisor: int = 8) -> int:
 
 
 # (expansion t, output channels c, repeats n, first stride s) of MobileNetV2
-_V2_STAGES = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2),
-              (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
+_V2_STAGES = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
 
 
 def _mobilenet_v2(x, cfg: ModelConfig, s: _Seeds):
@@ -203,7 +223,5 @@ def build(cfg: ModelConfig, seed: int) -> keras.Model:
         try:
             model.load_weights(cfg.weights_path)
         except (ValueError, KeyError, OSError) as exc:
-            raise InputError(
-                f"`weights_path` {cfg.weights_path} does not fit this {cfg.family} model: {exc}"
-            ) from exc
+            raise InputError(f"`weights_path` {cfg.weights_path} does not fit this {cfg.family} model: {exc}") from exc
     return model

@@ -66,35 +66,53 @@ MOBILENET_V2_ALPHAS = (0.35, 0.5, 0.75, 1.0)
 FAMILIES: Mapping[str, FamilySpec] = MappingProxyType(
     {
         "dense": _spec(
-            "dense", 1, None, ("layers", UNITS_PATTERN, "dropout"),
+            "dense",
+            1,
+            None,
+            ("layers", UNITS_PATTERN, "dropout"),
             "Flatten -> [Dense(units_i, relu) -> Dropout] x layers -> Dense(softmax)",
             {"layers": 2, "units": 32, "dropout": 0.1},
         ),
         "conv1d": _spec(
-            "conv1d", 2, None, ("layers", UNITS_PATTERN, "kernel_size", "pooling", "dropout"),
+            "conv1d",
+            2,
+            None,
+            ("layers", UNITS_PATTERN, "kernel_size", "pooling", "dropout"),
             "[Conv1D(units_i, kernel_size, relu, same) -> MaxPool1D(2)] x layers -> Flatten|AvgPool "
             "-> Dropout -> Dense(softmax)",
             {"layers": 2, "units": 16, "kernel_size": 3, "pooling": "flatten", "dropout": 0.1},
         ),
         "conv2d": _spec(
-            "conv2d", 3, None, ("layers", UNITS_PATTERN, "kernel_size", "dropout"),
+            "conv2d",
+            3,
+            None,
+            ("layers", UNITS_PATTERN, "kernel_size", "dropout"),
             "[Conv2D(units_i, kernel_size, relu, same) -> MaxPool2D(2)] x layers -> Flatten -> Dropout "
             "-> Dense(softmax)",
             {"layers": 2, "units": 16, "kernel_size": 3, "dropout": 0.1},
         ),
         "dscnn": _spec(
-            "dscnn", 3, None, ("layers", UNITS_PATTERN, "dropout"),
+            "dscnn",
+            3,
+            None,
+            ("layers", UNITS_PATTERN, "dropout"),
             "MLPerf Tiny KWS DS-CNN: Conv2D(units1, (10,4), stride 2)+BN+ReLU, [DW 3x3+BN+ReLU, "
             "Conv 1x1(units_i)+BN+ReLU] x layers -> AvgPool -> Dropout -> Dense(softmax)",
             {"layers": 4, "units": 64, "dropout": 0.4},
         ),
         "mobilenet_v1": _spec(
-            "mobilenet_v1", 3, MOBILENET_V1_ALPHAS, ("alpha", "dropout"),
+            "mobilenet_v1",
+            3,
+            MOBILENET_V1_ALPHAS,
+            ("alpha", "dropout"),
             "MobileNetV1 (13 depthwise-separable blocks, ReLU6, BN momentum 0.9), width alpha, random init",
             {"alpha": 0.25, "dropout": 0.1},
         ),
         "mobilenet_v2": _spec(
-            "mobilenet_v2", 3, MOBILENET_V2_ALPHAS, ("alpha", "dropout"),
+            "mobilenet_v2",
+            3,
+            MOBILENET_V2_ALPHAS,
+            ("alpha", "dropout"),
             "MobileNetV2 (17 inverted-residual blocks, ReLU6, BN momentum 0.9), width alpha, random init",
             {"alpha": 0.35, "dropout": 0.1},
         ),
@@ -182,9 +200,7 @@ def adapt_input_shape(family: str, input_shape: tuple[int, ...]) -> tuple[int, .
     spec = family_spec(family)
     shape = tuple(input_shape)
     if not shape or any(isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 1 for d in shape):
-        raise InputError(
-            f"input_shape must be a non-empty tuple of positive integers, but got {input_shape!r}."
-        )
+        raise InputError(f"input_shape must be a non-empty tuple of positive integers, but got {input_shape!r}.")
     shape = tuple(int(d) for d in shape)
     if spec.input_rank == 1:
         return shape

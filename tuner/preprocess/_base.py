@@ -25,34 +25,6 @@ class Preprocessor(Protocol):
     def load_state(self, state: dict[str, Any]) -> None: ...
 
 
-class Standardizer:
-    """Per-feature (last axis) mean/std from the training split: one add and one mul per value on the
-    device, folded into the int8 input quantization in practice but counted anyway."""
-
-    def __init__(self) -> None:
-        self.mean: np.ndarray | None = None
-        self.std: np.ndarray | None = None
-
-    def fit_features(self, f: np.ndarray) -> None:
-        axes = tuple(range(f.ndim - 1))
-        self.mean = f.mean(axis=axes).astype(np.float32)
-        self.std = np.maximum(f.std(axis=axes), 1e-6).astype(np.float32)
-
-    def apply(self, f: np.ndarray) -> np.ndarray:
-        if self.mean is None or self.std is None:
-            raise RuntimeError("fit() the preprocessor on the training split first")
-        return ((f - self.mean) / self.std).astype(np.float32)
-
-    def state(self) -> dict[str, Any]:
-        if self.mean is None or self.std is None:
-            raise RuntimeError("fit() the preprocessor on the training split first")
-        return {"mean": self.mean.tolist(), "std": self.std.tolist()}
-
-    def load_state(self, state: dict[str, Any]) -> None:
-        self.mean = np.asarray(state["mean"], dtype=np.float32)
-        self.std = np.asarray(state["std"], dtype=np.float32)
-
-
 def _motion(params: dict[str, Any], ds: Dataset) -> Preprocessor:
     from tuner.preprocess.motion import MotionPreprocessor
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from tuner.data import Dataset
 from tuner.errors import InputError
-from tuner.preprocess._base import Standardizer
+from tuner.preprocess._standardize import Standardizer
 
 BLOCKS = ("spectrogram", "mfe", "mfcc")
 RATE_HZ = 16000
@@ -106,23 +106,15 @@ class AudioPreprocessor:
         self.n_filters = int(params.get("n_filters", 40))
         self.n_coeffs = int(params.get("n_coeffs", 13))
         if self.stride < 1 or self.frame < 8:
-            raise InputError(
-                f"frame of {self.frame} samples every {self.stride} is too small; use >= 8 and >= 1"
-            )
+            raise InputError(f"frame of {self.frame} samples every {self.stride} is too small; use >= 8 and >= 1")
         if self.frame > self.n_samples:
-            raise InputError(
-                f"frame ({self.frame} samples) is longer than the window ({self.n_samples}); shorten it"
-            )
+            raise InputError(f"frame ({self.frame} samples) is longer than the window ({self.n_samples}); shorten it")
         if self.block == "mfcc" and self.n_coeffs > self.n_filters:
             raise InputError(f"n_coeffs {self.n_coeffs} must be <= n_filters {self.n_filters}")
         self.n_frames = 1 + (self.n_samples - self.frame) // self.stride
-        self.fb = (
-            mel_filterbank(self.n_filters, self.n_fft, self.rate_hz) if self.block != "spectrogram" else None
-        )
+        self.fb = mel_filterbank(self.n_filters, self.n_fft, self.rate_hz) if self.block != "spectrogram" else None
         if self.fb is not None and (self.fb.sum(axis=1) == 0).any():
-            raise InputError(
-                f"{self.n_filters} mel filters are too many for an FFT of {self.n_fft}; use fewer"
-            )
+            raise InputError(f"{self.n_filters} mel filters are too many for an FFT of {self.n_fft}; use fewer")
         self.dct = dct_matrix(self.n_filters, self.n_coeffs) if self.block == "mfcc" else None
         width = {"spectrogram": self.n_fft // 2 + 1, "mfe": self.n_filters, "mfcc": self.n_coeffs}[self.block]
         self.input_shape: tuple[int, ...] = (self.n_frames, width)

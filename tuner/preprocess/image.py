@@ -115,6 +115,5 @@ class ImagePreprocessor:
 
     def describe(self) -> str:
         return (
-            f"resize {self.source_shape[0]}x{self.source_shape[1]} -> {self.resolution}x{self.resolution}, "
-            f"{self.color}"
+            f"resize {self.source_shape[0]}x{self.source_shape[1]} -> {self.resolution}x{self.resolution}, {self.color}"
         )

@@ -26,15 +26,11 @@ def parse_edges(text: str | list | tuple, rate_hz: float) -> tuple[float, ...]:
     try:
         edges = tuple(float(e) for e in (text.split(",") if isinstance(text, str) else text))
     except ValueError:
-        raise InputError(
-            f"power_edges {text!r} must be comma-separated numbers in Hz, e.g. '0.5,2,5,10'"
-        ) from None
+        raise InputError(f"power_edges {text!r} must be comma-separated numbers in Hz, e.g. '0.5,2,5,10'") from None
     if len(edges) < 2 or any(b <= a for a, b in zip(edges, edges[1:], strict=False)) or edges[0] < 0:
         raise InputError(f"power_edges {text!r} must be >= 2 increasing non-negative frequencies in Hz")
     if edges[-1] > rate_hz / 2:
-        raise InputError(
-            f"power_edges {text!r} go above the Nyquist frequency {rate_hz / 2:g} Hz; lower them"
-        )
+        raise InputError(f"power_edges {text!r} go above the Nyquist frequency {rate_hz / 2:g} Hz; lower them")
     return edges
 
 
@@ -43,12 +39,8 @@ def butterworth(kind: str, cutoff_hz: float, rate_hz: float) -> np.ndarray:
     from scipy.signal import butter
 
     if not 0 < cutoff_hz < rate_hz / 2:
-        raise InputError(
-            f"filter_cutoff_hz {cutoff_hz} must lie in (0, {rate_hz / 2:g}) Hz (Nyquist); change it"
-        )
-    return butter(
-        FILTER_ORDER, cutoff_hz, btype="low" if kind == "lowpass" else "high", fs=rate_hz, output="sos"
-    )
+        raise InputError(f"filter_cutoff_hz {cutoff_hz} must lie in (0, {rate_hz / 2:g}) Hz (Nyquist); change it")
+    return butter(FILTER_ORDER, cutoff_hz, btype="low" if kind == "lowpass" else "high", fs=rate_hz, output="sos")
 
 
 def windows(recording: np.ndarray, length: int, stride: int) -> np.ndarray:
@@ -189,9 +181,7 @@ class MotionPreprocessor:
             ys.append(np.full(len(w), label))
         w, y = np.concatenate(ws), np.concatenate(ys)
         if len(w) == 0:
-            raise InputError(
-                f"no recording is as long as one window ({self.length} samples); shorten window_ms"
-            )
+            raise InputError(f"no recording is as long as one window ({self.length} samples); shorten window_ms")
         missing = sorted(set(np.unique(ds.y).tolist()) - set(np.unique(y).tolist()))
         if missing:
             raise InputError(

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from tuner.data import Dataset
-from tuner.preprocess._base import Standardizer
+from tuner.preprocess._standardize import Standardizer
 
 
 class TabularPreprocessor:

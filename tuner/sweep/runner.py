@@ -3,7 +3,7 @@ one Optuna study per sweep (candidate params, state, reason, metrics, budget mar
 constraints). Artifacts go to `results/<name>/trials/<n>/`.
 
 `run_sweep` validates, opens the study and starts the workers (in this process for one worker,
-as subprocesses for more: `tuner.workers`); `run_worker` is the loop every worker runs.
+as subprocesses for more: `tuner.sweep.workers`); `run_worker` is the loop every worker runs.
 """
 
 from __future__ import annotations
@@ -13,109 +13,17 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tuner.budgets import Budgets
 from tuner.errors import CandidateRejected, InputError
 from tuner.paths import results_root
-from tuner.records import CandidateState, TrialRecord
-
-# Settings that define the search; a worker joining a shared study must agree on them.
-_DEFINING = (
-    "space",
-    "target",
-    "data",
-    "engine",
-    "epochs",
-    "latency_ms",
-    "ram_kb",
-    "flash_kb",
-    "max_train_minutes",
-    "seed",
-)
-
-
-class SweepSettings(BaseModel):
-    """Resolved settings of a sweep, saved as `results/<name>/sweep.yaml` and in the study."""
-
-    model_config = ConfigDict(extra="forbid")
-    name: str = "demo"
-    space: str = "motion"
-    target: str = "nano33ble"
-    data: str | None = None  # None: the space's default data
-    engine: str = "tpe"
-    trials: int = Field(10, gt=0)
-    timeout: float | None = Field(None, gt=0)
-    epochs: int | None = Field(None, gt=0)
-    latency_ms: float | None = Field(None, gt=0)
-    ram_kb: float | None = Field(None, gt=0)
-    flash_kb: float | None = Field(None, gt=0)
-    max_train_minutes: float | None = Field(None, gt=0)
-    storage: str | None = None
-    workers: int = Field(1, gt=0)
-    seed: int = 0
-
-    @classmethod
-    def checked(cls, **values: Any) -> SweepSettings:
-        """Validate; a bad value is an InputError naming the option, e.g. '--trials must be > 0, got 0'."""
-        try:
-            return cls(**values)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            opt = "--" + str(err["loc"][0]).replace("_", "-") if err["loc"] else "settings"
-            raise InputError(f"{opt}: {err['msg'].lower()}, got {err.get('input')!r}") from None
-
-    def budgets(self, target: Any) -> Budgets:
-        """Budgets from flags; RAM and flash default to the target's."""
-        return Budgets(
-            latency_ms=self.latency_ms,
-            ram_bytes=int(self.ram_kb * 1024) if self.ram_kb else target.ram_bytes,
-            flash_bytes=int(self.flash_kb * 1024) if self.flash_kb else target.flash_bytes,
-            train_seconds=self.max_train_minutes * 60 if self.max_train_minutes else None,
-        )
-
-
-def sweep_dir(name: str) -> Path:
-    return results_root() / name
-
-
-def storage_url(settings: SweepSettings) -> str:
-    return settings.storage or f"sqlite:///{(sweep_dir(settings.name) / 'study.db').resolve()}"
-
-
-def open_study(name: str, storage: str | None = None) -> Any:
-    """Open an existing sweep's study (read side: leaderboard, export, report)."""
-    import optuna
-
-    folder = sweep_dir(name)
-    settings_file = folder / "sweep.yaml"
-    if not settings_file.exists() and storage is None:
-        known = sorted(p.name for p in results_root().glob("*") if (p / "sweep.yaml").exists())
-        raise InputError(f"no sweep named '{name}' in {results_root()}/; known: {', '.join(known) or 'none'}")
-    url = storage
-    if url is None:
-        url = storage_url(SweepSettings.model_validate(yaml.safe_load(settings_file.read_text())))
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    try:
-        return optuna.load_study(study_name=name, storage=url)
-    except Exception as exc:
-        raise InputError(f"cannot open the study of sweep '{name}': {type(exc).__name__}: {exc}") from None
-
-
-def load_settings(name: str) -> SweepSettings:
-    path = sweep_dir(name) / "sweep.yaml"
-    if not path.exists():
-        raise InputError(f"no sweep named '{name}' to resume in {results_root()}/; start it without --resume")
-    return SweepSettings.model_validate(yaml.safe_load(path.read_text()))
-
-
-def records(study: Any) -> list[TrialRecord]:
-    return [TrialRecord.from_frozen(t) for t in study.get_trials(deepcopy=False)]
+from tuner.sweep.records import CandidateState, TrialRecord
+from tuner.sweep.settings import _DEFINING, SweepSettings, load_settings, storage_url, sweep_dir
 
 
 def _check_exists(settings: SweepSettings, resume: bool) -> None:
     """--resume needs the sweep; a new sweep needs a free name (shared storages: see _open_or_create)."""
-    from tuner.resume import is_sqlite
+    from tuner.sweep.resume import is_sqlite
 
     local = sweep_dir(settings.name) / "sweep.yaml"
     if settings.storage is not None and not is_sqlite(settings.storage):
@@ -131,7 +39,7 @@ def _resolve(settings: SweepSettings, resume: bool) -> tuple[SweepSettings, Any,
     nothing is written before the pre-checks pass) and the number of trials already stored."""
     import optuna
 
-    from tuner.resume import is_sqlite, open_storage
+    from tuner.sweep.resume import is_sqlite, open_storage
 
     _check_exists(settings, resume)
     keep = {"trials": settings.trials, "timeout": settings.timeout, "workers": settings.workers}
@@ -172,7 +80,7 @@ def _create(settings: SweepSettings, storage: Any) -> Any:
     import optuna
 
     from tuner.engines import directions
-    from tuner.resume import open_storage
+    from tuner.sweep.resume import open_storage
 
     folder = sweep_dir(settings.name)
     folder.mkdir(parents=True, exist_ok=True)
@@ -226,7 +134,7 @@ def run_sweep(settings: SweepSettings, resume: bool = False, on_event: Any = Non
     if settings.workers == 1:
         run_worker(settings, index=0, deadline=deadline, on_event=emit, problem=problem)
     else:
-        from tuner.workers import run_processes
+        from tuner.sweep.workers import run_processes
 
         run_processes(settings, deadline, emit)
     return sweep_dir(settings.name)
@@ -288,7 +196,7 @@ def _engine_seed(settings: SweepSettings, index: int, n_existing: int) -> int:
     import os
     import socket
 
-    from tuner.resume import is_sqlite
+    from tuner.sweep.resume import is_sqlite
 
     seed = settings.seed + 7919 * index + 1009 * n_existing
     if settings.storage and not is_sqlite(settings.storage):  # workers on other machines share index 0
@@ -306,10 +214,11 @@ def run_worker(
 
     from tuner.engines import make_engine
     from tuner.estimate.training_time import refreshed_host
-    from tuner.outcome import reuse, run_and_record
     from tuner.pipeline import Problem
-    from tuner.pruning import EpochGuard, median_pruner
-    from tuner.resume import (
+    from tuner.space import load_space
+    from tuner.sweep.outcome import reuse, run_and_record
+    from tuner.sweep.pruning import EpochGuard, median_pruner
+    from tuner.sweep.resume import (
         Heartbeat,
         ask_lock,
         budget_used,
@@ -318,7 +227,6 @@ def run_worker(
         recover_interrupted,
         worker_id,
     )
-    from tuner.space import load_space
     from tuner.targets import load_target
 
     # We run the heartbeat ourselves (resume.Heartbeat) since the loop is ask/tell, not optimize().
@@ -389,7 +297,7 @@ def run_worker(
                         study, asked, engine, problem, folder / "trials" / str(trial.number), guard, emit
                     )
         except KeyboardInterrupt:
-            from tuner.resume import mark_interrupted
+            from tuner.sweep.resume import mark_interrupted
 
             ft = study._storage.get_trial(trial._trial_id)
             if not ft.state.is_finished():

@@ -1,6 +1,6 @@
 """`--workers N`: N worker processes on this machine sharing the sweep's study.
 
-Each worker is a fresh Python process (`python -m tuner.workers NAME INDEX DEADLINE`) with its own
+Each worker is a fresh Python process (`python -m tuner.sweep._worker_entry NAME INDEX DEADLINE`) with its own
 TensorFlow, limited to cores // N intra-op and inter-op threads so that N workers do not fight over
 the cores. Workers die with the parent (PR_SET_PDEATHSIG), so `kill -9` of `tuner sweep` leaves no
 stray trainers; `--resume` then re-runs what was running. The parent trains nothing: it polls the
@@ -35,9 +35,9 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
 def run_processes(settings: Any, deadline: float | None, emit: Any) -> None:
     import optuna
 
-    from tuner.records import TrialRecord
-    from tuner.resume import is_interrupted, open_storage
-    from tuner.runner import storage_url, sweep_dir
+    from tuner.sweep.records import TrialRecord
+    from tuner.sweep.resume import is_interrupted, open_storage
+    from tuner.sweep.settings import storage_url, sweep_dir
 
     folder = sweep_dir(settings.name)
     logs = folder / "workers"
@@ -53,7 +53,7 @@ def run_processes(settings: Any, deadline: float | None, emit: Any) -> None:
     procs = []
     for i in range(settings.workers):
         log = open(logs / f"{i}.log", "w")
-        cmd = [sys.executable, "-m", "tuner.workers", settings.name, str(i), repr(deadline or 0.0)]
+        cmd = [sys.executable, "-m", "tuner.sweep._worker_entry", settings.name, str(i), repr(deadline or 0.0)]
         procs.append(
             (
                 subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent),
@@ -104,25 +104,3 @@ def run_processes(settings: Any, deadline: float | None, emit: Any) -> None:
         if rc == 2:
             raise InputError(tail[0].removeprefix("error: "))
         raise RuntimeError(f"worker {i} exited with code {rc}: {tail[0]} (log: {logs / f'{i}.log'})")
-
-
-def main(argv: list[str]) -> int:
-    name, index, deadline = argv[0], int(argv[1]), float(argv[2])
-    import tensorflow as tf
-
-    n = int(os.environ.get("TF_NUM_INTRAOP_THREADS", "0"))
-    if n:
-        tf.config.threading.set_intra_op_parallelism_threads(n)
-        tf.config.threading.set_inter_op_parallelism_threads(int(os.environ.get("TF_NUM_INTEROP_THREADS", n)))
-    from tuner.runner import load_settings, run_worker
-
-    try:
-        run_worker(load_settings(name), index, deadline or None)
-    except InputError as exc:
-        print(f"error: {exc}", flush=True)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

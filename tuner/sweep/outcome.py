@@ -14,8 +14,8 @@ from typing import Any
 import yaml
 
 from tuner.errors import CandidateFailed, CandidateRejected
-from tuner.pruning import EpochGuard, Pruned
-from tuner.records import METRIC_ATTRS, TrialRecord
+from tuner.sweep.pruning import EpochGuard, Pruned
+from tuner.sweep.records import METRIC_ATTRS, TrialRecord
 
 INFEASIBLE = {"latency": 1.0, "ram": 1.0, "flash": 1.0, "train_time": 1.0}
 

@@ -19,9 +19,23 @@ class CandidateState(enum.Enum):
 
 
 METRIC_ATTRS = (
-    "float_accuracy", "int8_accuracy", "int8_drop", "latency_ms", "latency_ms_low", "latency_ms_high",
-    "naive_latency_ms", "dsp_latency_ms", "ram_bytes", "arena_bytes", "flash_bytes", "macs",
-    "train_seconds", "est_train_seconds", "epochs_run", "dw_macs", "bn_elems",
+    "float_accuracy",
+    "int8_accuracy",
+    "int8_drop",
+    "latency_ms",
+    "latency_ms_low",
+    "latency_ms_high",
+    "naive_latency_ms",
+    "dsp_latency_ms",
+    "ram_bytes",
+    "arena_bytes",
+    "flash_bytes",
+    "macs",
+    "train_seconds",
+    "est_train_seconds",
+    "epochs_run",
+    "dw_macs",
+    "bn_elems",
 )
 
 

@@ -1,0 +1,106 @@
+"""Settings of a sweep and where it lives: `results/<name>/sweep.yaml`, its study, its records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from tuner.budgets import Budgets
+from tuner.errors import InputError
+from tuner.paths import results_root
+from tuner.sweep.records import TrialRecord
+
+# Settings that define the search; a worker joining a shared study must agree on them.
+_DEFINING = (
+    "space",
+    "target",
+    "data",
+    "engine",
+    "epochs",
+    "latency_ms",
+    "ram_kb",
+    "flash_kb",
+    "max_train_minutes",
+    "seed",
+)
+
+
+class SweepSettings(BaseModel):
+    """Resolved settings of a sweep, saved as `results/<name>/sweep.yaml` and in the study."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = "demo"
+    space: str = "motion"
+    target: str = "nano33ble"
+    data: str | None = None  # None: the space's default data
+    engine: str = "tpe"
+    trials: int = Field(10, gt=0)
+    timeout: float | None = Field(None, gt=0)
+    epochs: int | None = Field(None, gt=0)
+    latency_ms: float | None = Field(None, gt=0)
+    ram_kb: float | None = Field(None, gt=0)
+    flash_kb: float | None = Field(None, gt=0)
+    max_train_minutes: float | None = Field(None, gt=0)
+    storage: str | None = None
+    workers: int = Field(1, gt=0)
+    seed: int = 0
+
+    @classmethod
+    def checked(cls, **values: Any) -> SweepSettings:
+        """Validate; a bad value is an InputError naming the option, e.g. '--trials must be > 0, got 0'."""
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            opt = "--" + str(err["loc"][0]).replace("_", "-") if err["loc"] else "settings"
+            raise InputError(f"{opt}: {err['msg'].lower()}, got {err.get('input')!r}") from None
+
+    def budgets(self, target: Any) -> Budgets:
+        """Budgets from flags; RAM and flash default to the target's."""
+        return Budgets(
+            latency_ms=self.latency_ms,
+            ram_bytes=int(self.ram_kb * 1024) if self.ram_kb else target.ram_bytes,
+            flash_bytes=int(self.flash_kb * 1024) if self.flash_kb else target.flash_bytes,
+            train_seconds=self.max_train_minutes * 60 if self.max_train_minutes else None,
+        )
+
+
+def sweep_dir(name: str) -> Path:
+    return results_root() / name
+
+
+def storage_url(settings: SweepSettings) -> str:
+    return settings.storage or f"sqlite:///{(sweep_dir(settings.name) / 'study.db').resolve()}"
+
+
+def open_study(name: str, storage: str | None = None) -> Any:
+    """Open an existing sweep's study (read side: leaderboard, export, report)."""
+    import optuna
+
+    folder = sweep_dir(name)
+    settings_file = folder / "sweep.yaml"
+    if not settings_file.exists() and storage is None:
+        known = sorted(p.name for p in results_root().glob("*") if (p / "sweep.yaml").exists())
+        raise InputError(f"no sweep named '{name}' in {results_root()}/; known: {', '.join(known) or 'none'}")
+    url = storage
+    if url is None:
+        url = storage_url(SweepSettings.model_validate(yaml.safe_load(settings_file.read_text())))
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        return optuna.load_study(study_name=name, storage=url)
+    except Exception as exc:
+        raise InputError(f"cannot open the study of sweep '{name}': {type(exc).__name__}: {exc}") from None
+
+
+def load_settings(name: str) -> SweepSettings:
+    path = sweep_dir(name) / "sweep.yaml"
+    if not path.exists():
+        raise InputError(f"no sweep named '{name}' to resume in {results_root()}/; start it without --resume")
+    return SweepSettings.model_validate(yaml.safe_load(path.read_text()))
+
+
+def records(study: Any) -> list[TrialRecord]:
+    return [TrialRecord.from_frozen(t) for t in study.get_trials(deepcopy=False)]
