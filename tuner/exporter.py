@@ -24,57 +24,17 @@ def arena_define(arena_bytes: int) -> int:
     return -(-int(arena_bytes) // TFLM_ARENA_ALIGN) * TFLM_ARENA_ALIGN + TFLM_ARENA_ALIGN
 
 
-_LOADS = (
-    "import sys\n"
-    "from tflite_micro.python.tflite_micro import runtime\n"
-    "runtime.Interpreter.from_bytes(open(sys.argv[1], 'rb').read(), arena_size=int(sys.argv[2]))\n"
-    "print('ok')\n"
-)
-
-
-def _tflm_loads(path: Path, arena_size: int) -> bool:
-    """Whether tflite-micro allocates the model in `arena_size` bytes (own process: too small can abort)."""
-    import os
-    import subprocess
-    import sys
-
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    try:
-        run = subprocess.run(
-            [sys.executable, "-c", _LOADS, str(path), str(arena_size)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env=env,
-        )
-    except subprocess.TimeoutExpired:
-        return False
-    return run.returncode == 0 and run.stdout.strip().endswith("ok")
-
-
 def tflm_arena(tflite: bytes, planned_bytes: int) -> tuple[int, bool]:
-    """Smallest arena (multiple of 16 B) in which tflite-micro allocates the model, and whether that was
-    verified. TFLM's own "Arena allocation total" misses temporary allocations made while kernels
-    prepare (e.g. 1,632 B reported vs 1,928 B needed for a small dense model), so the planned figure is
-    tried first and, if too small, the real minimum is found by bisection (one subprocess per try)."""
-    with tempfile.TemporaryDirectory() as d:
-        path = Path(d) / "model.tflite"
-        path.write_bytes(tflite)
-        lo = -(-max(int(planned_bytes), 16) // TFLM_ARENA_ALIGN) * TFLM_ARENA_ALIGN
-        if _tflm_loads(path, lo):
-            return lo, True
-        hi = lo * 2
-        while not _tflm_loads(path, hi):
-            if hi > 64 * lo + (1 << 20):
-                return lo, False  # tflite-micro cannot load it at all (e.g. an op it lacks)
-            lo, hi = hi, hi * 2
-        while hi - lo > TFLM_ARENA_ALIGN:  # invariant: lo fails, hi loads
-            mid = (lo + hi) // 2 // TFLM_ARENA_ALIGN * TFLM_ARENA_ALIGN
-            if _tflm_loads(path, mid):
-                hi = mid
-            else:
-                lo = mid
-        return hi, True
+    """Smallest arena in which tflite-micro allocates the model, and whether that was verified (False:
+    tflite-micro cannot load it at all, e.g. an op it lacks; the planned figure is used). TFLM's own
+    "Arena allocation total" misses temporaries that kernels allocate while they prepare (1,632 B
+    reported vs 1,928 B needed for a small dense model), so sizes are tried."""
+    from tuner.estimate import TflmError, smallest_arena
+
+    try:
+        return smallest_arena(tflite, guess=int(planned_bytes)), True
+    except TflmError:
+        return int(planned_bytes), False
 
 
 def c_header(tflite: bytes, arena_bytes: int, symbol: str = "model_int8", verified: bool = True) -> str:

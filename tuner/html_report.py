@@ -17,46 +17,10 @@ from typing import Any
 
 import pandas as pd
 
+from tuner.estimate import layer_rows
+
 TOP_CONFUSION = 3  # candidates whose confusion matrices are shown
 PLOT_IDS = ("pareto-latency", "pareto-ram", "best-so-far", "layers-latency", "layers-memory")
-
-
-def layer_rows(estimate: dict[str, Any], tflite: bytes | None = None) -> list[dict[str, Any]]:
-    """Per-layer rows of an `Estimate.to_dict()`: index, op, shape, macs, cycles, latency_ms,
-    scratch_bytes and, when the model is given, ram_bytes (working set of the op: its activation
-    inputs and outputs plus kernel scratch) and weight_bytes (its constant tensors, in flash)."""
-    tensors: dict[int, tuple[int, int]] = {}  # op index -> (activation bytes, constant bytes)
-    if tflite is not None:
-        try:
-            from tuner.estimate._graph import parse
-
-            g = parse(tflite)
-            for op in g.ops:
-                ins = [g.t(i) for i in op.inputs if i >= 0]
-                act = sum(t.bytes for t in ins if not t.constant) + sum(g.t(i).bytes for i in op.outputs)
-                tensors[op.index] = (act, sum(t.bytes for t in ins if t.constant))
-        except Exception:  # memory bars are a nicety: never fail the report on them
-            tensors = {}
-    rows = []
-    for i, lyr in enumerate(estimate.get("layers") or []):
-        index = int(lyr.get("index", i))
-        scratch = int(lyr.get("scratch_bytes") or 0)
-        act, const = tensors.get(index, (None, None))
-        rows.append(
-            {
-                "index": index,
-                "op": str(lyr.get("op") or "?"),
-                "shape": lyr.get("output_shape"),
-                "macs": lyr.get("macs"),
-                "cycles": lyr.get("cycles"),
-                "latency_ms": lyr.get("latency_ms"),
-                "scratch_bytes": scratch,
-                "ram_bytes": None if act is None else act + scratch,
-                "weight_bytes": const,
-                "note": lyr.get("note") or "",
-            }
-        )
-    return rows
 
 
 def _fig_html(fig: Any, div_id: str, first: bool) -> str:

@@ -8,8 +8,8 @@ import pytest
 
 from tuner.engines import ENGINES, directions, make_engine
 from tuner.errors import InputError
-from tuner.sweep.records import CandidateState
 from tuner.sweep import open_study, records
+from tuner.sweep.records import CandidateState
 
 
 @pytest.mark.parametrize("engine", sorted(ENGINES))

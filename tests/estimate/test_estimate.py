@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tuner.errors import InputError
-from tuner.estimate import Estimate, estimate_tflite
+from tuner.estimate import Estimate, estimate_tflite, layer_rows
 from tuner.targets import load_target
 
 REQUIRED = {
@@ -73,3 +73,19 @@ def test_estimator_does_not_import_tensorflow():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_layer_rows_memory_of_a_one_conv_model(models):
+    # Conv2D(4, 3) on 8x8x2 int8: input 128 B + output 6*6*4 = 144 B; weights 4*3*3*2 = 72 B int8
+    # plus 4 int32 biases = 16 B
+    est = estimate_tflite(models["conv"], "nano33ble", exact=False).to_dict()
+    (row,) = layer_rows(est, models["conv"])
+    assert row["op"] == "CONV_2D" and row["macs"] == 6 * 6 * 4 * 3 * 3 * 2
+    assert row["ram_bytes"] == 128 + 144 + row["scratch_bytes"] and row["weight_bytes"] == 72 + 16
+
+
+def test_layer_rows_without_a_readable_model_warns_and_leaves_memory_out(models, caplog):
+    est = estimate_tflite(models["conv"], "nano33ble", exact=False).to_dict()
+    (row,) = layer_rows(est, b"not a model")
+    assert row["op"] == "CONV_2D" and row["ram_bytes"] is None and row["weight_bytes"] is None
+    assert "per-layer memory left out: not a TFLite flatbuffer" in caplog.text

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from tuner.estimate import TflmError, smallest_arena, tflm_accepts
 from tuner.estimate._graph import parse
 from tuner.estimate._memory import analytical_arena, analytical_arena_bytes, prepare_peak
 from tuner.estimate._planner import Buffer, align, plan
-from tuner.estimate._tflm import TflmError, exact_arena, minimum_arena
+from tuner.estimate._tflm import exact_arena
 
 
 def test_align():
@@ -75,10 +76,11 @@ def test_worker_survives_a_crash(models):
 def test_analytical_arena_matches_the_smallest_working_arena(models, name):
     g = parse(models[name])
     guess = analytical_arena_bytes(g)
-    smallest = minimum_arena(models[name], exact_arena(models[name]), guess)
+    smallest = smallest_arena(models[name], guess)
     assert abs(guess - smallest) <= 64
     with pytest.raises(TflmError):
         exact_arena(models[name], arena_size=smallest - 8)
+    assert tflm_accepts(models[name], smallest, invoke=True)  # it also runs in that arena
 
 
 def test_dense_model_needs_more_than_the_reported_total(models):
@@ -88,5 +90,4 @@ def test_dense_model_needs_more_than_the_reported_total(models):
     head, tail = analytical_arena(g)
     assert len(g.ops[0].inputs) == 2 or g.ops[0].inputs[2] < 0  # the converter dropped the zero bias
     assert prepare_peak(g) == 232 + 4 * 8 + 8 > head  # 264 rounded up to 16
-    report = exact_arena(models["fc"])
-    assert minimum_arena(models["fc"], report, analytical_arena_bytes(g)) > report.total
+    assert smallest_arena(models["fc"], analytical_arena_bytes(g)) > exact_arena(models["fc"]).total

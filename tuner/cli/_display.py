@@ -169,7 +169,7 @@ def _confusion_table(title: str, cm: list[list[int]], names: list[str]) -> Table
 def show_candidate(con: Console, info: dict[str, Any], name: str) -> None:
     """`tuner show`: params, metrics and margins, per-layer estimate, float and int8 confusion matrices."""
     from tuner.config import section_of
-    from tuner.html_report import layer_rows
+    from tuner.estimate import layer_rows
     from tuner.rank import INT8_DROP_FLAG
 
     m, e, s = info["metrics"], info["estimate"], info["summary"]

@@ -196,7 +196,7 @@ def calibrate_cmd(
     """Fit a target profile to your own latency measurements; pass the YAML to --target."""
     import re
 
-    from tuner.estimate._calibrate import calibrate, read_measurements
+    from tuner.estimate import calibrate, read_measurements
     from tuner.targets import dump_target, load_target
 
     base = load_target(target)

@@ -189,13 +189,10 @@ def estimate_tflite(
     arena = analytical_arena_bytes(graph)
     arena_method = "analytical"
     if exact:
-        from tuner.estimate._tflm import TflmError, exact_arena, minimum_arena
+        from tuner.estimate._tflm import TflmError, smallest_arena
 
         try:
-            # generous size: it does not change the plan, and a too-small arena fails (or crashes
-            # the worker) before the report is printed
-            report = exact_arena(buf, arena_size=max(2 << 20, 4 * arena + len(buf)))
-            arena, arena_method = minimum_arena(buf, report, guess=arena), "tflite-micro"
+            arena, arena_method = smallest_arena(buf, guess=arena), "tflite-micro"
         except TflmError as exc:
             notes.append(f"{exc}; arena planned analytically instead")
     runtime = int(tgt.runtime_ram_bytes.value)

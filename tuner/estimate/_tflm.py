@@ -1,7 +1,7 @@
 """Exact arena from the tflite-micro Python interpreter, run outside the caller's process.
 
 A too-small arena, or an int8 SOFTMAX whose input scale TFLM rejects, aborts or segfaults the
-process (STACK-NOTES section 3), so the interpreter never runs in the caller's process. A worker
+process, so the interpreter never runs in the caller's process. A worker
 process imports tflite-micro once (~0.1-0.2 s) and is kept; for each request it forks a child
 that allocates the model (~5-10 ms) and writes the RecordingMicroAllocator report (this
 tflite-micro build prints it to stderr) to a log file. A crash kills only that child; the worker
@@ -27,13 +27,20 @@ import os, sys
 from tflite_micro.python.tflite_micro import runtime
 
 
-def allocate(path, size, log_path):
+def allocate(path, size, log_path, n_inputs):
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(fd, 2)
     try:
         with open(path, "rb") as f:
             ip = runtime.Interpreter.from_bytes(f.read(), arena_size=size)
         ip.print_allocations()
+        if n_inputs:
+            import numpy as np
+
+            for i in range(n_inputs):
+                d = ip.get_input_details(i)
+                ip.set_input(np.zeros(d["shape"], dtype=d["dtype"]), i)
+            ip.invoke()
         code = 0
     except Exception as exc:
         os.write(2, ("\nerror " + repr(exc).replace("\n", " ") + "\n").encode())
@@ -47,10 +54,10 @@ while True:
     line = inp.readline()
     if not line:
         break
-    path, size, log_path = line.decode().rstrip("\n").split("\t")
+    path, size, log_path, n_inputs = line.decode().rstrip("\n").split("\t")
     pid = os.fork()
     if pid == 0:
-        allocate(path, int(size), log_path)
+        allocate(path, int(size), log_path, int(n_inputs))
     _, code = os.waitpid(pid, 0)
     if os.WIFSIGNALED(code):
         status = "signal %d" % os.WTERMSIG(code)
@@ -87,10 +94,11 @@ class _Worker:
     def alive(self) -> bool:
         return self.proc.poll() is None and self.owner == os.getpid()
 
-    def ask(self, path: str, arena_size: int, log_path: str, timeout_s: float) -> str | None:
-        """'ok', 'error' or 'signal N'; None if the worker died or timed out."""
+    def ask(self, path: str, arena_size: int, log_path: str, timeout_s: float, n_inputs: int = 0) -> str | None:
+        """'ok', 'error' or 'signal N'; None if the worker died or timed out. With `n_inputs`, the
+        child also invokes the model once on zero inputs."""
         try:
-            self.proc.stdin.write(f"{path}\t{arena_size}\t{log_path}\n".encode())
+            self.proc.stdin.write(f"{path}\t{arena_size}\t{log_path}\t{n_inputs}\n".encode())
             self.proc.stdin.flush()
         except OSError:
             return None
@@ -149,8 +157,9 @@ def _last_line(text: str) -> str:
     return lines[-1][:200] if lines else "no output"
 
 
-def exact_arena(model: bytes, arena_size: int | None = None, timeout_s: float = 60.0) -> TflmArena:
-    """Allocate `model` in tflite-micro; its arena report (head, tail, total bytes)."""
+def exact_arena(model: bytes, arena_size: int | None = None, timeout_s: float = 60.0, n_inputs: int = 0) -> TflmArena:
+    """Allocate `model` in tflite-micro; its arena report (head, tail, total bytes). With `n_inputs`
+    (the model's input count), also invoke it once on zero inputs."""
     global _worker
     size = arena_size or max(2 << 20, 16 * len(model))
     with tempfile.NamedTemporaryFile(suffix=".tflite", delete=False) as f:
@@ -161,7 +170,7 @@ def exact_arena(model: bytes, arena_size: int | None = None, timeout_s: float = 
         with _lock:
             if _worker is None or not _worker.alive():
                 _worker = _Worker()
-            status = _worker.ask(path, size, log_path, timeout_s)
+            status = _worker.ask(path, size, log_path, timeout_s, n_inputs)
             if status is None:
                 _worker.kill()
                 _worker = None
@@ -179,18 +188,32 @@ def exact_arena(model: bytes, arena_size: int | None = None, timeout_s: float = 
     return TflmArena(*(int(m[k].group(1)) for k in ("total", "head", "tail")))
 
 
-def minimum_arena(model: bytes, report: TflmArena, guess: int, step: int = 8, timeout_s: float = 60.0) -> int:
-    """Smallest arena size (to `step` bytes) with which tflite-micro loads `model`. `report` is
-    `exact_arena(model)`; `guess` a size expected to work (the analytical arena). The reported
-    total is usually within 16 B of the minimum, except when Prepare-time temporaries exceed the
-    planned head (dense nets), which only trying sizes reveals."""
+def tflm_accepts(model: bytes, arena_size: int, invoke: bool = False, timeout_s: float = 60.0) -> bool:
+    """Whether tflite-micro allocates `model` in `arena_size` bytes (and, with `invoke`, runs it once
+    on zero inputs). Runs outside the caller's process: a too-small arena can abort it."""
+    n_inputs = 0
+    if invoke:
+        from tuner.estimate._graph import parse
+
+        n_inputs = len(parse(model).inputs)
+    try:
+        exact_arena(model, arena_size=arena_size, timeout_s=timeout_s, n_inputs=n_inputs)
+        return True
+    except TflmError:
+        return False
+
+
+def smallest_arena(model: bytes, guess: int = 0, step: int = 8, timeout_s: float = 60.0) -> int:
+    """Smallest arena size (to `step` bytes) with which tflite-micro allocates `model`; TflmError if
+    it cannot at any size (e.g. an op it lacks). `guess` is a size expected to be close (the
+    analytical arena). TFLM's reported total is usually within 16 B of the minimum, except when
+    Prepare-time temporaries exceed the planned head (dense nets), which only trying sizes reveals."""
+    # generous size: it does not change the plan, and a too-small arena fails (or crashes the
+    # worker) before the report is printed
+    report = exact_arena(model, arena_size=max(2 << 20, 4 * guess + len(model)), timeout_s=timeout_s)
 
     def works(size: int) -> bool:
-        try:
-            exact_arena(model, arena_size=size, timeout_s=timeout_s)
-            return True
-        except TflmError:
-            return False
+        return tflm_accepts(model, size, timeout_s=timeout_s)
 
     hi = max(guess, report.total)
     while not works(hi):
