@@ -5,6 +5,7 @@ but the documented libm functions and its bss is the header's buffer size."""
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 from functools import cache
 
@@ -41,14 +42,64 @@ CASES = [
             "power_edges": "0.5,1.5,3,5,10,25",
         },
     ),
+    (
+        "motion-edges-highpass-16",
+        "seglearn-watch",
+        {
+            "dsp": "spectral",
+            "stride_ms": 500,
+            "fft_length": 16,
+            "filter": "highpass",
+            "filter_cutoff_hz": 10,
+            "spectrum": "power_edges",
+            "power_edges": "1,3,6,12,25",
+        },
+    ),
+    ("audio-spectrogram-128", "keywords", {"dsp": "spectrogram", "fft_length": 128, "frame_stride_ms": 20}),
+    ("audio-spectrogram-256", "keywords", {"dsp": "spectrogram", "fft_length": 256, "frame_stride_ms": 32}),
+    ("audio-mfe", "keywords", {"dsp": "mfe", "frame_ms": 32, "frame_stride_ms": 16, "n_filters": 40, "window_ms": 800}),
+    ("audio-mfe-20", "keywords", {"dsp": "mfe", "frame_ms": 20, "frame_stride_ms": 20, "n_filters": 20}),
+    (
+        "audio-mfcc",
+        "keywords",
+        {"dsp": "mfcc", "frame_ms": 40, "frame_stride_ms": 20, "n_filters": 40, "n_coeffs": 10},
+    ),
+    (
+        "audio-mfcc-13",
+        "keywords",
+        {"dsp": "mfcc", "frame_ms": 32, "frame_stride_ms": 16, "n_filters": 32, "n_coeffs": 13, "window_ms": 800},
+    ),
+    ("image-gray-16", "mnist-5k", {"resolution": 16, "color": "grayscale"}),
+    ("image-gray-28", "mnist-5k", {"resolution": 28, "color": "grayscale"}),  # no resize
+    ("image-rgb-48", "mnist-5k", {"resolution": 48, "color": "rgb"}),
+    ("image-rgb-source-gray-24", "mnist-rgb", {"resolution": 24, "color": "grayscale"}),
+    ("image-rgb-source-rgb-32", "mnist-rgb", {"resolution": 32, "color": "rgb"}),
+    ("tabular", "iris", {}),
 ]
 DOMAIN = {"seglearn-watch": "motion", "keywords": "audio", "mnist-5k": "image", "iris": "tabular"}
 
 
+def _mnist_rgb() -> Dataset:
+    """Colour images from real pixels: three MNIST digits as the R, G and B planes (no bundled set is RGB)."""
+    from dataclasses import replace
+
+    ds = load_data("mnist-5k")
+    x = ds.x[:600]
+    return replace(ds, x=np.concatenate([x, np.roll(x, 1, axis=0), np.roll(x, 2, axis=0)], axis=3), y=ds.y[:600])
+
+
 @cache
 def _splits(data: str) -> tuple[Dataset, Dataset]:
-    train, _, test = split(load_data(data, domain=DOMAIN[data]), seed=0)
-    return train, test
+    """Seeded subsets of the train (400) and test (120 samples) splits of a bundled set: enough to fit the
+    standardizer and to draw MAX_WINDOWS windows, small enough for seconds."""
+    if data == "keywords" and shutil.which("espeak-ng") is None:
+        pytest.skip("the keyword audio set is synthesized with espeak-ng: apt-get install espeak-ng")
+    ds = _mnist_rgb() if data == "mnist-rgb" else load_data(data, domain=DOMAIN[data])
+    train, _, test = split(ds, seed=0)
+    rng = np.random.default_rng(0)
+    return train.subset(np.sort(rng.permutation(len(train))[:400])), test.subset(
+        np.sort(rng.permutation(len(test))[:120])
+    )
 
 
 def _int8_params(x: np.ndarray) -> tuple[float, int]:
@@ -120,3 +171,37 @@ def test_raw_window_of_a_motion_recording_is_its_first_window() -> None:
     assert w.dtype == np.float32 and w.shape == (src.raw_len,)
     np.testing.assert_array_equal(w, rec[: pre.length].ravel())  # sample-major: t0c0 t0c1 ... t1c0
     assert src.raw_layout() == "window of 100 samples x 6 channels at 50 Hz, sample-major (interleaved)"
+
+
+def test_every_block_and_choice_of_the_spaces_is_covered() -> None:
+    from tuner.preprocess import DSP_BLOCKS
+
+    covered = {(DOMAIN.get(d, "image"), p.get("dsp", DSP_BLOCKS[DOMAIN.get(d, "image")][0])) for _, d, p in CASES}
+    assert covered == {(domain, b) for domain, blocks in DSP_BLOCKS.items() for b in blocks}
+    motion = [p for _, d, p in CASES if d == "seglearn-watch"]
+    assert {p.get("filter", "none") for p in motion} == {"none", "lowpass", "highpass"}
+    assert {p.get("spectrum", "fft_bins") for p in motion if p["dsp"] == "spectral"} == {"fft_bins", "power_edges"}
+    image = [p for _, d, p in CASES if d.startswith("mnist")]
+    assert {(d, p["color"]) for _, d, p in CASES if d.startswith("mnist")} >= {
+        ("mnist-5k", "grayscale"),
+        ("mnist-5k", "rgb"),
+        ("mnist-rgb", "grayscale"),
+        ("mnist-rgb", "rgb"),
+    }
+    assert len(image) >= 4
+
+
+def test_quantization_rounds_half_to_even_and_clips(builder) -> None:
+    """Hand-derived: scale 0.5, zero point -3, standardizer mean 1, std 2 -> q = round((x - 1) / 2 / 0.5 - 3)."""
+    from tuner.preprocess.tabular import TabularPreprocessor
+
+    pre = TabularPreprocessor({}, n_features=8)
+    pre.load_state({"mean": [1.0] * 8, "std": [2.0] * 8})
+    src = generate_dsp(pre, 0.5, -3)
+    raw = np.array([[1.0, 2.0, 0.0, 7.0, 9.0, -1.0, 1000.0, -1000.0]], dtype=np.float32)
+    # (x - 1) / 2 / 0.5 - 3 = x - 4:  -3, -2, -4, 3, 5, -5, 996 -> 127, -1004 -> -128
+    # and half-way cases below: x - 4 = 0.5 -> 0, 1.5 -> 2, -2.5 -> -2 (ties to even, as numpy)
+    half = np.array([[4.5, 5.5, 1.5, 4.0, 4.0, 4.0, 4.0, 4.0]], dtype=np.float32)
+    got = builder.run(src, np.concatenate([raw, half]))
+    np.testing.assert_array_equal(got[0], [-3, -2, -4, 3, 5, -5, 127, -128])
+    np.testing.assert_array_equal(got[1], [0, 2, -2, 0, 0, 0, 0, 0])

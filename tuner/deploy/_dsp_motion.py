@@ -123,12 +123,12 @@ def _spectral(pre: Any, u: _c.CUnit, layout: str, defines: str) -> Parts:
         u.const_floats("k_sos", np.asarray(pre.sos)[:, [0, 1, 2, 4, 5]], "Butterworth biquads: b0 b1 b2 a1 a2 (a0 = 1)")
         filt = f"""\
         {{ /* remove the window mean, then the Butterworth biquads (direct form II transposed, zero state) */
-            float sum = 0.0f, m;
+            float total = 0.0f, m;
             int s;
             for (t = 0; t < T; t++) {{
-                sum += x[t];
+                total += x[t];
             }}
-            m = sum / (float)T;
+            m = total / (float)T;
             for (t = 0; t < T; t++) {{
                 x[t] -= m;
             }}
