@@ -64,7 +64,7 @@ def test_crop_keeps_the_loudest_part_and_pad_centres() -> None:
 def test_resamples_other_rates() -> None:
     ds = Dataset("timeseries", [_tone(1000.0, 1.0)[0, ::2, None]], np.array([0]), ("a",), rate_hz=8000.0)
     pre = AudioPreprocessor({"dsp": "spectrogram", "fft_length": 256, "frame_stride_ms": 16}, 8000.0)
-    feats = pre.features(pre._clips(ds))
+    feats = pre.features(pre.clips(ds))
     assert (feats[0].argmax(axis=1)[2:-2] == 16).all()  # still 1000 Hz after 8 -> 16 kHz
 
 

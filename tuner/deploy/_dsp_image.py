@@ -14,7 +14,7 @@ from tuner.preprocess.image import GRAY_WEIGHTS
 
 
 def image(pre: Any) -> Parts:
-    from tuner.preprocess.image import _axis  # the block's own source coordinates: one rule, not two
+    from tuner.preprocess.image import bilinear_axis  # the block's own source coordinates: one rule, not two
 
     h, w, cs = pre.source_shape
     r = pre.resolution
@@ -22,8 +22,8 @@ def image(pre: Any) -> Parts:
     u = _c.CUnit()
     u.helpers.append(_c.QUANTIZE)
     if (h, w) != (r, r):
-        y0, y1, fy = _axis(h, r)
-        x0, x1, fx = _axis(w, r)
+        y0, y1, fy = bilinear_axis(h, r)
+        x0, x1, fx = bilinear_axis(w, r)
         u.const_ints("k_y0", y0, "unsigned short", "source row above each output row")
         u.const_ints("k_y1", y1, "unsigned short", "source row below")
         u.const_floats("k_fy", fy, "weight of the row below")

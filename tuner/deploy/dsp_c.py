@@ -146,10 +146,10 @@ def raw_windows(pre: Any, ds: Any) -> np.ndarray:
     from tuner.preprocess.motion import MotionPreprocessor
 
     if isinstance(pre, MotionPreprocessor):
-        w, _ = pre._windowed(ds)  # the pipeline's own windowing, so rows line up with transform()
+        w, _ = pre.windowed(ds)  # the pipeline's own windowing: rows line up with transform()
         return w.reshape(len(w), -1).astype(np.float32)
     if isinstance(pre, AudioPreprocessor):
-        return pre._clips(ds).astype(np.float32)  # mono, resampled, cropped: what C starts from
+        return pre.clips(ds).astype(np.float32)  # mono, resampled, cropped: what C starts from
     if isinstance(pre, ImagePreprocessor):
         shapes = {tuple(np.shape(im)) for im in ds.x}
         if shapes != {pre.source_shape}:

@@ -120,7 +120,10 @@ class AudioPreprocessor:
         self.input_shape: tuple[int, ...] = (self.n_frames, width)
         self.scaler = Standardizer()
 
-    def _clips(self, ds: Dataset) -> np.ndarray:
+    def clips(self, ds: Dataset) -> np.ndarray:
+        """(n, n_samples) windows the features start from: mono, at `rate_hz`, cropped to the loudest
+        window or padded. Host-side only: on a device the window is what the microphone captured (the
+        C twin, tuner.deploy, starts here)."""
         clips = []
         for rec in ds.x:
             a = np.asarray(rec, dtype=np.float32)
@@ -151,10 +154,10 @@ class AudioPreprocessor:
         return np.concatenate(out).astype(np.float32)
 
     def fit(self, train: Dataset) -> None:
-        self.scaler.fit_features(self.features(self._clips(train)))
+        self.scaler.fit_features(self.features(self.clips(train)))
 
     def transform(self, ds: Dataset) -> tuple[np.ndarray, np.ndarray]:
-        return self.scaler.apply(self.features(self._clips(ds))), ds.y
+        return self.scaler.apply(self.features(self.clips(ds))), ds.y
 
     def state(self) -> dict[str, Any]:
         return self.scaler.state()

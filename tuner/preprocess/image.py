@@ -18,7 +18,7 @@ COLORS = ("grayscale", "rgb")
 GRAY_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R BT.601 luma
 
 
-def _axis(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def bilinear_axis(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Source indices (lo, hi) and weight of hi for each output coordinate (half-pixel centres)."""
     pos = (np.arange(n_out) + 0.5) * (n_in / n_out) - 0.5
     pos = np.clip(pos, 0.0, n_in - 1)
@@ -33,8 +33,8 @@ def resize_bilinear(x: np.ndarray, height: int, width: int) -> np.ndarray:
     n, h, w, c = x.shape
     if (h, w) == (height, width):
         return x
-    y0, y1, fy = _axis(h, height)
-    x0, x1, fx = _axis(w, width)
+    y0, y1, fy = bilinear_axis(h, height)
+    x0, x1, fx = bilinear_axis(w, width)
     fx = fx[None, None, :, None]
     top = x[:, y0][:, :, x0] + fx * (x[:, y0][:, :, x1] - x[:, y0][:, :, x0])
     bot = x[:, y1][:, :, x0] + fx * (x[:, y1][:, :, x1] - x[:, y1][:, :, x0])

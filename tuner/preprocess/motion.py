@@ -173,7 +173,9 @@ class MotionPreprocessor:
             w = sosfilt(self.sos, w, axis=1).astype(np.float32)
         return spectral_features(w, self.fft_length, self.edges, self.rate_hz)
 
-    def _windowed(self, ds: Dataset) -> tuple[np.ndarray, np.ndarray]:
+    def windowed(self, ds: Dataset) -> tuple[np.ndarray, np.ndarray]:
+        """(n, length, channels) windows of every recording and their labels, in transform()'s order:
+        the raw input of the block (and of its C twin, tuner.deploy)."""
         ws, ys = [], []
         for rec, label in zip(ds.x, ds.y, strict=True):
             w = windows(rec, self.length, self.stride)
@@ -191,7 +193,7 @@ class MotionPreprocessor:
         return w, y
 
     def fit(self, train: Dataset) -> None:
-        w, _ = self._windowed(train)
+        w, _ = self.windowed(train)
         f = self._features(w)
         axes = tuple(range(f.ndim - 1))
         self.mean = f.mean(axis=axes).astype(np.float32)
@@ -200,7 +202,7 @@ class MotionPreprocessor:
     def transform(self, ds: Dataset) -> tuple[np.ndarray, np.ndarray]:
         if self.mean is None:
             raise RuntimeError("fit() the preprocessor on the training split first")
-        w, y = self._windowed(ds)
+        w, y = self.windowed(ds)
         return ((self._features(w) - self.mean) / self.std).astype(np.float32), y
 
     def state(self) -> dict[str, Any]:
