@@ -31,15 +31,20 @@ class Builder:
             (d / "dsp.c").write_text(src.source)
         return d
 
-    def host(self, src: DspSource) -> ctypes.CDLL:
-        d = self.folder(src)
-        if d.name not in self.libs:
+    def shared(self, c_file: Path) -> ctypes.CDLL:
+        """A C file compiled by the host's `cc` into a loaded shared library (once per file)."""
+        if str(c_file) not in self.libs:
             if shutil.which("cc") is None:
                 pytest.skip("no host C compiler (`cc`); install gcc (apt-get install gcc)")
-            cmd = ["cc", *HOST_FLAGS, "-shared", "-fPIC", "-o", str(d / "dsp.so"), str(d / "dsp.c"), "-lm"]
-            subprocess.run(cmd, check=True, capture_output=True, text=True)
-            self.libs[d.name] = ctypes.CDLL(str(d / "dsp.so"))
-        return self.libs[d.name]
+            so = c_file.with_suffix(".so")
+            cmd = ["cc", *HOST_FLAGS, "-shared", "-fPIC", "-o", str(so), str(c_file), "-lm"]
+            res = subprocess.run(cmd, capture_output=True, text=True)
+            assert res.returncode == 0, res.stderr
+            self.libs[str(c_file)] = ctypes.CDLL(str(so))
+        return self.libs[str(c_file)]
+
+    def host(self, src: DspSource) -> ctypes.CDLL:
+        return self.shared(self.folder(src) / "dsp.c")
 
     def run(self, src: DspSource, raw: np.ndarray) -> np.ndarray:
         """(n, raw_len) float32 -> (n, out_len) int8 through the compiled tuner_dsp."""

@@ -81,38 +81,41 @@ def standardize(unit: CUnit, mean: np.ndarray, std: np.ndarray) -> None:
     )
 
 
-def fft(unit: CUnit, n: int) -> None:
-    """An in-place radix-2 complex FFT of `n` points with its twiddle table (no trig at run time)."""
-    if n < 2 or n & (n - 1):
-        raise ValueError(f"the FFT length must be a power of two >= 2, got {n}")
-    k = np.arange(n // 2)
-    unit.const_floats(
-        "k_twiddle", np.stack([np.cos(2 * np.pi * k / n), -np.sin(2 * np.pi * k / n)], 1), "exp(-2 pi i k / n)"
-    )
+def rfft(unit: CUnit, n: int) -> None:
+    """`tuner_rfft`: the spectrum of `n` real samples, in place, through an n/2-point complex FFT and
+    the usual split step (half the work and half the buffer of a complex FFT with zero imaginary parts).
+    Packed output: x[0] = X[0], x[1] = X[n/2] (both real), x[2k], x[2k + 1] = Re, Im X[k] for 0 < k < n/2."""
+    if n < 4 or n & (n - 1):
+        raise ValueError(f"the FFT length must be a power of two >= 4, got {n}")
+    h = n // 2
+    k = np.arange(h)
+    w = np.stack([np.cos(2 * np.pi * k / n), -np.sin(2 * np.pi * k / n)], 1)
+    w[np.abs(w) < 1e-12] = 0.0  # cos(pi / 2) is 6e-17 in floating point: make it the exact 0
+    unit.const_floats("k_twiddle", w, f"exp(-2 pi i k / {n}), k < {h}")
     unit.helpers.append(
         f"""\
-/* In-place radix-2 decimation-in-time FFT of {n} complex points stored re, im, re, im, ... */
+/* In-place radix-2 decimation-in-time FFT of {h} complex points stored re, im, re, im, ... */
 static void tuner_fft(float *x)
 {{
     int i, j = 0, k, len;
-    for (i = 0; i < {n} - 1; i++) {{ /* bit-reversal permutation */
+    for (i = 0; i < {h} - 1; i++) {{ /* bit-reversal permutation */
         if (i < j) {{
-            float re = x[2 * i], im = x[2 * i + 1];
+            const float re = x[2 * i], im = x[2 * i + 1];
             x[2 * i] = x[2 * j];
             x[2 * i + 1] = x[2 * j + 1];
             x[2 * j] = re;
             x[2 * j + 1] = im;
         }}
-        k = {n} >> 1;
+        k = {h} >> 1;
         while (k <= j) {{
             j -= k;
             k >>= 1;
         }}
         j += k;
     }}
-    for (len = 2; len <= {n}; len <<= 1) {{
-        int half = len >> 1, step = {n} / len;
-        for (i = 0; i < {n}; i += len) {{
+    for (len = 2; len <= {h}; len <<= 1) {{
+        const int half = len >> 1, step = {n} / len; /* exp(-2 pi i k / len) = k_twiddle[k * step] */
+        for (i = 0; i < {h}; i += len) {{
             for (k = 0; k < half; k++) {{
                 const float wr = k_twiddle[2 * k * step], wi = k_twiddle[2 * k * step + 1];
                 float *a = x + 2 * (i + k), *b = a + 2 * half;
@@ -124,6 +127,43 @@ static void tuner_fft(float *x)
             }}
         }}
     }}
+}}
+
+/* Spectrum of {n} real samples in place: z[j] = x[2j] + i x[2j + 1] through the {h}-point FFT, then
+ * X[k] = E + W^k O and X[{h} - k] = conj(E - W^k O) with E = (Z[k] + conj(Z[{h} - k])) / 2,
+ * O = (Z[k] - conj(Z[{h} - k])) / 2i, W = exp(-2 pi i / {n}). */
+static void tuner_rfft(float *x)
+{{
+    int k;
+    tuner_fft(x);
+    {{
+        const float r0 = x[0], i0 = x[1];
+        x[0] = r0 + i0; /* X[0] */
+        x[1] = r0 - i0; /* X[{h}] */
+    }}
+    for (k = 1; k <= {h // 2}; k++) {{
+        const int m = {h} - k;
+        const float zr = x[2 * k], zi = x[2 * k + 1], yr = x[2 * m], yi = x[2 * m + 1];
+        const float er = 0.5f * (zr + yr), ei = 0.5f * (zi - yi), or_ = 0.5f * (zi + yi), oi = -0.5f * (zr - yr);
+        const float wr = k_twiddle[2 * k], wi = k_twiddle[2 * k + 1];
+        const float tr = wr * or_ - wi * oi, ti = wr * oi + wi * or_;
+        x[2 * k] = er + tr;
+        x[2 * k + 1] = ei + ti;
+        x[2 * m] = er - tr;
+        x[2 * m + 1] = ti - ei;
+    }}
+}}
+
+/* |X[k]|^2 of the packed spectrum of tuner_rfft. */
+static float tuner_power(const float *x, int k)
+{{
+    if (k == 0) {{
+        return x[0] * x[0];
+    }}
+    if (k == {h}) {{
+        return x[1] * x[1];
+    }}
+    return x[2 * k] * x[2 * k] + x[2 * k + 1] * x[2 * k + 1];
 }}"""
     )
 

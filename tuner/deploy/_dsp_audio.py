@@ -18,9 +18,9 @@ def audio(pre: Any) -> Parts:
     _c.standardize(u, pre.scaler.mean, pre.scaler.std)
     u.libm.add("logf")
     u.const_floats("k_win", np.hanning(frame).astype(np.float32), f"Hann window of {frame} points (numpy.hanning)")
-    _c.fft(u, n_fft)
-    u.buffer("s_fft", 2 * n_fft, "one frame, zero-padded to the FFT length, complex interleaved")
-    power = f"(s_fft[2 * k] * s_fft[2 * k] + s_fft[2 * k + 1] * s_fft[2 * k + 1]) / (float){n_fft}"
+    _c.rfft(u, n_fft)
+    u.buffer("s_fft", n_fft, "one frame zero-padded to the FFT length, then its packed spectrum")
+    power = f"tuner_power(s_fft, k) / (float){n_fft}"
     if pre.block == "spectrogram":
         u.helpers.append(_c.LOG10)
         features = f"""\
@@ -36,10 +36,9 @@ def audio(pre: Any) -> Parts:
         const float *x = raw + f * {hop};
         const int o = f * {width};
         for (j = 0; j < {n_fft}; j++) {{
-            s_fft[2 * j] = j < {frame} ? x[j] * k_win[j] : 0.0f;
-            s_fft[2 * j + 1] = 0.0f;
+            s_fft[j] = j < {frame} ? x[j] * k_win[j] : 0.0f;
         }}
-        tuner_fft(s_fft);
+        tuner_rfft(s_fft);
 {features}    }}
 """
     layout = (

@@ -93,9 +93,9 @@ def _spectral(pre: Any, u: _c.CUnit, layout: str, defines: str) -> Parts:
     u.libm.add("logf")
     u.helpers.append(_c.LOG10)
     u.const_floats("k_hann", np.hanning(n).astype(np.float32), f"Hann window of {n} points (numpy.hanning)")
-    _c.fft(u, n)
+    _c.rfft(u, n)
     u.buffer("s_x", t, "one channel of the window: filtered, then centred")
-    u.buffer("s_fft", 2 * n, "one FFT frame, complex interleaved")
+    u.buffer("s_fft", n, "one FFT frame, then its packed spectrum")
     u.buffer("s_pow", n // 2 + 1, "Welch power per bin")
     if pre.edges is not None:
         bands = band_bins(n, pre.rate_hz, pre.edges)
@@ -169,13 +169,11 @@ def _spectral(pre: Any, u: _c.CUnit, layout: str, defines: str) -> Parts:
         }}
         for (f = 0; f < {n_frames}; f++) {{ /* Welch: Hann frames of {n}, hop {hop} */
             for (j = 0; j < {n}; j++) {{
-                s_fft[2 * j] = x[f * {hop} + j] * k_hann[j];
-                s_fft[2 * j + 1] = 0.0f;
+                s_fft[j] = x[f * {hop} + j] * k_hann[j];
             }}
-            tuner_fft(s_fft);
+            tuner_rfft(s_fft);
             for (k = 0; k <= {n // 2}; k++) {{ /* the first frame sets: no zeroing loop (gcc -Os makes it a memset) */
-                const float p = s_fft[2 * k] * s_fft[2 * k] + s_fft[2 * k + 1] * s_fft[2 * k + 1];
-                s_pow[k] = f ? s_pow[k] + p : p;
+                s_pow[k] = f ? s_pow[k] + tuner_power(s_fft, k) : tuner_power(s_fft, k);
             }}
         }}
         for (k = 0; k <= {n // 2}; k++) {{
