@@ -205,3 +205,20 @@ def test_quantization_rounds_half_to_even_and_clips(builder) -> None:
     got = builder.run(src, np.concatenate([raw, half]))
     np.testing.assert_array_equal(got[0], [-3, -2, -4, 3, 5, -5, 127, -128])
     np.testing.assert_array_equal(got[1], [0, 2, -2, 0, 0, 0, 0, 0])
+
+
+@pytest.mark.parametrize("name", ["audio-mfcc", "image-rgb-48", "tabular"])
+def test_raw_window_of_one_sample_is_its_row_of_raw_windows(name: str) -> None:
+    pre, src, _, _ = _case(name)
+    test = _splits(next(d for n, d, _ in CASES if n == name))[1]
+    one = raw_window(pre, test.x[3])
+    assert one.dtype == np.float32 and one.shape == (src.raw_len,)
+    np.testing.assert_array_equal(one, raw_windows(pre, test)[3])
+
+
+def test_an_image_of_another_size_is_refused() -> None:
+    from tuner.errors import InputError
+
+    pre, _, _, _ = _case("image-gray-16")
+    with pytest.raises(InputError, match=r"generated for \(28, 28, 1\) images .* got \[\(20, 28, 1\)\]"):
+        raw_window(pre, np.zeros((20, 28, 1), dtype=np.uint8))

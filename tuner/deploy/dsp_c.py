@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from tuner.deploy._c import CUnit, f32
+from tuner.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -153,7 +154,10 @@ def raw_windows(pre: Any, ds: Any) -> np.ndarray:
     if isinstance(pre, ImagePreprocessor):
         shapes = {tuple(np.shape(im)) for im in ds.x}
         if shapes != {pre.source_shape}:
-            raise ValueError(f"the C resize is built for {pre.source_shape} images; got {sorted(shapes)}")
+            raise InputError(
+                f"the C resize is generated for {pre.source_shape} images (the camera's frame), got "
+                f"{sorted(shapes)[:3]}; resize the images to one size first"
+            )
         return np.asarray(ds.x, dtype=np.float32).reshape(len(ds.x), -1)
     return np.asarray(ds.x, dtype=np.float32).reshape(len(ds.x), -1)
 
@@ -161,12 +165,12 @@ def raw_windows(pre: Any, ds: Any) -> np.ndarray:
 def raw_window(pre: Any, sample: np.ndarray) -> np.ndarray:
     """The raw C input (float32, raw_len) for one sample as the data holds it: an image, a table row,
     an audio clip (-> its window), or a motion recording or window (-> its FIRST window)."""
-    ds = SimpleNamespace(x=[np.asarray(sample)], y=np.zeros(1, dtype=np.int64), class_names=("",))
     from tuner.preprocess.motion import MotionPreprocessor, windows
 
     if isinstance(pre, MotionPreprocessor):
         w = windows(np.asarray(sample, dtype=np.float32), pre.length, pre.stride)
         if len(w) == 0:
-            raise ValueError(f"a motion sample needs >= {pre.length} samples, got {len(sample)}")
+            raise InputError(f"a motion sample needs >= {pre.length} samples for one window, got {len(sample)}")
         return w[0].ravel()
-    return raw_windows(pre, ds)[0]
+    one = SimpleNamespace(x=[np.asarray(sample)])  # all raw_windows reads of a data set
+    return raw_windows(pre, one)[0]
