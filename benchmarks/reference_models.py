@@ -1,4 +1,4 @@
-"""Keras rebuilds of the five reference models of ``shared/calibration/README.md``.
+"""Keras rebuilds of the seven reference models of ``shared/calibration/README.md``.
 
 Weights are random (latency, RAM and flash do not depend on them); the graphs follow the
 MLPerf Tiny v0.5 reference models and the TFLM person-detection example, so that their int8
@@ -12,6 +12,8 @@ vww_mobilenetv1_025    7,489,664   MobileNetV1 alpha 0.25, 96x96x3, 2 classes
 ic_resnet8             12,501,632  ResNet-8, 32x32x3, 16/32/64 filters, 10 classes
 ad_fc_autoencoder      264,192     dense autoencoder 640-128x4-8-128x4-640
 person_detect          7,157,888   MobileNetV1 alpha 0.25, 96x96x1, 2 classes
+micro_speech_tinyconv  336,000     TFLM micro_speech tiny_conv: conv 10x8/2 (8), FC 4
+sine_fc                288         TFLM hello_world: Dense 1-16-16-1
 =====================  ==========  ================================================
 
 Usage: ``python benchmarks/reference_models.py OUT_DIR`` writes ``<name>.tflite`` for each.
@@ -35,6 +37,8 @@ REFERENCE_MACS = {
     "ic_resnet8": 12_501_632,
     "ad_fc_autoencoder": 264_192,
     "person_detect": 7_157_888,
+    "micro_speech_tinyconv": 336_000,
+    "sine_fc": 288,
 }
 
 
@@ -127,12 +131,36 @@ def ad_fc_autoencoder():
     return keras.Model(inp, out, name="ad_fc_autoencoder")
 
 
+def micro_speech_tinyconv():
+    import keras
+    from keras import layers
+
+    inp = keras.Input((49, 40, 1), batch_size=1)
+    x = layers.Conv2D(8, (10, 8), strides=2, padding="same", activation="relu")(inp)
+    x = layers.Flatten()(x)
+    out = layers.Dense(4, activation="softmax")(x)
+    return keras.Model(inp, out, name="micro_speech_tinyconv")
+
+
+def sine_fc():
+    import keras
+    from keras import layers
+
+    inp = keras.Input((1,), batch_size=1)
+    x = layers.Dense(16, activation="relu")(inp)
+    x = layers.Dense(16, activation="relu")(x)
+    out = layers.Dense(1)(x)
+    return keras.Model(inp, out, name="sine_fc")
+
+
 BUILDERS: dict[str, Callable] = {
     "kws_dscnn": kws_dscnn,
     "vww_mobilenetv1_025": vww_mobilenetv1_025,
     "ic_resnet8": ic_resnet8,
     "ad_fc_autoencoder": ad_fc_autoencoder,
     "person_detect": person_detect,
+    "micro_speech_tinyconv": micro_speech_tinyconv,
+    "sine_fc": sine_fc,
 }
 
 

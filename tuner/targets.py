@@ -24,9 +24,26 @@ KERNEL_FAMILIES: dict[str, str] = {
     "cmsis-nn-helium": "Arm CMSIS-NN int8 kernels, Helium (MVE) paths on Cortex-M55/M85",
     "esp-nn": "Espressif ESP-NN kernels (PIE vector paths on ESP32-S3, C fallbacks elsewhere)",
     "reference": "TFLM portable reference kernels (plain C)",
+    "mvp": "Silicon Labs MVP matrix-vector accelerator for the ops it supports, CMSIS-NN on the CPU for the rest",
 }
 # Work units of the latency model (see tuner.estimate._features).
-LATENCY_UNITS = ("mac_conv", "mac_dw", "mac_fc", "im2col", "out", "elem", "act", "move", "op")
+LATENCY_UNITS = (
+    "mac_conv",
+    "mac_1x1",
+    "im2col",
+    "tail",
+    "mac_dw3",
+    "mac_dw",
+    "mac_fc",
+    "out",
+    "elem",
+    "act",
+    "move",
+    "op",
+    "wbyte",
+    "mvp_mac",
+    "mvp_out",
+)
 DSP_OPS = ("mac", "add", "mul", "div", "cmp", "sqrt", "log", "exp", "trig", "fft")
 
 
@@ -52,8 +69,8 @@ class LatencyModel(_Strict):
     """Cycles per work unit on this board, and the error band of the estimate."""
 
     cycles_per_unit: dict[str, float] = Field(description="cycles per work unit, for every unit in LATENCY_UNITS")
-    band_low: float = Field(gt=0, le=1, description="true latency >= estimate * band_low (from LOO residuals)")
-    band_high: float = Field(ge=1, description="true latency <= estimate * band_high (from LOO residuals)")
+    band_low: float = Field(gt=0, le=1, description="true latency >= estimate * band_low (conformal, out-of-sample)")
+    band_high: float = Field(ge=1, description="true latency <= estimate * band_high (conformal, out-of-sample)")
     naive_cycles_per_mac: float = Field(gt=0, description="naive baseline: one cycles-per-MAC constant")
     calibrated: bool = Field(description="True if fitted on measurements of this board")
     source: str = Field(min_length=3)
@@ -62,6 +79,16 @@ class LatencyModel(_Strict):
     @classmethod
     def _units(cls, v: dict[str, float]) -> dict[str, float]:
         return _cost_table("cycles_per_unit", "unit", v, LATENCY_UNITS)
+
+
+class MemoryFacts(_Strict):
+    """How the board reads a model's weights: what one streamed byte costs (the `wbyte` unit)."""
+
+    weights_in: Literal["internal-flash", "external-flash", "mram", "sram"]
+    flash_wait_states: int | None = Field(ge=0, description="at the inference clock, in CPU cycles; null: not found")
+    flash_read_bytes: int | None = Field(gt=0, description="bytes per flash read; null: not found")
+    cycles_per_byte: float = Field(ge=0, description="CPU cycles to stream one byte of weights")
+    source: str = Field(min_length=3)
 
 
 class Cited(_Strict):
@@ -77,8 +104,9 @@ class Target(_Strict):
     clock_hz: int = Field(gt=0, description="clock of the core that runs inference, in hertz")
     ram_bytes: int = Field(gt=0, description="on-chip SRAM usable by the application, in bytes")
     flash_bytes: int = Field(gt=0, description="flash for code + model, in bytes")
-    kernels: Literal["cmsis-nn", "cmsis-nn-helium", "esp-nn", "reference"]
+    kernels: Literal["cmsis-nn", "cmsis-nn-helium", "esp-nn", "reference", "mvp"]
     source: str = Field(min_length=3, description="where clock, RAM and flash come from")
+    memory: MemoryFacts
     latency: LatencyModel
     runtime_ram_bytes: Cited = Field(description="interpreter objects + op resolver + stack; excludes the app")
     flash_framework_bytes: Cited = Field(description="TFLM framework code (interpreter, allocator) in bytes")

@@ -152,13 +152,14 @@ def targets_cmd(
         padding=(0, 1),
         collapse_padding=True,
         pad_edge=False,
-        caption="+ default target. band: true latency within estimate x low .. x high (leave-one-out "
-        "residuals); * calibrated on this board, else transferred from calibrated boards",
+        caption="+ default target. latency: calibrated = fitted on this board's own measurements, transferred = "
+        "scale borrowed from measured boards of the same kernel path. band: the true latency lies within estimate "
+        "x low .. x high for 80% of held-out rows (split-conformal: leave-one-model-out residuals for calibrated "
+        "boards, leave-one-board-out for transferred ones)",
     )
-    for c in ("id", "core", "MHz", "RAM kB", "flash kB", "kernels", "band"):
+    for c in ("id", "core", "MHz", "RAM kB", "flash kB", "kernels", "latency", "band"):
         t.add_column(c, justify="right" if c in ("MHz", "RAM kB", "flash kB") else "left", no_wrap=True)
     for x in targets:
-        band = f"{x.latency.band_low:.2f}-{x.latency.band_high:.2f}" + ("*" if x.latency.calibrated else "")
         t.add_row(
             x.id + ("+" if x.id == DEFAULT_TARGET else ""),
             x.core.removeprefix("cortex-"),
@@ -166,7 +167,8 @@ def targets_cmd(
             f"{x.ram_bytes // 1024:,}",
             f"{x.flash_bytes // 1024:,}",
             x.kernels,
-            band,
+            "calibrated" if x.latency.calibrated else "transferred",
+            f"x{x.latency.band_low:.2f} .. x{x.latency.band_high:.2f}",
         )
     console.print(t)
 

@@ -1,11 +1,14 @@
-"""`tuner calibrate`: fit a user board profile from their own measurements.
+"""`tuner calibrate`: move a board from transferred to calibrated with the user's own measurements.
 
-Input: a base target (kernel family, core, clock, memory) and a CSV of (model path, measured
-latency in ms) rows. The base profile's cycle coefficients are the prior; the fit is the same
-MAP fit as for the bundled profiles (`_fit.fit_family`): a board scale, plus log-corrections
-of the per-unit costs pulled towards the prior (they move only when several models disagree).
-The band comes from leave-one-out residuals when there are at least 3 rows; otherwise the base
-profile's band is kept.
+Input: a base target (kernel family, core, clock, memory facts) and a CSV of (model path,
+measured latency in ms) rows. The fit is the one of the bundled profiles (`_fit.fit_path`): the
+base profile's per-unit costs are the prior of the shared kernel physics, the memory term keeps
+the board's memory facts, and the board scale is fitted on the user's rows (with several models
+the per-unit costs move towards them, pulled back by the same ridge prior).
+
+Band: the board is now calibrated, so it gets the leave-one-model-out conformal band of its
+kernel family from the shipped data; with 3 or more rows it is widened, if needed, to cover the
+leave-one-out residuals of the user's own rows.
 """
 
 from __future__ import annotations
@@ -17,11 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tuner.errors import InputError
-from tuner.estimate._calibration_data import Measurement
-from tuner.estimate._features import model_features
-from tuner.estimate._fit import fit_family, log_band
+from tuner.estimate._features import kernel_path, model_units
+from tuner.estimate._fit import PATH_FAMILY, PRIORS, Obs, fit_path
 from tuner.estimate._graph import op_macs, parse
-from tuner.targets import Target, target_from_dict
+from tuner.targets import LATENCY_UNITS, Target, target_from_dict
 
 
 @dataclass(frozen=True)
@@ -66,59 +68,74 @@ def read_measurements(csv_path: str | Path) -> list[tuple[Path, float]]:
     return rows
 
 
+def _user_obs(base: Target, measurements: list[tuple[Path, float]], board: str, clock: float) -> list[Obs]:
+    path = kernel_path(base.kernels, base.core)
+    out = []
+    for i, (p, ms) in enumerate(measurements):
+        g = parse(p)
+        units = model_units(g, path)
+        macs = sum(op_macs(g, o) for o in g.ops)
+        out.append(
+            Obs(
+                board,
+                base.core,
+                path,
+                f"{i}:{p.name}",
+                units,
+                ms * clock / 1e3,
+                1.0,
+                base.memory.cycles_per_byte,
+                macs,
+                clock / 1e6,
+            )
+        )
+    return out
+
+
+def _prior(base: Target, path: str) -> tuple[dict[str, float], float]:
+    """Per-unit costs of the base relative to the path's anchor unit, and its memory factor."""
+    c = base.latency.cycles_per_unit
+    anchor = next(iter(PRIORS[path]))
+    ref = c[anchor] if c[anchor] > 0 else 1.0
+    prior = {k: c[k] / ref for k in PRIORS[path] if c.get(k, 0) > 0}
+    prior = {anchor: 1.0, **prior}
+    cpb = base.memory.cycles_per_byte
+    return prior, (c["wbyte"] / cpb if cpb > 0 and c["wbyte"] > 0 else 1.0)
+
+
 def calibrate(
     base: Target, measurements: list[tuple[Path, float]], new_id: str, clock_hz: int | None = None
 ) -> tuple[Target, list[CalibrationRow]]:
     clock = clock_hz or base.clock_hz
     if clock <= 0:
         raise InputError(f"clock_hz must be > 0, got {clock}")
-    feats: dict[str, dict[str, float]] = {}
-    rows: list[Measurement] = []
-    for i, (path, ms) in enumerate(measurements):
-        g = parse(path)
-        key = f"{i}:{path.name}"
-        feats[key] = model_features(g)
-        rows.append(
-            Measurement(
-                new_id,
-                base.core,
-                clock / 1e6,
-                "user",
-                base.kernels,
-                key,
-                sum(op_macs(g, o) for o in g.ops),
-                ms,
-                "user measurements",
-            )
-        )
-    c = base.latency.cycles_per_unit
-    prior = {k: v / c["mac_conv"] for k, v in c.items()} if c["mac_conv"] > 0 else dict(c)
-    fit = fit_family(base.kernels, rows, feats, prior=prior)
-    scale = fit.board_scale[new_id]
-    coeffs = {k: float(f"{scale * v:.4g}") for k, v in fit.coeffs.items()}
+    obs = _user_obs(base, measurements, new_id, clock)
+    path = obs[0].path
+    prior, g0 = _prior(base, path)
+    fit = fit_path(path, obs, prior=prior, memory_prior=g0)
+    scale = fit.scale[new_id]
     hz_ms = clock / 1e3
-    loo: list[float | None] = [None] * len(rows)
-    if len(rows) >= 3:
-        for i in range(len(rows)):
-            f = fit_family(base.kernels, rows[:i] + rows[i + 1 :], feats, prior=prior)
-            loo[i] = f.board_scale[new_id] * f.unit_cycles(feats[rows[i].model]) / hz_ms
+    loo: list[float | None] = [None] * len(obs)
+    if len(obs) >= 3:
+        for i in range(len(obs)):
+            f = fit_path(path, obs[:i] + obs[i + 1 :], prior=prior, memory_prior=g0)
+            loo[i] = f.cycles(f.scale[new_id], obs[i].units, obs[i].cpb) / hz_ms
     report = [
         CalibrationRow(
-            str(measurements[i][0]),
-            r.macs,
-            r.latency_ms,
-            scale * fit.unit_cycles(feats[r.model]) / hz_ms,
-            loo[i],
+            str(measurements[i][0]), o.macs, measurements[i][1], fit.cycles(scale, o.units, o.cpb) / hz_ms, loo[i]
         )
-        for i, r in enumerate(rows)
+        for i, o in enumerate(obs)
     ]
-    if len(rows) >= 3:
-        low, high = log_band([(x.loo_ms - x.measured_ms) / x.measured_ms for x in report])
-        band_src = f"leave-one-out residuals of the {len(rows)} user measurements"
-    else:
-        low, high = base.latency.band_low, base.latency.band_high
-        band_src = f"kept from base profile {base.id} (fewer than 3 measurements for a leave-one-out band)"
-    naive = math.exp(sum(math.log(r.cycles / r.macs) for r in rows if r.macs) / max(1, sum(1 for r in rows if r.macs)))
+    from tuner.estimate._validate import band, leave_one_model_out
+
+    family = PATH_FAMILY[path]
+    low, high, what = band(leave_one_model_out(), family)
+    band_src = f"split-conformal (80%) on the shipped leave-one-model-out residuals of {what}"
+    if len(obs) >= 3:
+        own = [math.log(r.measured_ms / r.loo_ms) for r in report if r.loo_ms]
+        low, high = min(low, math.exp(min(own))), max(high, math.exp(max(own)))
+        band_src += f", widened to cover the leave-one-out residuals of the {len(obs)} user measurements"
+    naive = math.exp(sum(math.log(o.cycles / o.macs) for o in obs if o.macs) / max(1, sum(1 for o in obs if o.macs)))
     today = _dt.date.today().isoformat()
     data = base.model_dump(mode="json")
     data.update(
@@ -127,6 +144,8 @@ def calibrate(
         clock_hz=int(clock),
         notes=(f"Calibrated by `tuner calibrate` from base profile {base.id}. " + base.notes).strip(),
     )
+    coeffs = {k: float(f"{scale * fit.coeffs.get(k, 0.0):.4g}") for k in LATENCY_UNITS}
+    coeffs["wbyte"] = float(f"{fit.memory_factor * base.memory.cycles_per_byte:.4g}")
     data["latency"] = {
         "cycles_per_unit": coeffs,
         "band_low": float(f"{min(low, 1.0):.3g}"),
@@ -134,8 +153,8 @@ def calibrate(
         "naive_cycles_per_mac": float(f"{naive:.4g}"),
         "calibrated": True,
         "source": (
-            f"tuner calibrate on {today}: {len(rows)} user measurements, per-op cycle model with "
-            f"{base.id}'s coefficients as prior; band: {band_src}"
+            f"tuner calibrate on {today}: {len(obs)} user measurements, per-op model (kernel path {path}) with "
+            f"{base.id}'s per-unit costs as prior; band: {band_src}"
         ),
     }
     return target_from_dict(data, new_id), report

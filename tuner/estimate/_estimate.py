@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from tuner.errors import InputError
-from tuner.estimate._features import IGNORED, is_supported, op_features
+from tuner.estimate._features import IGNORED, is_supported, kernel_path, op_units
 from tuner.estimate._flash import FLASH_METHOD, flash_bytes
 from tuner.estimate._graph import Graph, op_macs, parse, read_model_bytes
 from tuner.estimate._memory import analytical_arena_bytes, scratch_increase
@@ -64,8 +64,9 @@ class LayerEstimate:
 class Estimate:
     """Estimate of one model on one target. Latencies in milliseconds, sizes in bytes.
 
-    - `latency_ms` = DSP + network; `latency_ms_low/high`: band from the leave-one-out
-      calibration residuals of the target's profile (widened for unsupported ops / float).
+    - `latency_ms` = DSP + network; `latency_ms_low/high`: the profile's split-conformal band
+      (out-of-sample residuals: leave-one-model-out for a calibrated board, leave-one-board-out
+      for a transferred one), widened for unsupported ops and float models.
     - `naive_latency_ms`: the naive baseline (one cycles-per-MAC constant), network only.
     - `ram_bytes` = `arena_bytes` (smallest TFLM tensor arena the model loads with: activations,
       Prepare-time temporaries, persistent TFLM data) +
@@ -143,8 +144,9 @@ def estimate_tflite(
     layers = []
     unsupported: list[str] = []
     unsupported_cycles = 0.0
+    path = kernel_path(kernels, tgt.core)
     for op in graph.ops:
-        units = op_features(graph, op)
+        units = op_units(graph, op, path)
         cycles = sum(coeff[k] * v for k, v in units.items())
         note = ""
         if is_float:
@@ -209,9 +211,12 @@ def estimate_tflite(
         notes.append(f"RAM {ram:,} B exceeds the board's {tgt.ram_bytes:,} B")
     if flash > tgt.flash_bytes:
         notes.append(f"flash {flash:,} B exceeds the board's {tgt.flash_bytes:,} B")
-    cal = "calibrated on this board" if tgt.latency.calibrated else "transferred from calibrated boards"
+    if tgt.latency.calibrated:
+        cal = "calibrated on this board; band: leave-one-model-out conformal"
+    else:
+        cal = "transferred from calibrated boards; band: leave-one-board-out conformal"
     method = (
-        f"latency: per-op cycle model of {tgt.kernels} ({cal}), band from leave-one-out residuals; "
+        f"latency: per-op cycle model, kernel path {path} ({cal}); "
         f"arena: {_ARENA_METHODS[arena_method]}"
         f" + {kernels} scratch; flash: {FLASH_METHOD}"
     )

@@ -1,22 +1,24 @@
-"""Fit the per-op cycle model and the naive cycles-per-MAC baseline; leave-one-out errors.
+"""Fit of the per-op latency model: shared kernel physics per path, a scale per board.
 
-Model, per kernel family f and board b:
+For a row r (a model measured on board b, kernel path P; see `_features.PATHS`):
 
-    cycles(model on b) = s_b * sum_k theta0[f][k] * exp(u[f][k]) * units_k(model)
+    cycles(r) = s_b * sum_k theta_P[k] * exp(u_P[k]) * U_k(r)  +  g_P * cpb_b * U_wbyte(r)
 
-- ``units_k`` are the work units of `_features` (MACs per op kind, im2col elements,
-  requantised outputs, element-wise elements, ...);
-- ``theta0[f]`` is a prior cost vector per kernel family, relative to one conv MAC, written
-  down from the structure of the kernels (see `PRIORS`); ``u[f]`` are log-corrections shared by
-  every board of the family, fitted on the measurements with a ridge penalty towards 0
-  (``SIGMA_U``), because the calibration set is small; ``u[mac_conv]`` is pinned to 0, so
-  ``s_b`` reads as "cycles per conv MAC on this board";
-- ``s_b`` is fitted per board on its own rows (log-least-squares).
+- ``U_k`` are the work units the selected kernels execute (`_features.op_units`);
+- ``theta_P`` is a prior cost per unit, relative to the path's anchor unit, written from the
+  kernels' instruction counts (`PRIORS`); ``u_P`` are log-corrections shared by every board of
+  the path, fitted with a ridge penalty towards 0 (``SIGMA_U``): this is the physics shared
+  across boards;
+- ``s_b`` is the board's scale (cycles per anchor unit: core, clock domain, software build),
+  fitted on its own rows;
+- the memory term: ``cpb_b`` is the board's cost to stream one byte of weights, from its memory
+  facts (`_boards.Memory`: flash wait states, read width, external flash line fills); ``g_P``
+  is a shared factor with a log-normal prior around 1 (``SIGMA_G``).
 
-The naive baseline is one cycles-per-MAC constant per board (geometric mean of its rows).
-A board with no row of its own ("cold start") borrows the scale of the calibrated boards of
-the same kernel family, scaled by the CoreMark/MHz ratio of the two cores; both models use
-the same rule, so the comparison stays fair.
+Residuals are in log space, weighted by each row's `weight`. A board with no row of its own
+(cold start) gets ``s_b`` from boards of the same path: the same core if any (geometric mean),
+else all of them converted by CoreMark/MHz. The naive baseline is one cycles-per-MAC constant
+per board, fitted and transferred by the same rules.
 """
 
 from __future__ import annotations
@@ -27,277 +29,292 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tuner.estimate._boards import BOARD_BY_ID, Memory
 from tuner.estimate._calibration_data import (
     COREMARK_PER_MHZ,
-    MEASUREMENTS,
-    REFERENCE_FEATURES,
-    SIMD_CLASS,
+    UNKNOWN_COREMARK,
     Measurement,
+    measurements,
+    reference_graphs,
 )
-from tuner.estimate._features import FEATURES
+from tuner.estimate._features import UNITS, kernel_path, model_units
 
-# Prior cost of one work unit, in units of "one conv MAC", per kernel family.
+# Prior cost of one work unit relative to the path's anchor unit (the first key).
+_DSP = "SMLAD: 2 MACs per instruction after SXTB16 widening; ~0.75 cycles per MAC with loads"
 PRIORS: dict[str, dict[str, float]] = {
-    # CMSIS-NN s8 kernels (DSP extension: SMLAD does 2 MACs in conv and FC inner loops alike;
-    # im2col widens int8 to int16 with
-    # SXTB16; requantisation is a 64-bit doubling multiply, rounding shift and clamp).
-    "cmsis-nn": {
-        "mac_conv": 1.0,
-        "mac_dw": 3.0,
-        "mac_fc": 1.0,
-        "im2col": 3.0,
-        "out": 10.0,
-        "elem": 4.0,
-        "act": 30.0,
-        "move": 0.5,
-        "op": 1000.0,
-    },
-    # CMSIS-NN Helium (MVE): 16 int8 MACs per VMLADAVA beat pair, vectorised requantisation.
-    "cmsis-nn-helium": {
-        "mac_conv": 1.0,
-        "mac_dw": 2.0,
-        "mac_fc": 1.0,
-        "im2col": 2.0,
-        "out": 4.0,
-        "elem": 2.0,
-        "act": 20.0,
-        "move": 0.25,
-        "op": 1000.0,
-    },
-    # ESP-NN: hand-written Xtensa/PIE kernels (S3) with C fallbacks of the same structure.
-    "esp-nn": {
-        "mac_conv": 1.0,
-        "mac_dw": 2.5,
-        "mac_fc": 1.0,
-        "im2col": 3.0,
-        "out": 8.0,
-        "elem": 4.0,
-        "act": 30.0,
-        "move": 0.5,
-        "op": 1000.0,
-    },
-    # TFLM reference kernels: plain C, offset add and int32 accumulate per MAC (~10+ cycles),
-    # requantisation per output; costs relative to that expensive MAC are small.
-    "reference": {
-        "mac_conv": 1.0,
-        "mac_dw": 1.2,
-        "mac_fc": 0.8,
-        "im2col": 0.3,
-        "out": 3.0,
-        "elem": 0.3,
-        "act": 3.0,
-        "move": 0.05,
-        "op": 100.0,
-    },
+    # anchor: one im2col conv MAC (~0.75 cycles). 1x1: no im2col, same mat-mult; im2col: load,
+    # SXTB16, store per element (~1 cycle); tail: scalar MAC (~2-3 cycles); depthwise: no
+    # reuse across channels (~2 cycles per MAC); requantisation ~10 cycles per output;
+    # softmax ~25 cycles per element; dispatch ~1000 cycles per op.
+    "cmsis-nn-dsp": dict(
+        mac_conv=1.0,
+        mac_1x1=0.8,
+        im2col=1.5,
+        tail=3.0,
+        mac_dw3=2.5,
+        mac_dw=2.5,
+        mac_fc=1.0,
+        out=12.0,
+        elem=4.0,
+        act=30.0,
+        move=0.5,
+        op=1500.0,
+    ),
+    # plain C on Cortex-M0+: ~6 cycles per MAC (two byte loads, offset add, MULS, add), so the
+    # fixed costs weigh less relative to a MAC.
+    "cmsis-nn-c": dict(
+        mac_conv=1.0,
+        mac_1x1=1.0,
+        im2col=0.3,
+        tail=1.0,
+        mac_dw3=1.1,
+        mac_dw=1.1,
+        mac_fc=1.0,
+        out=3.0,
+        elem=1.0,
+        act=8.0,
+        move=0.2,
+        op=300.0,
+    ),
+    # Helium: anchor = one executed int8 lane of VMLADAVA (16 per instruction, dual-beat: ~0.125
+    # cycles per lane); depthwise accumulates 4 int32 lanes; scalar costs weigh 6x more.
+    "helium": dict(
+        mac_conv=1.0,
+        mac_1x1=0.9,
+        im2col=1.0,
+        mac_dw3=2.0,
+        mac_dw=2.0,
+        mac_fc=1.0,
+        out=16.0,
+        elem=8.0,
+        act=200.0,
+        move=1.0,
+        op=8000.0,
+    ),
+    # ESP32-S3 PIE: 16 int8 lanes per EE.VMULAS; convs whose channels are not a multiple of 8
+    # fall back to C (a scalar MAC is counted as 16 lanes: about one vector instruction).
+    "esp-nn-pie": dict(
+        mac_conv=1.0,
+        mac_1x1=0.9,
+        im2col=1.0,
+        mac_dw3=2.0,
+        mac_dw=2.0,
+        mac_fc=1.0,
+        out=16.0,
+        elem=8.0,
+        act=200.0,
+        move=1.0,
+        op=8000.0,
+    ),
+    "esp-nn-c": dict(
+        mac_conv=1.0,
+        mac_dw3=1.1,
+        mac_dw=1.1,
+        mac_fc=1.0,
+        out=3.0,
+        elem=1.0,
+        act=8.0,
+        move=0.2,
+        op=300.0,
+    ),
+    # TFLM reference: ~10+ cycles per MAC (offset adds, int32 accumulate, index arithmetic per tap).
+    "reference": dict(
+        mac_conv=1.0,
+        mac_dw3=1.2,
+        mac_dw=1.2,
+        mac_fc=0.8,
+        out=3.0,
+        elem=0.3,
+        act=3.0,
+        move=0.05,
+        op=100.0,
+    ),
+    # MVP: anchor = one MAC on the accelerator (~1 cycle incl. its array set-up); CPU ops as on
+    # the DSP path, relative to that.
+    "mvp": dict(mvp_mac=1.0, mvp_out=4.0, elem=3.0, act=25.0, move=0.4, op=1500.0),
 }
-FAMILIES = tuple(PRIORS)
+PATH_FAMILY = {
+    "cmsis-nn-dsp": "cmsis-nn",
+    "cmsis-nn-c": "cmsis-nn",
+    "helium": "cmsis-nn-helium",
+    "esp-nn-pie": "esp-nn",
+    "esp-nn-c": "esp-nn",
+    "reference": "reference",
+    "mvp": "mvp",
+}
+# A path with no board left to learn from borrows the scale of another path, times the ratio
+# of their anchor costs from instruction throughput (see PRIORS). Written after the data were
+# seen; cold-start rows that use it are flagged in the benchmark.
+CROSS_PATH: dict[str, tuple[str, float]] = {
+    "cmsis-nn-c": ("cmsis-nn-dsp", 6.0 / 0.75 / 2.0),  # ~6 vs ~0.75 cycles per MAC, halved for shared overheads
+    "helium": ("cmsis-nn-dsp", 0.125 / 0.75),  # one lane ~0.125 cycles vs one SMLAD-path MAC ~0.75
+    "esp-nn-pie": ("esp-nn-c", 0.125 / 4.0),  # one PIE lane vs a ~4-cycle C MAC
+}
 SIGMA_U = 0.5  # prior spread of the log-corrections u (a factor of ~1.65), chosen before fitting
-SIGMA_R = 0.05  # expected log-residual of one measurement
+SIGMA_G = 0.7  # prior spread of the memory factor g around 1
+SIGMA_R = 0.1  # expected log-residual of one row (third-party figures disagree by 10-30%)
 
 
-def _vec(units: dict[str, float]) -> np.ndarray:
-    return np.array([float(units.get(k, 0.0)) for k in FEATURES])
+def _coremark(core: str) -> float:
+    return COREMARK_PER_MHZ.get(core, UNKNOWN_COREMARK)
 
 
-@dataclass(frozen=True)
-class FamilyFit:
-    family: str
-    coeffs: dict[str, float]  # theta0 * exp(u), per conv-MAC unit
-    board_scale: dict[str, float]  # s_b: cycles per conv MAC, per board with rows
-    naive_cpm: dict[str, float]  # cycles per MAC, per board with rows
-    board_core: dict[str, str]
-
-    def unit_cycles(self, units: dict[str, float]) -> float:
-        return float(sum(self.coeffs[k] * units.get(k, 0.0) for k in FEATURES))
-
-    def cold_scale(self, core: str, naive: bool = False) -> float:
-        """Scale for a board with no rows: geometric mean over the calibrated boards of the
-        family (those of the same SIMD class if any), each converted by
-        CoreMark/MHz(donor core) / CoreMark/MHz(target core)."""
-        table = self.naive_cpm if naive else self.board_scale
-        if not table:
-            raise ValueError(f"no calibrated board in kernel family {self.family!r}")
-        return self._transfer(table, self.donors(core), core)
-
-    def donors(self, core: str) -> list[str]:
-        same = [b for b in self.board_scale if SIMD_CLASS.get(self.board_core[b]) == SIMD_CLASS.get(core)]
-        return same or sorted(self.board_scale)
-
-    def _transfer(self, table: dict[str, float], donors: list[str], core: str) -> float:
-        logs = []
-        for board in donors:
-            s = table[board]
-            ratio = COREMARK_PER_MHZ.get(self.board_core[board], 3.5) / COREMARK_PER_MHZ.get(core, 3.5)
-            logs.append(math.log(s * ratio))
-        return math.exp(sum(logs) / len(logs))
-
-
-def fit_family(
-    family: str,
-    rows: Sequence[Measurement],
-    features: dict[str, dict[str, float]] | None = None,
-    prior: dict[str, float] | None = None,
-) -> FamilyFit:
-    """Fit u (shared) and s_b (per board) on the rows of one kernel family."""
-    from scipy.optimize import least_squares
-
-    features = features or REFERENCE_FEATURES
-    theta0 = _vec(prior or PRIORS[family])
-    rows = [r for r in rows if r.kernels == family]
-    boards = sorted({r.board for r in rows})
-    if not rows:
-        raise ValueError(f"no measurement for kernel family {family!r}")
-    X = np.array([_vec(features[r.model]) for r in rows])
-    y = np.log([r.cycles for r in rows])
-    bidx = np.array([boards.index(r.board) for r in rows])
-    free = [i for i, k in enumerate(FEATURES) if k != "mac_conv"]
-
-    def unpack(p):
-        u = np.zeros(len(FEATURES))
-        u[free] = p[: len(free)]
-        return u, p[len(free) :]
-
-    def resid(p):
-        u, s = unpack(p)
-        pred = s[bidx] + np.log(X @ (theta0 * np.exp(u)))
-        return np.concatenate([(pred - y) / SIGMA_R, p[: len(free)] / SIGMA_U])
-
-    s0 = [
-        float(np.mean([y[i] - math.log(X[i] @ theta0) for i in range(len(rows)) if bidx[i] == b]))
-        for b in range(len(boards))
-    ]
-    sol = least_squares(resid, np.concatenate([np.zeros(len(free)), s0]), method="lm")
-    u, s = unpack(sol.x)
-    coeffs = {k: float(theta0[i] * math.exp(u[i])) for i, k in enumerate(FEATURES)}
-    naive = {}
-    for b in boards:
-        mine = [r for r in rows if r.board == b]
-        naive[b] = math.exp(sum(math.log(r.cycles / r.macs) for r in mine) / len(mine))
-    return FamilyFit(
-        family=family,
-        coeffs=coeffs,
-        board_scale={b: float(math.exp(s[i])) for i, b in enumerate(boards)},
-        naive_cpm=naive,
-        board_core={r.board: r.core for r in rows},
-    )
+def board_memory(board: str) -> Memory:
+    """Memory facts of a known board; an unknown one gets the assumptions of `_boards`."""
+    b = BOARD_BY_ID.get(board)
+    return b.memory if b else Memory("internal-flash", None, None, source="unknown board: assumed")
 
 
 @dataclass(frozen=True)
-class LooRow:
+class Obs:
+    """One measurement, ready for the fit: its work units on its kernel path."""
+
     board: str
-    kernels: str
+    core: str
+    path: str
     model: str
-    measured_ms: float
-    per_op_ms: float
-    naive_ms: float
-    cold_start: bool  # the board had no other row: its scale was transferred
+    units: dict[str, float]
+    cycles: float
+    weight: float
+    cpb: float  # cycles per byte of weights streamed on this board
+    macs: int
+    clock_mhz: float
+    row: Measurement | None = None
 
     @property
-    def per_op_err(self) -> float:
-        return (self.per_op_ms - self.measured_ms) / self.measured_ms
-
-    @property
-    def naive_err(self) -> float:
-        return (self.naive_ms - self.measured_ms) / self.measured_ms
+    def key(self) -> tuple[str, str]:
+        return self.board, self.path
 
 
-def board_key(r: Measurement) -> str:
-    """Boards measured with two kernel families count as two boards (esp32 + reference)."""
-    return r.board if r.kernels != "reference" else f"{r.board}/reference"
-
-
-def leave_one_out(
-    rows: Sequence[Measurement] = MEASUREMENTS, features: dict[str, dict[str, float]] | None = None
-) -> list[LooRow]:
-    """Refit without each row in turn and predict it; also for the naive baseline."""
-    features = features or REFERENCE_FEATURES
+def observations(rows: Sequence[Measurement] | None = None) -> list[Obs]:
+    """Rows with a fitted family and a reference graph, with their work units."""
+    graphs = reference_graphs()
     out = []
-    for i, r in enumerate(rows):
-        train = [q for j, q in enumerate(rows) if j != i and q.kernels == r.kernels]
-        if not train:
-            continue  # nothing of this kernel family left to learn from
-        fit = fit_family(r.kernels, train, features)
-        units = features[r.model]
-        cold = r.board not in fit.board_scale
-        scale = fit.cold_scale(r.core) if cold else fit.board_scale[r.board]
-        cpm = fit.cold_scale(r.core, naive=True) if cold else fit.naive_cpm[r.board]
-        hz = r.clock_mhz * 1e3  # cycles per ms
+    for r in measurements() if rows is None else rows:
+        if not r.family or r.model not in graphs:
+            continue
+        path = kernel_path(r.family, r.core)
+        cpb = board_memory(r.board).cycles_per_byte
         out.append(
-            LooRow(
-                board_key(r),
-                r.kernels,
+            Obs(
+                r.board,
+                r.core,
+                path,
                 r.model,
-                r.latency_ms,
-                scale * fit.unit_cycles(units) / hz,
-                cpm * r.macs / hz,
-                cold,
+                model_units(graphs[r.model], path),
+                r.cycles,
+                r.weight,
+                cpb,
+                r.macs,
+                r.clock_mhz,
+                r,
             )
         )
     return out
 
 
-def log_band(residuals: Sequence[float]) -> tuple[float, float]:
-    """(low, high) multiplicative band from relative residuals (pred - meas) / meas: the
-    estimate times `low` .. `high` covers every residual seen (a true value of meas means
-    the estimate was meas*(1+e), so the band must reach 1/(1+e))."""
-    if not residuals:
-        return 1.0, 1.0
-    ratios = [1.0 / (1.0 + e) for e in residuals]  # measured / predicted
-    return min(1.0, min(ratios)), max(1.0, max(ratios))
+@dataclass(frozen=True)
+class PathFit:
+    path: str
+    coeffs: dict[str, float]  # theta * exp(u), per anchor unit (no wbyte)
+    memory_factor: float  # g
+    scale: dict[str, float]  # s_b per board
+    naive_cpm: dict[str, float]  # cycles per MAC per board
+    core: dict[str, str]
+
+    def unit_cycles(self, units: dict[str, float]) -> float:
+        return float(sum(self.coeffs.get(k, 0.0) * units.get(k, 0.0) for k in UNITS if k != "wbyte"))
+
+    def cycles(self, scale: float, units: dict[str, float], cpb: float) -> float:
+        return scale * self.unit_cycles(units) + self.memory_factor * cpb * units.get("wbyte", 0.0)
+
+    def donors(self, core: str) -> list[str]:
+        same = sorted(b for b in self.scale if self.core[b] == core)
+        return same or sorted(self.scale)
+
+    def cold_scale(self, core: str, naive: bool = False) -> float:
+        """Scale for a board of this path with no rows (see module docstring)."""
+        table = self.naive_cpm if naive else self.scale
+        if not table:
+            raise ValueError(f"no calibrated board on kernel path {self.path!r}")
+        logs = [math.log(table[b] * _coremark(self.core[b]) / _coremark(core)) for b in self.donors(core)]
+        return math.exp(sum(logs) / len(logs))
 
 
-def leave_one_board_out(
-    rows: Sequence[Measurement] = MEASUREMENTS, features: dict[str, dict[str, float]] | None = None
-) -> list[LooRow]:
-    """Cold-start error: drop every row of a board, predict them through the transfer rule."""
-    features = features or REFERENCE_FEATURES
-    out = []
-    for key in sorted({board_key(r) for r in rows}):
-        mine = [r for r in rows if board_key(r) == key]
-        fam = mine[0].kernels
-        train = [q for q in rows if board_key(q) != key and q.kernels == fam]
-        if not train:
-            continue
-        fit = fit_family(fam, train, features)
-        for r in mine:
-            hz = r.clock_mhz * 1e3
-            out.append(
-                LooRow(
-                    key,
-                    fam,
-                    r.model,
-                    r.latency_ms,
-                    fit.cold_scale(r.core) * fit.unit_cycles(features[r.model]) / hz,
-                    fit.cold_scale(r.core, naive=True) * r.macs / hz,
-                    True,
-                )
-            )
-    return out
+def fit_path(
+    path: str, obs: Sequence[Obs], prior: dict[str, float] | None = None, memory_prior: float = 1.0
+) -> PathFit:
+    """MAP fit of u (shared), g (shared) and s_b (per board) on the weighted rows of one path.
+    `prior`: per-unit costs relative to the anchor (default `PRIORS[path]`); `memory_prior`: centre of g."""
+    from scipy.optimize import least_squares
+
+    obs = [o for o in obs if o.path == path and o.weight > 0]
+    if not obs:
+        raise ValueError(f"no measurement with weight > 0 on kernel path {path!r}")
+    prior = prior or PRIORS[path]
+    keys = [k for k in UNITS if k != "wbyte" and prior.get(k, 0.0) > 0]
+    anchor = next(iter(prior))
+    free = [k for k in keys if k != anchor]
+    theta0 = np.array([prior[k] for k in keys])
+    X = np.array([[o.units.get(k, 0.0) for k in keys] for o in obs])
+    W = np.array([o.units.get("wbyte", 0.0) * o.cpb for o in obs])
+    y = np.log([o.cycles for o in obs])
+    sw = np.sqrt([o.weight for o in obs])
+    boards = sorted({o.board for o in obs})
+    bidx = np.array([boards.index(o.board) for o in obs])
+    fidx = [keys.index(k) for k in free]
+    nf = len(free)
+    lg0 = math.log(memory_prior)
+
+    def unpack(p):
+        u = np.zeros(len(keys))
+        u[fidx] = p[:nf]
+        return u, p[nf], p[nf + 1 :]
+
+    def resid(p):
+        u, lg, ls = unpack(p)
+        pred = np.exp(ls[bidx]) * (X @ (theta0 * np.exp(u))) + np.exp(lg) * W
+        return np.concatenate([sw * (np.log(pred) - y) / SIGMA_R, p[:nf] / SIGMA_U, [(lg - lg0) / SIGMA_G]])
+
+    s0 = [
+        float(np.mean([y[i] - math.log(X[i] @ theta0) for i in range(len(obs)) if bidx[i] == b]))
+        for b in range(len(boards))
+    ]
+    sol = least_squares(resid, np.concatenate([np.zeros(nf), [lg0], s0]), method="trf")
+    u, lg, ls = unpack(sol.x)
+    naive = {}
+    for b in boards:
+        mine = [o for o in obs if o.board == b]
+        tw = sum(o.weight for o in mine)
+        naive[b] = math.exp(sum(o.weight * math.log(o.cycles / o.macs) for o in mine) / tw)
+    return PathFit(
+        path=path,
+        coeffs={k: float(theta0[i] * math.exp(u[i])) for i, k in enumerate(keys)},
+        memory_factor=float(math.exp(lg)),
+        scale={b: float(math.exp(ls[i])) for i, b in enumerate(boards)},
+        naive_cpm=naive,
+        core={o.board: o.core for o in obs},
+    )
 
 
-def mape(errors: Sequence[float]) -> float:
-    return float(np.mean([abs(e) for e in errors])) if errors else float("nan")
+def fit_all(obs: Sequence[Obs]) -> dict[str, PathFit]:
+    """One fit per path that has rows with weight > 0."""
+    return {p: fit_path(p, obs) for p in sorted({o.path for o in obs if o.weight > 0})}
 
 
-def single_model_transfer(
-    rows: Sequence[Measurement] = MEASUREMENTS, features: dict[str, dict[str, float]] | None = None
-) -> list[float]:
-    """Relative errors when a board's scale comes from ONE model and the per-unit costs are the
-    prior (no shape fit): on every board with >= 2 rows, fit on row j, predict row i != j.
-    This is the situation of a board with a single measurement in a family whose shape the
-    calibration data cannot check (ESP-NN, Helium, Cortex-M0+)."""
-    features = features or REFERENCE_FEATURES
-    errs = []
-    for key in sorted({board_key(r) for r in rows}):
-        mine = [r for r in rows if board_key(r) == key]
-        theta = PRIORS[mine[0].kernels]
-
-        def units(r: Measurement, theta=theta) -> float:
-            return sum(theta[k] * features[r.model].get(k, 0.0) for k in FEATURES)
-
-        for i in mine:
-            for j in mine:
-                if i is not j:
-                    pred = j.cycles / units(j) * units(i)
-                    errs.append((pred - i.cycles) / i.cycles)
-    return errs
+def cold_prediction(
+    fits: dict[str, PathFit], path: str, core: str, units: dict[str, float], cpb: float, macs: int
+) -> tuple[float, float, str] | None:
+    """(per-op cycles, naive cycles, how) for a board with no rows; None if nothing to transfer from."""
+    if path in fits:
+        f = fits[path]
+        how = "same core" if any(f.core[b] == core for b in f.scale) else "CoreMark/MHz"
+        return f.cycles(f.cold_scale(core), units, cpb), f.cold_scale(core, naive=True) * macs, how
+    if path in CROSS_PATH and CROSS_PATH[path][0] in fits:
+        base, factor = CROSS_PATH[path]
+        f = fits[base]
+        prior = PRIORS[path]
+        unit = sum(prior.get(k, 0.0) * units.get(k, 0.0) for k in UNITS if k != "wbyte")
+        per_op = factor * f.cold_scale(core) * unit + f.memory_factor * cpb * units.get("wbyte", 0.0)
+        return per_op, factor * f.cold_scale(core, naive=True) * macs, f"cross-path from {base}"
+    return None

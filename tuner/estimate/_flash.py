@@ -69,7 +69,7 @@ FLASH_METHOD = (
 
 def kernel_code_bytes(op_names: set[str], kernels: str) -> dict[str, int]:
     """Code bytes per distinct op, plus the shared helpers under the key '(helpers)'."""
-    optimized = kernels in ("cmsis-nn", "cmsis-nn-helium", "esp-nn")
+    optimized = kernels in ("cmsis-nn", "cmsis-nn-helium", "esp-nn", "mvp")
     table = _CMSIS if optimized else {}
     out = {name: table.get(name, _REFERENCE.get(name, _DEFAULT_KERNEL)) for name in sorted(op_names)}
     out["(helpers)"] = _CMSIS_HELPERS if optimized else _REFERENCE_HELPERS

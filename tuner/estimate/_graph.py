@@ -240,3 +240,24 @@ def op_macs(graph: Graph, op: Op) -> int:
         a = graph.t(op.inputs[0]).shape
         return out.elements * (a[-1] if a else 1)
     return 0
+
+
+def graph_to_dict(graph: Graph) -> dict:
+    """What the cost model reads of a graph (shapes, dtypes, constness, op options), as plain
+    JSON-able data: the shipped reference graphs are stored this way (no .tflite needed)."""
+    return {
+        "tensors": [[t.dtype, list(t.shape), t.bytes, int(t.constant)] for t in graph.tensors],
+        "ops": [[o.name, list(o.inputs), list(o.outputs), o.options] for o in graph.ops],
+        "inputs": list(graph.inputs),
+        "outputs": list(graph.outputs),
+        "model_bytes": graph.model_bytes,
+    }
+
+
+def graph_from_dict(d: dict) -> Graph:
+    tensors = tuple(
+        Tensor(i, "", dtype, tuple(shape), nbytes, bool(const), False)
+        for i, (dtype, shape, nbytes, const) in enumerate(d["tensors"])
+    )
+    ops = tuple(Op(i, n, tuple(ins), tuple(outs), dict(opts)) for i, (n, ins, outs, opts) in enumerate(d["ops"]))
+    return Graph(tensors, ops, tuple(d["inputs"]), tuple(d["outputs"]), d["model_bytes"], 1)

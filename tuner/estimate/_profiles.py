@@ -8,207 +8,15 @@ from __future__ import annotations
 
 import math
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
-from tuner.estimate._calibration_data import COREMARK_SOURCE, MEASUREMENTS
-from tuner.estimate._fit import (
-    FamilyFit,
-    fit_family,
-    leave_one_board_out,
-    leave_one_out,
-    log_band,
-    single_model_transfer,
-)
-from tuner.targets import DEFAULT_TARGET, Target, dump_target, target_from_dict
-
-BOARDS_SOURCE = "shared/calibration/boards.csv"
-
-# id, name, mcu, core, clock MHz, SRAM kB, flash kB, kernels, spec source, notes
-BOARDS = [
-    (
-        "nano33ble",
-        "Arduino Nano 33 BLE Sense",
-        "nRF52840",
-        "cortex-m4f",
-        64,
-        256,
-        1024,
-        "cmsis-nn",
-        "Nordic nRF52840 product specification; Arduino board documentation",
-        "",
-    ),
-    (
-        "nucleo-l4r5zi",
-        "ST NUCLEO-L4R5ZI",
-        "STM32L4R5ZI",
-        "cortex-m4f",
-        120,
-        640,
-        2048,
-        "cmsis-nn",
-        "ST STM32L4R5xx datasheet",
-        "Calibrated on the MLPerf Tiny v0.5 reference build (TFLM 2.3.1, 2020); current TFLM + CMSIS-NN "
-        "needs about half the cycles per MAC (compare ek-ra6m4), so this profile is conservative.",
-    ),
-    (
-        "nucleo-h7a3zi",
-        "ST NUCLEO-H7A3ZI-Q",
-        "STM32H7A3ZI",
-        "cortex-m7",
-        280,
-        1376,
-        2048,
-        "cmsis-nn",
-        "ST STM32H7A3xI datasheet",
-        "",
-    ),
-    (
-        "portenta-h7",
-        "Arduino Portenta H7 (M7 core)",
-        "STM32H747XI",
-        "cortex-m7",
-        480,
-        1024,
-        2048,
-        "cmsis-nn",
-        "ST STM32H747xI datasheet; Arduino board documentation",
-        "",
-    ),
-    (
-        "nrf5340dk",
-        "Nordic nRF5340 DK (application core)",
-        "nRF5340",
-        "cortex-m33",
-        128,
-        512,
-        1024,
-        "cmsis-nn",
-        "Nordic nRF5340 product specification",
-        "",
-    ),
-    (
-        "ek-ra6m4",
-        "Renesas EK-RA6M4",
-        "R7FA6M4AF",
-        "cortex-m33",
-        200,
-        256,
-        1024,
-        "cmsis-nn",
-        "Renesas RA6M4 datasheet",
-        "",
-    ),
-    (
-        "ek-ra8d1",
-        "Renesas EK-RA8D1",
-        "R7FA8D1BH",
-        "cortex-m85",
-        480,
-        1024,
-        2048,
-        "cmsis-nn-helium",
-        "Renesas RA8D1 datasheet",
-        "",
-    ),
-    (
-        "xg24",
-        "Silicon Labs xG24 Dev Kit",
-        "EFR32MG24",
-        "cortex-m33",
-        78,
-        256,
-        1536,
-        "cmsis-nn",
-        "Silicon Labs EFR32MG24 datasheet",
-        "The MVP matrix accelerator is not modelled: CPU (CMSIS-NN) kernels are assumed.",
-    ),
-    (
-        "nucleo-g0b1re",
-        "ST NUCLEO-G0B1RE",
-        "STM32G0B1RE",
-        "cortex-m0plus",
-        64,
-        144,
-        512,
-        "cmsis-nn",
-        "ST STM32G0B1xx datasheet",
-        "Cortex-M0+ has no DSP extension: CMSIS-NN runs its plain C paths.",
-    ),
-    (
-        "rp2040",
-        "Raspberry Pi Pico",
-        "RP2040",
-        "cortex-m0plus",
-        125,
-        264,
-        2048,
-        "cmsis-nn",
-        "Raspberry Pi RP2040 datasheet (133 MHz rated; 125 MHz is the pico-sdk default clk_sys, "
-        "the clock of the "
-        "pico-tflmicro benchmark); flash is external QSPI",
-        "Single core. pico-tflmicro reports 587.4 ms instead of 823.7 ms for person detection using both cores.",
-    ),
-    (
-        "esp32",
-        "Espressif ESP32-DevKitC",
-        "ESP32",
-        "xtensa-lx6",
-        240,
-        520,
-        4096,
-        "esp-nn",
-        "Espressif ESP32 datasheet",
-        "",
-    ),
-    (
-        "esp32-s3",
-        "Espressif ESP32-S3-DevKitC-1",
-        "ESP32-S3",
-        "xtensa-lx7",
-        240,
-        512,
-        8192,
-        "esp-nn",
-        "Espressif ESP32-S3 datasheet",
-        "",
-    ),
-    (
-        "esp32-c3",
-        "Espressif ESP32-C3-DevKitM-1",
-        "ESP32-C3",
-        "riscv32-imc",
-        160,
-        400,
-        4096,
-        "esp-nn",
-        "Espressif ESP32-C3 datasheet",
-        "",
-    ),
-    (
-        "sparkfun-edge",
-        "SparkFun Edge",
-        "Apollo3 Blue",
-        "cortex-m4f",
-        48,
-        384,
-        1024,
-        "cmsis-nn",
-        "Ambiq Apollo3 Blue datasheet",
-        "",
-    ),
-    (
-        "alif-e7-hp",
-        "Alif Ensemble E7 (high-performance M55 core)",
-        "AE722F80F55D5",
-        "cortex-m55",
-        400,
-        4096,
-        5632,
-        "cmsis-nn-helium",
-        "Alif Ensemble E7 datasheet",
-        "The Ethos-U55 NPU is not modelled: CPU Helium kernels.",
-    ),
-]
+from tuner.estimate._boards import BOARDS, Board
+from tuner.estimate._calibration_data import COREMARK_SOURCE, measurements
+from tuner.estimate._features import kernel_path
+from tuner.estimate._fit import PATH_FAMILY, PathFit, fit_all, observations
+from tuner.estimate._validate import Held, band, leave_one_board_out, leave_one_model_out
+from tuner.targets import DEFAULT_TARGET, LATENCY_UNITS, Target, dump_target, target_from_dict
 
 _FPU_SRC = (
     "Arm Cortex-M4/M33 FPU instruction timings (VADD/VMUL 1 cycle, VFMA 3, VDIV/VSQRT 14); "
@@ -286,120 +94,117 @@ _DSP_BY_CORE = {
     "cortex-m85": "fpu-dual",
     "cortex-m0plus": "soft",
     "riscv32-imc": "soft",
+    "riscv32-hp": "fpu",
     "xtensa-lx6": "xtensa",
     "xtensa-lx7": "xtensa",
 }
 _CODE_FACTOR = {"cortex-m0plus": 1.1, "riscv32-imc": 1.15, "xtensa-lx6": 1.1, "xtensa-lx7": 1.1}
 
 
-def _within_residuals(fam: str) -> list[float]:
-    loo = [r for r in leave_one_out() if not r.cold_start]
-    return [r.per_op_err for r in loo if r.kernels == fam] or [r.per_op_err for r in loo]
+_RUNTIME_RAM_SRC = (
+    "estimate, not measured: MicroInterpreter + MicroMutableOpResolver objects (~1 kB) and the call stack of the "
+    "deepest kernel (~3 kB); excludes the application and RTOS task stacks"
+)
+_FRAMEWORK_SRC = (
+    "TFLM framework alone about 10.6 kB (Cortex-M4, release, size-optimised build of tflite-micro, measured 2025)"
+)
+_CODE_SRC = (
+    "1.0 = Cortex-M4 Thumb-2 kernel sizes; other ISAs: estimate of code density (Thumb-1 M0+, Xtensa with "
+    "density option, RV32IMC)"
+)
 
 
-def _family_bands(fam: str) -> tuple[tuple[float, float], tuple[float, float], str, str]:
-    loo = [r for r in leave_one_out() if not r.cold_start]
-    within = [r.per_op_err for r in loo if r.kernels == fam] or [r.per_op_err for r in loo]
-    wsrc = (
-        f"leave-one-out residuals of {len(within)} rows of boards with other rows of their own "
-        f"({'same family' if any(r.kernels == fam for r in loo) else 'all families pooled'})"
-    )
-    bo = leave_one_board_out()
-    cold = [r.per_op_err for r in bo if r.kernels == fam] or [r.per_op_err for r in bo]
-    csrc = (
-        f"leave-one-board-out residuals of {len(cold)} rows "
-        f"({'same family' if any(r.kernels == fam for r in bo) else 'all families pooled'})"
-    )
-    return log_band(within), log_band(within + cold), wsrc, csrc
+@dataclass(frozen=True)
+class Validation:
+    """Everything the profiles need from the shipped data: the full fit and the held-out residuals."""
+
+    fits: dict[str, PathFit]
+    lomo: list[Held]
+    lobo: list[Held]
+
+
+def validation() -> Validation:
+    obs = observations()
+    return Validation(fit_all(obs), leave_one_model_out(obs), leave_one_board_out(obs))
 
 
 def _r(x: float, digits: int = 4) -> float:
     return float(f"{x:.{digits}g}")
 
 
-def build_profile(row, fits: dict[str, FamilyFit]) -> Target:
-    tid, name, mcu, core, mhz, sram_kb, flash_kb, fam, src, notes = row
-    fit = fits[fam]
-    rows = [m for m in MEASUREMENTS if m.board == tid and m.kernels == fam]
-    (wl, wh), (cl, ch), wsrc, csrc = _family_bands(fam)
-    fitted_on = "; ".join(sorted({f"{m.model} ({m.source})" for m in rows}))
-    if len(rows) == 1:
-        scale, naive = fit.board_scale[tid], fit.naive_cpm[tid]
-        single = single_model_transfer()
-        low, high = log_band([*_within_residuals(fam), *single])
-        wsrc += (
-            f", widened by {len(single)} single-model transfers (board scale from one model, prior "
-            "per-unit costs, predicting another model of the same board): this board has one measurement"
-        )
-    elif rows:
-        scale, naive = fit.board_scale[tid], fit.naive_cpm[tid]
-        low, high = wl, wh
-    if rows:
+def _fitted_on(board: str, family: str) -> str:
+    rows = [m for m in measurements() if m.board == board and m.family == family and m.weight > 0]
+    return "; ".join(f"{m.model} ({m.source}, weight {m.weight:g})" for m in rows)
+
+
+def build_profile(b: Board, v: Validation) -> Target:
+    path = kernel_path(b.kernels, b.core)
+    fam = PATH_FAMILY[path]
+    cpb = b.memory.cycles_per_byte
+    fit = v.fits.get(path)
+    calibrated = fit is not None and b.id in fit.scale
+    if calibrated:
+        scale, naive, coeffs, g = fit.scale[b.id], fit.naive_cpm[b.id], fit.coeffs, fit.memory_factor
+        low, high, what = band(v.lomo, fam)
         lsrc = (
-            f"per-op cycle model, family `{fam}` shape fitted on shared/calibration/latency.csv; board scale "
-            f"fitted on this board's rows: {fitted_on}. Band: {wsrc}."
+            f"per-op model, kernel path `{path}`: per-unit costs shared by the path's boards, board scale fitted "
+            f"on this board's rows of tuner/_data/calibration/latency.csv: {_fitted_on(b.id, fam)}. Band: "
+            f"split-conformal (80%) on leave-one-model-out residuals of {what}."
+        )
+    elif fit is not None:
+        scale, naive, coeffs, g = fit.cold_scale(b.core), fit.cold_scale(b.core, True), fit.coeffs, fit.memory_factor
+        low, high, what = band(v.lobo, fam)
+        donors = ", ".join(fit.donors(b.core))
+        rule = "same core" if any(fit.core[d] == b.core for d in fit.scale) else f"CoreMark/MHz ({COREMARK_SOURCE})"
+        lsrc = (
+            f"no measurement of this board: kernel path `{path}` fitted on tuner/_data/calibration/latency.csv, "
+            f"board scale transferred from {donors} ({rule}). Band: split-conformal (80%) on "
+            f"leave-one-board-out residuals of {what}."
         )
     else:
-        scale, naive = fit.cold_scale(core), fit.cold_scale(core, naive=True)
-        low, high = cl, ch
-        donors = ", ".join(sorted(fit.donors(core)))
-        lsrc = (
-            f"no measurement of this board: family `{fam}` shape fitted on shared/calibration/latency.csv, "
-            f"scale transferred from {donors} by CoreMark/MHz ratio ({COREMARK_SOURCE}). Band: {csrc}, "
-            f"widened by {wsrc}."
-        )
-    dsp, dsp_src = DSP_TABLES[_DSP_BY_CORE[core]]
+        raise ValueError(f"no fit for kernel path {path!r} of board {b.id}")
+    units = {k: _r(scale * coeffs.get(k, 0.0)) for k in LATENCY_UNITS}
+    units["wbyte"] = _r(g * cpb)
+    dsp, dsp_src = DSP_TABLES[_DSP_BY_CORE[b.core]]
+    mem = b.memory
     data = {
-        "id": tid,
-        "name": name,
-        "mcu": mcu,
-        "core": core,
-        "clock_hz": int(mhz * 1e6),
-        "ram_bytes": sram_kb * 1024,
-        "flash_bytes": flash_kb * 1024,
-        "kernels": fam,
-        "source": f"{src} (via {BOARDS_SOURCE})",
+        "id": b.id,
+        "name": b.name,
+        "mcu": b.mcu,
+        "core": b.core,
+        "clock_hz": int(b.clock_mhz * 1e6),
+        "ram_bytes": b.sram_kb * 1024,
+        "flash_bytes": b.flash_kb * 1024,
+        "kernels": b.kernels,
+        "source": b.source,
+        "memory": {
+            "weights_in": mem.weights_in,
+            "flash_wait_states": mem.wait_states,
+            "flash_read_bytes": mem.read_bytes,
+            "cycles_per_byte": _r(cpb),
+            "source": f"{mem.source}. {mem.describe()}",
+        },
         "latency": {
-            "cycles_per_unit": {k: _r(scale * v) for k, v in fit.coeffs.items()},
+            "cycles_per_unit": units,
             "band_low": _r(math.floor(low * 1000) / 1000, 3),
             "band_high": _r(math.ceil(high * 1000) / 1000, 4),
             "naive_cycles_per_mac": _r(naive),
-            "calibrated": bool(rows),
-            "source": lsrc,
+            "calibrated": calibrated,
+            "source": lsrc + f" wbyte = memory factor {g:.3g} (shared by the path) x {cpb:.3g} cycles per byte.",
         },
-        "runtime_ram_bytes": {
-            "value": 4096.0,
-            "source": (
-                "estimate, not measured: MicroInterpreter + MicroMutableOpResolver objects (~1 kB) "
-                "and the call "
-                "stack of the deepest kernel (~3 kB); excludes the application and RTOS task stacks"
-            ),
-        },
-        "flash_framework_bytes": {
-            "value": 10600,
-            "source": (
-                "shared/calibration/README.md: TFLM framework alone about 10.6 kB (Cortex-M4, release, "
-                "size-optimised, measured 2025)"
-            ),
-        },
-        "code_size_factor": {
-            "value": _CODE_FACTOR.get(core, 1.0),
-            "source": (
-                "1.0 = Cortex-M4 Thumb-2 sizes of calibration/README.md; other ISAs: estimate of "
-                "code density "
-                "(Thumb-1 M0+, Xtensa with density option, RV32IMC)"
-            ),
-        },
+        "runtime_ram_bytes": {"value": 4096.0, "source": _RUNTIME_RAM_SRC},
+        "flash_framework_bytes": {"value": 10600, "source": _FRAMEWORK_SRC},
+        "code_size_factor": {"value": _CODE_FACTOR.get(b.core, 1.0), "source": _CODE_SRC},
         "dsp_cycles_per_op": dsp,
         "dsp_source": dsp_src,
-        "notes": (notes + (" Default target." if tid == DEFAULT_TARGET else "")).strip(),
+        "notes": (b.notes + (" Default target." if b.id == DEFAULT_TARGET else "")).strip(),
     }
-    return target_from_dict(data, tid)
+    return target_from_dict(data, b.id)
 
 
-def all_profiles() -> list[Target]:
-    fits = {fam: fit_family(fam, MEASUREMENTS) for fam in {b[7] for b in BOARDS}}
-    return [build_profile(b, fits) for b in BOARDS]
+def all_profiles(v: Validation | None = None) -> list[Target]:
+    v = v or validation()
+    return [build_profile(b, v) for b in BOARDS]
 
 
 def main(out_dir: str) -> None:
@@ -407,7 +212,8 @@ def main(out_dir: str) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for t in all_profiles():
         (out / f"{t.id}.yaml").write_text(dump_target(t))
-        print(f"{t.id}: band {t.latency.band_low}-{t.latency.band_high}")
+        kind = "calibrated" if t.latency.calibrated else "transferred"
+        print(f"{t.id}: {kind}, band {t.latency.band_low}-{t.latency.band_high}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,144 @@
+"""Out-of-sample validation of the latency model and the conformal error bands.
+
+- leave-one-model-out (LOMO): drop every row of one model (all boards), refit, predict that
+  model on the boards that keep other rows of their own. The error of a *calibrated* profile
+  on a model it has never seen;
+- leave-one-board-out (LOBO): drop every row of one board (all its kernel families), refit,
+  predict the board by the cold-start transfer. The error of a *transferred* profile.
+
+Bands are split-conformal on those out-of-sample log-residuals: with n residuals, the
+half-width q is the ceil((n+1)(1-ALPHA))-th smallest |log(measured/predicted)|, and the band is
+estimate x [exp(-q), exp(q)]. The coverage reported for a pool is itself out of sample: each
+row's band comes from the other rows' residuals (jackknife). A family with fewer than
+`MIN_POOL` residuals borrows the pool of all families.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tuner.estimate._fit import PATH_FAMILY, Obs, cold_prediction, fit_all, observations
+
+ALPHA = 0.2  # bands aim to cover 80% of held-out rows
+MIN_POOL = 5
+
+
+@dataclass(frozen=True)
+class Held:
+    """One held-out prediction."""
+
+    board: str
+    family: str
+    path: str
+    model: str
+    measured_ms: float
+    per_op_ms: float
+    naive_ms: float
+    weight: float
+    how: str  # "own scale", "same core", "CoreMark/MHz", "cross-path from ..."
+    source: str
+
+    @property
+    def log_resid(self) -> float:
+        return math.log(self.measured_ms / self.per_op_ms)
+
+    @property
+    def per_op_err(self) -> float:
+        return (self.per_op_ms - self.measured_ms) / self.measured_ms
+
+    @property
+    def naive_err(self) -> float:
+        return (self.naive_ms - self.measured_ms) / self.measured_ms
+
+
+def _held(o: Obs, per_op: float, naive: float, how: str) -> Held:
+    per_ms = o.clock_mhz * 1e3  # cycles per millisecond
+    return Held(
+        o.board,
+        PATH_FAMILY[o.path],
+        o.path,
+        o.model,
+        o.cycles / per_ms,
+        per_op / per_ms,
+        naive / per_ms,
+        o.weight,
+        how,
+        o.row.source if o.row else "",
+    )
+
+
+def leave_one_model_out(obs: Sequence[Obs] | None = None) -> list[Held]:
+    obs = observations() if obs is None else list(obs)
+    out = []
+    for model in sorted({o.model for o in obs}):
+        train = [o for o in obs if o.model != model and o.weight > 0]
+        fits = fit_all(train)
+        for o in obs:
+            if o.model != model or o.path not in fits or o.board not in fits[o.path].scale:
+                continue
+            f = fits[o.path]
+            per_op = f.cycles(f.scale[o.board], o.units, o.cpb)
+            out.append(_held(o, per_op, f.naive_cpm[o.board] * o.macs, "own scale"))
+    return out
+
+
+def leave_one_board_out(obs: Sequence[Obs] | None = None) -> list[Held]:
+    obs = observations() if obs is None else list(obs)
+    out = []
+    for board in sorted({o.board for o in obs}):
+        fits = fit_all([o for o in obs if o.board != board and o.weight > 0])
+        for o in obs:
+            if o.board != board:
+                continue
+            pred = cold_prediction(fits, o.path, o.core, o.units, o.cpb, o.macs)
+            if pred is not None:
+                out.append(_held(o, *pred))
+    return out
+
+
+def conformal_q(abs_resid: Sequence[float], alpha: float = ALPHA) -> float:
+    """Split-conformal half-width: the ceil((n+1)(1-alpha))-th smallest |residual|, inf if n is too small."""
+    r = sorted(abs_resid)
+    k = math.ceil((len(r) + 1) * (1 - alpha))
+    return r[k - 1] if 0 < k <= len(r) else math.inf
+
+
+def pool(held: Sequence[Held], family: str) -> tuple[list[Held], str]:
+    """Rows whose residuals set the band of `family` (weight > 0 only)."""
+    rows = [h for h in held if h.weight > 0]
+    mine = [h for h in rows if h.family == family]
+    if len(mine) >= MIN_POOL:
+        return mine, f"{len(mine)} {family} rows"
+    return rows, f"{len(rows)} rows of all families ({family} has {len(mine)}, fewer than {MIN_POOL})"
+
+
+def band(held: Sequence[Held], family: str) -> tuple[float, float, str]:
+    """(low, high) factors of the band for `family` from out-of-sample residuals, and a description."""
+    rows, what = pool(held, family)
+    q = conformal_q([abs(h.log_resid) for h in rows])
+    return math.exp(-q), math.exp(q), what
+
+
+def jackknife_coverage(held: Sequence[Held], family: str | None = None) -> tuple[float, float, int]:
+    """(coverage, median high/low ratio, n) of bands built without each row, over the rows of `family`
+    (all families if None), each row using its own family's pool rule."""
+    rows = [h for h in held if h.weight > 0 and (family is None or h.family == family)]
+    hits, ratios = 0, []
+    for h in rows:
+        others = [x for x in held if x is not h]
+        pooled, _ = pool(others, h.family)
+        q = conformal_q([abs(x.log_resid) for x in pooled])
+        hits += abs(h.log_resid) <= q
+        ratios.append(math.exp(2 * q))
+    if not rows:
+        return math.nan, math.nan, 0
+    ratios.sort()
+    mid = len(ratios) // 2
+    median = ratios[mid] if len(ratios) % 2 else math.sqrt(ratios[mid - 1] * ratios[mid])
+    return hits / len(rows), median, len(rows)
+
+
+def mape(errors: Sequence[float]) -> float:
+    return sum(abs(e) for e in errors) / len(errors) if errors else math.nan
