@@ -46,6 +46,14 @@ def test_targets_json():
 def test_targets_table():
     p = run("targets")
     assert p.returncode == 0 and "nano33ble" in p.stdout and "esp-nn" in p.stdout
+    from tuner.targets import load_target
+
+    for tid in ("nano33ble", "ek-ra6m4"):
+        t = load_target(tid)
+        line = next(x for x in p.stdout.splitlines() if x.strip().startswith(tid))
+        kind = "calibrated" if t.latency.calibrated else "transferred"
+        assert kind in line and f"x{t.latency.band_low:.2f} .. x{t.latency.band_high:.2f}" in line
+    assert "transferred" in next(x for x in p.stdout.splitlines() if "nano33ble" in x)
 
 
 def test_estimate_json(models):

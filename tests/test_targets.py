@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from tuner.errors import InputError
-from tuner.estimate._calibration_data import MEASUREMENTS
+from tuner.estimate._calibration_data import measurements
 from tuner.paths import TARGETS_DIR
 from tuner.targets import DEFAULT_TARGET, KERNEL_FAMILIES, LATENCY_UNITS, list_targets, load_target
 
@@ -33,8 +33,8 @@ def test_required_targets_present():
     assert REQUIRED_IDS <= ids and len(ids) >= 14
     assert DEFAULT_TARGET == "nano33ble"
     assert any(t.core == "cortex-m55" for t in list_targets())
-    assert {t.kernels for t in list_targets()} == {"cmsis-nn", "cmsis-nn-helium", "esp-nn"}
-    assert set(KERNEL_FAMILIES) == {"cmsis-nn", "cmsis-nn-helium", "esp-nn", "reference"}
+    assert {t.kernels for t in list_targets()} == {"cmsis-nn", "cmsis-nn-helium", "esp-nn", "mvp"}
+    assert set(KERNEL_FAMILIES) == {"cmsis-nn", "cmsis-nn-helium", "esp-nn", "reference", "mvp"}
 
 
 @pytest.mark.parametrize("tid", IDS)
@@ -56,8 +56,15 @@ def test_profile_contract(tid):
         assert len(s) > 10
     assert "datasheet" in t.source.lower() or "product specification" in t.source.lower()
     assert "calibration" in t.latency.source
-    measured = {m.board for m in MEASUREMENTS if m.kernels == t.kernels}
+    measured = {m.board for m in measurements() if m.family == t.kernels and m.weight > 0}
     assert t.latency.calibrated == (tid in measured)
+    # the memory facts that drive the wbyte unit, with their source
+    assert len(t.memory.source) > 10 and t.memory.cycles_per_byte > 0
+    if t.memory.flash_wait_states is not None and t.memory.flash_read_bytes and t.memory.weights_in == "internal-flash":
+        assert t.memory.cycles_per_byte == pytest.approx(
+            (t.memory.flash_wait_states + 1) / t.memory.flash_read_bytes, rel=1e-3
+        )
+    assert t.latency.cycles_per_unit["wbyte"] > 0
 
 
 def test_nano33ble_facts():

@@ -5,6 +5,7 @@ import pytest
 from tuner.errors import InputError
 from tuner.estimate import estimate_tflite
 from tuner.estimate._calibrate import calibrate, read_measurements
+from tuner.estimate._validate import band, leave_one_model_out
 from tuner.targets import load_target
 
 
@@ -24,17 +25,27 @@ def test_recovers_a_scaled_board(models, tmp_path):
     prof, report = calibrate(base, read_measurements(_csv(tmp_path, models, 1.5)), "my-board")
     assert prof.id == "my-board" and prof.latency.calibrated and prof.kernels == base.kernels
     for k, v in base.latency.cycles_per_unit.items():
-        assert prof.latency.cycles_per_unit[k] == pytest.approx(1.5 * v, rel=2e-3)
-    assert all(r.fitted_ms == pytest.approx(r.measured_ms, rel=2e-3) for r in report)
-    assert all(r.loo_ms == pytest.approx(r.measured_ms, rel=5e-3) for r in report)
-    assert prof.latency.band_low == pytest.approx(1.0, abs=0.01)
+        if k == "wbyte":  # the memory term keeps the board's memory facts (little to learn from 4 tiny models)
+            assert prof.latency.cycles_per_unit[k] == pytest.approx(v, rel=0.05)
+        else:  # the core scale absorbs the 1.5 (and the memory term's share of it)
+            assert prof.latency.cycles_per_unit[k] == pytest.approx(1.5 * v, rel=1e-2)
+    assert all(r.fitted_ms == pytest.approx(r.measured_ms, rel=1e-2) for r in report)
+    assert all(r.loo_ms == pytest.approx(r.measured_ms, rel=1e-2) for r in report)
+    # calibrated now: the family's leave-one-model-out band (own residuals are ~0: nothing to widen)
+    low, high, _ = band(leave_one_model_out(), "cmsis-nn")
+    assert (prof.latency.band_low, prof.latency.band_high) == (float(f"{low:.3g}"), float(f"{high:.4g}"))
     assert "leave-one-out residuals of the 4 user measurements" in prof.latency.source
 
 
-def test_few_rows_keep_base_band(models, tmp_path):
+def test_one_row_moves_a_board_from_transferred_to_calibrated(models, tmp_path):
     base = load_target("nano33ble")
-    prof, _ = calibrate(base, read_measurements(_csv(tmp_path, models, 0.5, ("conv",))), "b")
-    assert (prof.latency.band_low, prof.latency.band_high) == (base.latency.band_low, base.latency.band_high)
+    assert not base.latency.calibrated
+    prof, (row,) = calibrate(base, read_measurements(_csv(tmp_path, models, 0.5, ("small_cnn",))), "b")
+    assert prof.latency.calibrated and row.loo_ms is None
+    assert row.fitted_ms == pytest.approx(row.measured_ms, rel=0.02)
+    low, high, _ = band(leave_one_model_out(), "cmsis-nn")  # the calibrated band, narrower than the transferred
+    assert (prof.latency.band_low, prof.latency.band_high) == (float(f"{low:.3g}"), float(f"{high:.4g}"))
+    assert prof.latency.band_high < base.latency.band_high
 
 
 @pytest.mark.parametrize(

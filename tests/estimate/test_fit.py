@@ -1,50 +1,119 @@
-"""Calibration fit: leave-one-out accuracy vs the naive baseline, bundled profiles in sync."""
+"""Calibration data file, the fit, the memory term, the conformal band, bundled profiles in sync."""
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
+
 import pytest
 
-from tuner.estimate._calibration_data import MEASUREMENTS, REFERENCE_FEATURES
-from tuner.estimate._fit import fit_family, leave_one_board_out, leave_one_out, log_band, mape
+from tuner.errors import InputError
+from tuner.estimate._boards import BOARD_BY_ID, Memory
+from tuner.estimate._calibration_data import LATENCY_CSV, measurements, read_rows, reference_graphs
+from tuner.estimate._fit import fit_path, observations
+from tuner.estimate._graph import op_macs
 from tuner.estimate._profiles import all_profiles
+from tuner.estimate._validate import Held, band, conformal_q, jackknife_coverage, leave_one_model_out
 from tuner.targets import dump_target, load_target
 
 
-def test_reference_features_count_the_listed_macs():
-    for m in MEASUREMENTS:
-        f = REFERENCE_FEATURES[m.model]
-        assert f["mac_conv"] + f["mac_dw"] + f["mac_fc"] == m.macs
+def test_shipped_csv_rows_and_sources():
+    rows = measurements()
+    assert len(rows) == 41
+    assert all(r.source and r.latency_ms > 0 and 0 <= r.weight <= 1 for r in rows)
+    assert {r.family for r in rows} == {"", "cmsis-nn", "cmsis-nn-helium", "esp-nn", "reference", "mvp"}
+    # every unfitted or zero-weight row says why
+    assert all(r.use for r in rows if r.weight == 0)
+    first = rows[0]
+    assert (first.board, first.model, first.latency_ms, first.clock_mhz) == ("nucleo-l4r5zi", "kws_dscnn", 181.917, 120)
+    assert first.cycles == pytest.approx(181.917e-3 * 120e6)
 
 
-def test_leave_one_out_beats_naive_and_meets_goal():
-    rows = [r for r in leave_one_out() if not r.cold_start]
-    assert len(rows) == 6  # the boards with >= 2 measurements: nucleo-l4r5zi (4), ek-ra6m4 (2)
-    per_op, naive = mape([r.per_op_err for r in rows]), mape([r.naive_err for r in rows])
-    assert per_op <= 0.15
-    assert per_op < 0.6 * naive
+def test_reference_graphs_count_the_listed_macs():
+    graphs = reference_graphs()
+    for r in measurements():
+        g = graphs[r.model]
+        assert sum(op_macs(g, op) for op in g.ops) == r.macs, r.model
 
 
-def test_cold_start_rows_are_reported():
-    cold = leave_one_board_out()
-    assert {r.board for r in cold} >= {"nucleo-l4r5zi", "ek-ra6m4", "rp2040", "esp32"}
+def test_every_fitted_row_is_used():
+    obs = observations()
+    assert len(obs) == sum(1 for r in measurements() if r.family)  # all 7 models have a graph
 
 
-def test_fit_reproduces_a_synthetic_board():
-    # a board that is exactly 2x ek-ra6m4's cycles: the fitted scale doubles
-    base = fit_family("cmsis-nn", MEASUREMENTS)
-    twice = [m for m in MEASUREMENTS if m.board == "ek-ra6m4"]
-    from dataclasses import replace
-
-    rows = [replace(m, board="slow", latency_ms=2 * m.latency_ms) for m in twice]
-    fit = fit_family("cmsis-nn", [*MEASUREMENTS, *rows])
-    assert fit.board_scale["slow"] == pytest.approx(2 * fit.board_scale["ek-ra6m4"], rel=1e-3)
-    assert fit.board_scale["ek-ra6m4"] == pytest.approx(base.board_scale["ek-ra6m4"], rel=0.2)
+def test_bad_csv(tmp_path):
+    p = tmp_path / "c.csv"
+    p.write_text(LATENCY_CSV.read_text().replace("181.917", "-1", 1))
+    with pytest.raises(InputError, match=r"c.csv:2: latency_ms > 0.*must hold, got -1.0"):
+        read_rows(p)
+    p.write_text("board,core\nx,y\n")
+    with pytest.raises(InputError, match=r"lacks columns \['clock_mhz'"):
+        read_rows(p)
 
 
-def test_log_band_covers_residuals():
-    low, high = log_band([0.10, -0.20])
-    assert low == pytest.approx(1 / 1.1) and high == pytest.approx(1 / 0.8)
-    assert log_band([]) == (1.0, 1.0)
+def test_memory_cost_per_byte_from_board_facts():
+    assert BOARD_BY_ID["nucleo-l4r5zi"].memory.cycles_per_byte == pytest.approx(6 / 8)  # 5 WS, 64-bit reads
+    assert BOARD_BY_ID["nucleo-f413zh"].memory.cycles_per_byte == pytest.approx(4 / 16)  # 3 WS, 128-bit bus
+    assert BOARD_BY_ID["rp2040"].memory.cycles_per_byte == pytest.approx(50 / 8)  # XIP line fill
+    assert Memory("internal-flash", None, None).cycles_per_byte == pytest.approx(3 / 4)  # assumed 2 WS, 4 B
+    assert "assumed" in BOARD_BY_ID["nano33ble"].memory.describe()
+
+
+def test_fit_recovers_a_board_twice_as_slow():
+    obs = observations()
+    slow = [replace(o, board="slow", cycles=2 * o.cycles) for o in obs if o.board == "ek-ra6m4"]
+    base = fit_path("cmsis-nn-dsp", obs)
+    fit = fit_path("cmsis-nn-dsp", [*obs, *slow])
+    # the memory term is not scaled by the board, so the scale is a little more than 2x
+    assert fit.scale["slow"] / fit.scale["ek-ra6m4"] == pytest.approx(2.0, rel=0.05)
+    assert fit.scale["ek-ra6m4"] == pytest.approx(base.scale["ek-ra6m4"], rel=0.1)
+
+
+def test_fit_pins_the_anchor_and_keeps_the_memory_term():
+    f = fit_path("cmsis-nn-dsp", observations())
+    assert f.coeffs["mac_conv"] == 1.0
+    o = next(o for o in observations() if o.board == "nucleo-l4r5zi" and o.model == "ad_fc_autoencoder")
+    assert o.units["wbyte"] > 264_192  # int8 weights plus int32 biases
+    expected = f.scale[o.board] * f.unit_cycles(o.units) + f.memory_factor * 0.75 * o.units["wbyte"]
+    assert f.cycles(f.scale[o.board], o.units, o.cpb) == pytest.approx(expected)
+
+
+def test_conformal_quantile():
+    r = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
+    assert conformal_q(r) == 0.8  # ceil(10 * 0.8) = 8th smallest
+    assert conformal_q(r[:3]) == math.inf  # ceil(4 * 0.8) = 4 > 3 residuals: no finite band
+    assert conformal_q(r[:5]) == 0.5  # ceil(6 * 0.8) = 5th of 5
+
+
+def _held(family: str, ratio: float) -> Held:
+    return Held("b", family, "p", "m", ratio, 1.0, 1.0, 1.0, "own scale", "")
+
+
+def test_jackknife_coverage_is_out_of_sample():
+    # ten rows, log-residuals 0.1 .. 1.0: each row's band comes from the other nine
+    held = [_held("f", math.exp(0.1 * i)) for i in range(1, 11)]
+    cov, ratio, n = jackknife_coverage(held)
+    # q for the others = 8th smallest of 9: rows 1..8 see q >= their residual, rows 9 and 10 do not
+    assert (cov, n) == (0.8, 10)
+    assert ratio == pytest.approx(math.exp(2 * 0.9))
+    low, high, what = band(held, "f")
+    assert (low, high) == (pytest.approx(math.exp(-0.9)), pytest.approx(math.exp(0.9)))
+    assert what == "10 f rows"
+
+
+def test_small_family_borrows_the_pool_of_all():
+    held = [_held("big", math.exp(0.1 * i)) for i in range(1, 11)] + [_held("small", math.exp(2.0))]
+    _, _, what = band(held, "small")
+    assert what.startswith("11 rows of all families (small has 1")
+
+
+def test_lomo_predicts_only_boards_with_other_rows():
+    lomo = leave_one_model_out()
+    cmsis = [h for h in lomo if h.family == "cmsis-nn" and h.weight > 0]
+    assert sorted((h.board, h.model) for h in cmsis) == sorted(
+        [("nucleo-l4r5zi", m) for m in ("kws_dscnn", "vww_mobilenetv1_025", "ic_resnet8", "ad_fc_autoencoder")]
+        + [("ek-ra6m4", "kws_dscnn"), ("ek-ra6m4", "vww_mobilenetv1_025")]
+    )
 
 
 def test_bundled_profiles_match_the_fit():

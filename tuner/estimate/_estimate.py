@@ -144,7 +144,7 @@ def estimate_tflite(
     layers = []
     unsupported: list[str] = []
     unsupported_cycles = 0.0
-    path = kernel_path(kernels, tgt.core)
+    path = kernel_path(tgt.kernels, tgt.core)  # a float model: the int8 cycles times FLOAT_FACTOR
     for op in graph.ops:
         units = op_units(graph, op, path)
         cycles = sum(coeff[k] * v for k, v in units.items())

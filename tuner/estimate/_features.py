@@ -193,7 +193,8 @@ def _conv_units(graph: Graph, op: Op, path: str) -> dict[str, float]:
         # MAC costs about one vector instruction, i.e. 16 lanes
         return {"mac_conv": pixels * cout * col * 16, "im2col": pixels * col}
     macs = pixels * cout * (_lanes(col, 16) if vector else col)
-    if one and path in ("cmsis-nn-dsp", "cmsis-nn-c", "helium", "esp-nn-pie"):
+    if one and (path in ("helium", "esp-nn-pie") or (path in ("cmsis-nn-dsp", "cmsis-nn-c") and cin % 4 == 0)):
+        # convolve_1x1_s8_fast (DSP/C) wants input channels in multiples of 4; MVE handles any
         return {"mac_1x1": macs}
     units = {"mac_conv": macs}
     if path in ("cmsis-nn-dsp", "cmsis-nn-c", "helium", "esp-nn-pie", "mvp"):

@@ -121,20 +121,21 @@ def band(held: Sequence[Held], family: str) -> tuple[float, float, str]:
     return math.exp(-q), math.exp(q), what
 
 
+def jackknife_q(held: Sequence[Held], h: Held) -> float:
+    """Band half-width for row `h` from the residuals of the other rows (its family's pool rule)."""
+    pooled, _ = pool([x for x in held if x is not h], h.family)
+    return conformal_q([abs(x.log_resid) for x in pooled])
+
+
 def jackknife_coverage(held: Sequence[Held], family: str | None = None) -> tuple[float, float, int]:
-    """(coverage, median high/low ratio, n) of bands built without each row, over the rows of `family`
-    (all families if None), each row using its own family's pool rule."""
+    """(coverage, median high/low ratio, n) of bands built without each row, over the weighted rows of
+    `family` (all families if None)."""
     rows = [h for h in held if h.weight > 0 and (family is None or h.family == family)]
-    hits, ratios = 0, []
-    for h in rows:
-        others = [x for x in held if x is not h]
-        pooled, _ = pool(others, h.family)
-        q = conformal_q([abs(x.log_resid) for x in pooled])
-        hits += abs(h.log_resid) <= q
-        ratios.append(math.exp(2 * q))
     if not rows:
         return math.nan, math.nan, 0
-    ratios.sort()
+    qs = [jackknife_q(held, h) for h in rows]
+    hits = sum(abs(h.log_resid) <= q for h, q in zip(rows, qs, strict=True))
+    ratios = sorted(math.exp(2 * q) for q in qs)
     mid = len(ratios) // 2
     median = ratios[mid] if len(ratios) % 2 else math.sqrt(ratios[mid - 1] * ratios[mid])
     return hits / len(rows), median, len(rows)
