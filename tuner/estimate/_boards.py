@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 ASSUMED_WS = 2  # wait states when no source gave them
-ASSUMED_READ_BYTES = 4  # flash read width when no source gave it: one 32-bit AHB word
+ASSUMED_READ_BYTES = 4  # flash read width when no source gave it: one word of the core's bus (32-bit AHB)
 
 
 @dataclass(frozen=True)
@@ -22,13 +22,14 @@ class Memory:
     line_fill_cycles: float | None = None  # external flash: CPU cycles per cache-line fill
     line_bytes: int | None = None
     source: str = ""
+    bus_bytes: int = ASSUMED_READ_BYTES  # the core's bus width, used when read_bytes was not found
 
     @property
     def cycles_per_byte(self) -> float:
         if self.line_fill_cycles is not None and self.line_bytes:
             return self.line_fill_cycles / self.line_bytes
         ws = ASSUMED_WS if self.wait_states is None else self.wait_states
-        return (ws + 1) / (self.read_bytes or ASSUMED_READ_BYTES)
+        return (ws + 1) / (self.read_bytes or self.bus_bytes)
 
     def describe(self) -> str:
         if self.line_fill_cycles is not None:
@@ -42,7 +43,7 @@ class Memory:
             rb = (
                 f"{self.read_bytes}-byte reads"
                 if self.read_bytes
-                else f"{ASSUMED_READ_BYTES}-byte reads (assumed: not found)"
+                else f"{self.bus_bytes}-byte reads (assumed: not found; the width of the core's bus)"
             )
             how = f"{ws}, {rb}"
         return f"weights in {self.weights_in}: {how} = {self.cycles_per_byte:.3g} cycles per byte streamed"
@@ -198,6 +199,7 @@ BOARDS: tuple[Board, ...] = (
             None,
             source="renesas/fsp ra8d1 bsp_feature.h (4 ROM waits up to ICLK "
             "240 MHz; ICLK = CPU/2 assumed, so (4+1)x2-1 = 9 CPU-cycle waits; read width not given)",
+            bus_bytes=8,  # Cortex-M85: 64-bit AXI master
         ),
     ),
     Board(
@@ -379,6 +381,7 @@ BOARDS: tuple[Board, ...] = (
             None,
             source="alif_ensemble-cmsis-dfp soc_features.h (5.5 MB MRAM holds the model); "
             "MRAM wait states and read width not found",
+            bus_bytes=8,  # Cortex-M55: 64-bit AXI master
         ),
     ),
     Board(

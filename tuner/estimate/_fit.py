@@ -297,9 +297,20 @@ def fit_path(
     )
 
 
+# Streaming weights from flash is the same physics whatever kernel runs: the memory factor g of
+# the path with the most fully-connected data is the prior centre of the other CPU paths (the
+# MVP streams through its own DMA, so it keeps its own prior).
+MEMORY_DONOR = "cmsis-nn-dsp"
+
+
 def fit_all(obs: Sequence[Obs]) -> dict[str, PathFit]:
     """One fit per path that has rows with weight > 0."""
-    return {p: fit_path(p, obs) for p in sorted({o.path for o in obs if o.weight > 0})}
+    paths = sorted({o.path for o in obs if o.weight > 0}, key=lambda p: p != MEMORY_DONOR)
+    fits: dict[str, PathFit] = {}
+    for p in paths:
+        g0 = fits[MEMORY_DONOR].memory_factor if MEMORY_DONOR in fits and p != "mvp" else 1.0
+        fits[p] = fit_path(p, obs, memory_prior=g0)
+    return dict(sorted(fits.items()))
 
 
 def cold_prediction(
