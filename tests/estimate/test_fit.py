@@ -121,3 +121,22 @@ def test_bundled_profiles_match_the_fit():
         assert dump_target(load_target(t.id)) == dump_target(t), (
             f"targets/{t.id}.yaml is stale: run python -m tuner.estimate._profiles"
         )
+
+
+def test_accuracy_benchmark_prints_the_out_of_sample_figures():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tuner.estimate._validate import leave_one_board_out, mape
+
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "estimator_accuracy.py"
+    p = subprocess.run([sys.executable, str(script), "--shipped"], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    lomo = [h for h in leave_one_model_out() if h.family == "cmsis-nn" and h.weight > 0]
+    lobo = [h for h in leave_one_board_out() if h.family == "cmsis-nn" and h.weight > 0]
+    line = next(x for x in p.stdout.splitlines() if x.startswith("| cmsis-nn |"))
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    assert cells[1] == str(len(lomo)) and cells[2] == f"{mape([h.per_op_err for h in lomo]):.1%}"
+    assert cells[6] == str(len(lobo)) and cells[7] == f"{mape([h.per_op_err for h in lobo]):.1%}"
+    assert "LOMO MAPE <= 15%" in p.stdout and "### What was fitted on what" in p.stdout
