@@ -1,4 +1,4 @@
-"""Keras rebuilds of the seven reference models of ``shared/calibration/README.md``.
+"""Keras rebuilds of the seven reference models measured in ``tuner/_data/calibration/latency.csv``.
 
 Weights are random (latency, RAM and flash do not depend on them); the graphs follow the
 MLPerf Tiny v0.5 reference models and the TFLM person-detection example, so that their int8

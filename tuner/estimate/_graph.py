@@ -219,7 +219,7 @@ def parse(model: bytes | str | Path) -> Graph:
 
 def op_macs(graph: Graph, op: Op) -> int:
     """Multiply-accumulates of one op (conv, depthwise conv, fully connected, transpose conv,
-    batch matmul); 0 for ops without MACs. Counted as in calibration/README.md."""
+    batch matmul); 0 for ops without MACs. Counted as MLPerf Tiny counts them (conv, depthwise, FC)."""
     out = graph.t(op.outputs[0]) if op.outputs else None
     if out is None or not op.inputs:
         return 0

@@ -13,7 +13,7 @@ the reported total (`prepare_peak`).
   The Python tflite-micro build is 64-bit: its tail is an upper bound for a 32-bit MCU
   (pointers and TfLiteEvalTensor are smaller there); the head is the same on both.
 
-Kernel scratch of the target's kernel family (CMSIS-NN rules from calibration/README.md)
+Kernel scratch of the target's kernel family (CMSIS-NN's *_get_buffer_size rules)
 is planned with the tensors (a scratch buffer lives during its op only, so it often fits in
 a gap); `scratch_bytes` is how much it grows the planned head.
 """
@@ -109,7 +109,7 @@ def family_scratch(graph: Graph, op: Op, kernels: str) -> int:
     CMSIS-NN (and, as an approximation, Helium and ESP-NN, whose kernels stage inputs the same
     way): conv 2*2*round_up_4(kh*kw*cin) bytes (none for 1x1 stride 1), depthwise
     cin*kh*kw*2 bytes (none for the 3x3, padding <= 1 fast path), average pool ch*4 bytes,
-    fully connected none (calibration/README.md). Reference kernels: see `reference_scratch`.
+    fully connected none (CMSIS-NN's *_get_buffer_size functions). Reference kernels: see `reference_scratch`.
     """
     if kernels == "reference":
         return reference_scratch(graph, op)
