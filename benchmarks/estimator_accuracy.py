@@ -115,16 +115,23 @@ def _rows(held, title: str) -> None:
 
 
 def _unfitted() -> None:
-    from tuner.estimate import estimate_tflite
     from tuner.estimate._calibration_data import measurements, reference_graphs
     from tuner.estimate._features import kernel_path, model_units
+    from tuner.estimate._fit import fit_all, observations
     from tuner.targets import list_targets
 
     targets = {t.id: t for t in list_targets()}
     graphs = reference_graphs()
+    ref = fit_all(observations()).get("reference")
     print("\n### Rows not fitted (kernels unstated, two cores): checked against the bundled profile\n")
-    print("| board | kernels | model | measured ms | profile estimate ms | band | in band | why not fitted |")
-    print("|---|---|---|---:|---:|---|---|---|")
+    print(
+        "The last column is what the board's fitted *reference*-kernel scale predicts, for rows whose speed "
+        "suggests reference kernels (a check, not a claim about the kernels they used).\n"
+    )
+    print(
+        "| board | kernels | model | measured ms | profile estimate ms | band | in band | why not fitted | reference path ms |"
+    )
+    print("|---|---|---|---:|---:|---|---|---|---:|")
     for m in measurements():
         if m.family or m.board not in targets or m.model not in graphs:
             continue
@@ -134,11 +141,15 @@ def _unfitted() -> None:
         ms = sum(c[k] * v for k, v in units.items()) / (m.clock_mhz * 1e3)
         lo, hi = ms * t.latency.band_low, ms * t.latency.band_high
         inside = "yes" if lo <= m.latency_ms <= hi else "NO"
+        ref_ms = "-"
+        if ref is not None and m.board in ref.scale:
+            u = model_units(graphs[m.model], "reference")
+            cpb = t.memory.cycles_per_byte
+            ref_ms = f"{ref.cycles(ref.scale[m.board], u, cpb) / (m.clock_mhz * 1e3):.3g}"
         print(
             f"| {m.board} | {m.kernels} | {m.model} | {m.latency_ms:.3g} | {ms:.3g} | {lo:.3g}..{hi:.3g} | {inside} "
-            f"| {m.use} |"
+            f"| {m.use} | {ref_ms} |"
         )
-    del estimate_tflite
 
 
 def _fits() -> None:
