@@ -129,7 +129,8 @@ def _unfitted() -> None:
         "suggests reference kernels (a check, not a claim about the kernels they used).\n"
     )
     print(
-        "| board | kernels | model | measured ms | profile estimate ms | band | in band | why not fitted | reference path ms |"
+        "| board | kernels | model | measured ms | profile estimate ms | band | in band | why not fitted "
+        "| reference path ms |"
     )
     print("|---|---|---|---:|---:|---|---|---|---:|")
     for m in measurements():
