@@ -222,3 +222,17 @@ def test_an_image_of_another_size_is_refused() -> None:
     pre, _, _, _ = _case("image-gray-16")
     with pytest.raises(InputError, match=r"generated for \(28, 28, 1\) images .* got \[\(20, 28, 1\)\]"):
         raw_window(pre, np.zeros((20, 28, 1), dtype=np.uint8))
+
+
+@pytest.mark.parametrize("name", ["motion-spectral-16", "audio-mfe", "tabular"])
+def test_state_round_trip_gives_the_same_c(name: str) -> None:
+    """The exporter rebuilds the block from preprocess.json (load_state), not from a new fit."""
+    pre, src, _, _ = _case(name)
+    data, params = next((d, p) for n, d, p in CASES if n == name)
+    again = build_preprocessor(params, _splits(data)[0])
+    with pytest.raises(ValueError, match=r"not fitted: fit\(\) it on the training split or load_state\(\) first"):
+        generate_dsp(again, 0.1, 0)
+    again.load_state(pre.state())
+    scale = float(re.search(r"TUNER_INPUT_SCALE (\S+)f", src.header).group(1))
+    zero_point = int(re.search(r"TUNER_INPUT_ZERO_POINT \((-?\d+)\)", src.header).group(1))
+    assert generate_dsp(again, scale, zero_point) == src

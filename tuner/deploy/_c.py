@@ -71,8 +71,12 @@ static int8_t tuner_quantize(float x)
 }"""
 
 
-def standardize(unit: CUnit, mean: np.ndarray, std: np.ndarray) -> None:
+def standardize(unit: CUnit, mean: np.ndarray | None, std: np.ndarray | None, n_features: int) -> None:
     """The fitted per-feature standardizer ((f - mean) / std, as numpy) followed by the quantization."""
+    if mean is None or std is None:
+        raise ValueError("the preprocessor is not fitted: fit() it on the training split or load_state() first")
+    if not len(mean) == len(std) == n_features:
+        raise ValueError(f"the standardizer has {len(mean)} means and {len(std)} stds for {n_features} features")
     unit.const_floats("k_mean", mean, "standardizer mean per feature (training split)")
     unit.const_floats("k_std", std, "standardizer std per feature (training split, >= 1e-6)")
     unit.helpers.append(QUANTIZE)

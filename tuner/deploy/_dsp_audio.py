@@ -15,7 +15,7 @@ def audio(pre: Any) -> Parts:
     bins = n_fft // 2 + 1
     width = pre.input_shape[1]
     u = _c.CUnit()
-    _c.standardize(u, pre.scaler.mean, pre.scaler.std)
+    _c.standardize(u, pre.scaler.mean, pre.scaler.std, width)
     u.libm.add("logf")
     u.const_floats("k_win", np.hanning(frame).astype(np.float32), f"Hann window of {frame} points (numpy.hanning)")
     _c.rfft(u, n_fft)

@@ -30,7 +30,7 @@ def motion(pre: Any) -> Parts:
     t, c = pre.length, pre.n_channels
     layout = f"window of {t} samples x {c} channels at {pre.rate_hz:g} Hz, sample-major (interleaved)"
     u = _c.CUnit()
-    _c.standardize(u, pre.mean, pre.std)
+    _c.standardize(u, pre.mean, pre.std, pre.input_shape[-1])
     n_std = len(pre.mean)
     defines = f"    enum {{ T = {t}, C = {c} }};\n"
     if pre.block == "raw":
@@ -90,6 +90,8 @@ def _spectral(pre: Any, u: _c.CUnit, layout: str, defines: str) -> Parts:
     t, c, n = pre.length, pre.n_channels, pre.fft_length
     hop = n // 2
     n_frames = len(range(0, t - n + 1, hop))
+    if n_frames == 0:
+        raise ValueError(f"fft_length {n} is longer than the window ({t} samples)")
     u.libm.add("logf")
     u.helpers.append(_c.LOG10)
     u.const_floats("k_hann", np.hanning(n).astype(np.float32), f"Hann window of {n} points (numpy.hanning)")

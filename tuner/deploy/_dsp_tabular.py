@@ -11,7 +11,7 @@ from tuner.deploy.dsp_c import Parts
 def tabular(pre: Any) -> Parts:
     n = pre.input_shape[0]
     u = _c.CUnit()
-    _c.standardize(u, pre.scaler.mean, pre.scaler.std)
+    _c.standardize(u, pre.scaler.mean, pre.scaler.std, n)
     body = f"""\
     int i;
     for (i = 0; i < {n}; i++) {{
