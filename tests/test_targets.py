@@ -161,3 +161,12 @@ def test_error_message_is_one_line(tmp_path):
     with pytest.raises(InputError) as exc:
         load_target(str(_write(tmp_path, d)))
     assert "\n" not in str(exc.value)
+
+
+def test_profile_of_the_old_latency_model_says_what_to_do(tmp_path):
+    d = _base()
+    del d["memory"]
+    for k in ("mac_1x1", "tail", "mac_dw3", "wbyte", "mvp_mac", "mvp_out"):
+        del d["latency"]["cycles_per_unit"][k]
+    with pytest.raises(InputError, match=r"predates the per-kernel latency model .*re-run `tuner calibrate`"):
+        load_target(str(_write(tmp_path, d)))

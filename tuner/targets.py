@@ -146,6 +146,12 @@ def _explain(exc: ValidationError, origin: str) -> str:
 def target_from_dict(data: object, origin: str = "<dict>") -> Target:
     if not isinstance(data, dict):
         raise InputError(f"invalid target profile {origin}: expected a mapping, got {type(data).__name__}")
+    units = (data.get("latency") or {}).get("cycles_per_unit") if isinstance(data.get("latency"), dict) else None
+    if "memory" not in data and isinstance(units, dict) and "wbyte" not in units:
+        raise InputError(
+            f"target profile {origin} predates the per-kernel latency model (no `memory` section, no `wbyte` "
+            "cost): re-run `tuner calibrate` with your measurements, or start from a bundled profile"
+        )
     try:
         return Target.model_validate(data)
     except ValidationError as exc:
