@@ -178,3 +178,26 @@ def test_duplicate_rows_say_which_trial_they_copy():
 def test_empty():
     assert leaderboard_frame([]).empty
     assert best_trial([]) is None
+
+
+def test_pruned_is_its_own_state_and_never_feasible():
+    # a pruned trial with a high validation accuracy so far must not rank as feasible or as the best
+    pruned = TrialRecord(6, CandidateState.PRUNED, "pruned at epoch 6: val accuracy 0.5 < median 0.8", {"units1": 6})
+    recs = [*RECS, pruned]
+    df = leaderboard_frame(recs, include_all=True)
+    assert df["trial"].tolist() == [2, 1, 4, 0, 3, 6, 5]  # after rejected, before failed
+    assert df.loc[df.trial == 6, "state"].item() == "pruned"
+    assert 6 not in leaderboard_frame(recs)["trial"].tolist()
+    assert best_trial([pruned]) is None
+
+
+def test_an_optuna_pruned_trial_reads_as_pruned_even_if_stored_as_rejected():
+    import optuna
+
+    study = optuna.create_study()
+    t = study.ask()
+    t.set_user_attr("state", "rejected")  # what sweeps before the PRUNED state stored
+    t.set_user_attr("reason", "pruned at epoch 6")
+    study.tell(t, state=optuna.trial.TrialState.PRUNED)
+    rec = TrialRecord.from_frozen(study.trials[0])
+    assert rec.state is CandidateState.PRUNED and rec.reason == "pruned at epoch 6"

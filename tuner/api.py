@@ -69,7 +69,7 @@ def leaderboard(
     """Leaderboard of sweep `name`: feasible first, best int8 accuracy first, then Pareto rank.
 
     `sort`: any column (`latency_ms`, `ram_bytes:desc`, ...); `weights`: a weighted score instead,
-    e.g. `"accuracy=1,latency=0.3,ram=0.1"`; `include_all`: rejected and failed rows with reasons.
+    e.g. `"accuracy=1,latency=0.3,ram=0.1"`; `include_all`: rejected, pruned and failed rows with reasons.
     """
     from tuner.rank import leaderboard_frame
     from tuner.sweep import open_study, records

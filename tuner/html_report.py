@@ -124,7 +124,7 @@ def _pareto_figs(df: pd.DataFrame, settings: Any, target_ram: int | None) -> lis
                     x=xs,
                     y=[floor] * len(untrained),
                     mode="markers",
-                    name="rejected / failed (not trained)",
+                    name="rejected / pruned / failed (no int8 model)",
                     text=hover(untrained),
                     hoverinfo="text",
                     marker={"size": 9, "symbol": "x", "color": "darkgrey"},
@@ -173,7 +173,7 @@ def _best_so_far_fig(df: pd.DataFrame) -> Any:
                 x=grey["trial"],
                 y=[None if pd.isna(v) else v for v in pd.to_numeric(grey["int8_accuracy"], errors="coerce")],
                 mode="markers",
-                name="rejected / failed",
+                name="rejected / pruned / failed",
                 marker={"color": "lightgrey", "size": 7},
                 text=[html.escape(str(r)) for r in grey["reason"]],
                 hoverinfo="text+x",
@@ -366,6 +366,7 @@ code{background:#f4f4f4;padding:1px 4px}
 
 def write_report(name: str, storage: str | None = None, out: str | Path | None = None) -> Path:
     """Build the report of sweep `name` and write it (atomically) to `out` or results/NAME/report.html."""
+    from tuner import __version__
     from tuner.errors import InputError
     from tuner.exporter import trial_folder
     from tuner.rank import leaderboard_frame
@@ -455,15 +456,18 @@ def write_report(name: str, storage: str | None = None, out: str | Path | None =
     body = f"""
 <h1>Sweep <code>{html.escape(name)}</code> on <code>{html.escape(settings.target)}</code></h1>
 <p>{len(recs)} finished trials: {counts.get("feasible", 0)} feasible, {counts.get("rejected", 0)} rejected,
-{counts.get("failed", 0)} failed. Best: <b>{html.escape(best_txt)}</b>.</p>
-<p class="note">Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by <code>tuner report</code>. Self-contained:
+{counts.get("pruned", 0)} pruned, {counts.get("failed", 0)} failed. Best: <b>{html.escape(best_txt)}</b>.</p>
+<p class="note">Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by <code>tuner report</code> (tinyml-tuner
+{html.escape(__version__)}; the sweep was created by {html.escape(settings.tuner_version or "an unknown version")}).
+Self-contained:
 works offline. Explore the study interactively with <code>optuna-dashboard {
         html.escape(storage or settings.storage or f"sqlite:///{(sweep_dir(name) / 'study.db').resolve()}")
     }</code>.</p>
 <h2>Pareto front</h2>
 <p class="note">Feasible candidates coloured by the other resource; black rings mark the Pareto front over
 all four objectives (int8 accuracy, latency, RAM, flash), the dotted staircase the front of the plot's two;
-grey: over a budget; crosses at the bottom: rejected before training or failed. Dashed red: the budget.
+grey: over a budget; crosses at the bottom: rejected before training,
+pruned or failed. Dashed red: the budget.
 {html.escape(budget_txt)}</p>
 <div class="grid"><div>{parts["pareto-latency"]}</div><div>{parts["pareto-ram"]}</div></div>
 <h2>Progress</h2>{parts["best-so-far"]}

@@ -41,8 +41,9 @@ ACCURACY_RESOLUTION = 1e-3
 _STATE_ORDER = {
     CandidateState.FEASIBLE: 0,
     CandidateState.REJECTED: 1,
-    CandidateState.FAILED: 2,
-    CandidateState.RUNNING: 3,
+    CandidateState.PRUNED: 2,
+    CandidateState.FAILED: 3,
+    CandidateState.RUNNING: 4,
 }
 # Weighted score: objective name -> (column, +1 higher is better / -1 lower is better).
 OBJECTIVES = {

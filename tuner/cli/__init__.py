@@ -25,6 +25,23 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        from tuner import __version__
+
+        print(f"tinyml-tuner {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(
+        False, "--version", help="print the version and exit", callback=_version, is_eager=True
+    ),
+) -> None:
+    """Hardware-aware AutoML for microcontrollers: find the most accurate int8 model that fits."""
+
+
 def _register() -> None:
     import importlib
 

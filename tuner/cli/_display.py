@@ -17,7 +17,7 @@ console = Console()
 
 
 class SweepDisplay:
-    """Live view: trial n/N bar, current stage, best int8 accuracy so far, rejected/failed counts."""
+    """Live view: trial n/N bar, current stage, best int8 accuracy so far, rejected/pruned/failed counts."""
 
     def __init__(self, total: int) -> None:
         self.progress = Progress(
@@ -31,7 +31,7 @@ class SweepDisplay:
         self.stage = "starting"
         self.trial: int | None = None
         self.best: float | None = None
-        self.counts = {"feasible": 0, "rejected": 0, "failed": 0}
+        self.counts = {"feasible": 0, "rejected": 0, "pruned": 0, "failed": 0}
         self.last = ""
         self.started = time.monotonic()
         self.live = Live(self._render(), console=console, refresh_per_second=4, transient=False)
@@ -44,7 +44,7 @@ class SweepDisplay:
             "   best int8 acc ",
             (best, "bold green"),
             f"   feasible {self.counts['feasible']}  rejected {self.counts['rejected']}  "
-            f"failed {self.counts['failed']}",
+            f"pruned {self.counts['pruned']}  failed {self.counts['failed']}",
         )
         return Group(self.progress, status, Text(self.last, style="dim"))
 
@@ -56,7 +56,7 @@ class SweepDisplay:
             self.stage = "sampled"
         elif kind == "progress":
             self.progress.update(self.task, completed=info["done"], total=info["total"])
-            self.counts = {"feasible": 0, "rejected": 0, "failed": 0}
+            self.counts = {"feasible": 0, "rejected": 0, "pruned": 0, "failed": 0}
             for r in info["records"]:
                 self.counts[r.state.value] = self.counts.get(r.state.value, 0) + 1
                 acc = r.metrics.get("int8_accuracy")
@@ -126,6 +126,7 @@ def leaderboard_table(df: pd.DataFrame, title: str, limit: int | None = None) ->
         state = {
             "feasible": "[green]feasible[/green]",
             "rejected": "[yellow]rejected[/yellow]",
+            "pruned": "[magenta]pruned[/magenta]",
             "failed": "[red]failed[/red]",
         }.get(r["state"], r["state"])
         text = params_summary(r["params"]) if r["state"] == "feasible" else str(r["reason"])

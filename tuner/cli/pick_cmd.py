@@ -24,7 +24,7 @@ class Format(StrEnum):
 def leaderboard_cmd(
     name: Annotated[str, typer.Argument(help="sweep name (folder under results/)")],
     format: Annotated[Format, Opt("--format", help="table, csv or json")] = Format.table,
-    all: Annotated[bool, Opt("--all", help="also show rejected and failed candidates with their reasons")] = False,
+    all: Annotated[bool, Opt("--all", help="also show rejected, pruned and failed candidates with their reasons")] = False,
     sort: Annotated[
         str | None,
         Opt(help="order by a column, e.g. latency_ms, ram_bytes, float_accuracy:desc (feasible rows stay first)"),
@@ -54,7 +54,7 @@ def leaderboard_cmd(
         typer.echo(out.to_csv(index=False), nl=False)
     else:
         if df.empty:
-            hint = "" if all else " (add --all to see rejected and failed trials)"
+            hint = "" if all else " (add --all to see rejected, pruned and failed trials)"
             console.print(f"sweep '{name}' has no feasible candidates yet{hint}")
             return
         console.print(leaderboard_table(df, f"Leaderboard: {name}", limit=limit))

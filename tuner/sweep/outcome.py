@@ -1,6 +1,6 @@
 """Run one asked candidate through the pipeline and record its outcome in its Optuna trial.
 
-Every engine's trials get the same attributes: `candidate`, `state` (feasible|rejected|failed),
+Every engine's trials get the same attributes: `candidate`, `state` (feasible|rejected|pruned|failed),
 `reason`, the metrics of `records.METRIC_ATTRS`, `margins` plus one Optuna constraint per budget
 (<= 0 feasible), `val_accuracy_curve`, and `duplicate_of` when an identical candidate was reused.
 """
@@ -98,7 +98,7 @@ def run_and_record(
         return {"state": "rejected", "reason": rej.reason}
     except Pruned as pr:
         _write_candidate(tdir, params)
-        trial.set_user_attr("state", "rejected")
+        trial.set_user_attr("state", "pruned")
         trial.set_user_attr("reason", pr.reason)
         trial.set_user_attr("epochs_run", len(pr.curve))
         trial.set_user_attr("val_accuracy_curve", pr.curve)
@@ -119,7 +119,7 @@ def run_and_record(
             )
         engine.tell(asked, max([a for a in pr.curve if a == a] or [0.0]))
         study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-        return {"state": "rejected", "reason": pr.reason}
+        return {"state": "pruned", "reason": pr.reason}
     except Exception as exc:  # any crash fails this candidate only
         tdir.mkdir(parents=True, exist_ok=True)
         (tdir / "error.txt").write_text(traceback.format_exc())

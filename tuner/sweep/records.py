@@ -9,8 +9,13 @@ from typing import Any
 
 
 class CandidateState(enum.Enum):
+    """FEASIBLE: trained and within every budget; REJECTED: over a budget (before or after training);
+    PRUNED: training stopped early by the pruning rule or --timeout (no int8 model, not a budget
+    breach); FAILED: crashed or its worker died; RUNNING: not finished."""
+
     FEASIBLE = "feasible"
     REJECTED = "rejected"
+    PRUNED = "pruned"
     FAILED = "failed"
     RUNNING = "running"
 
@@ -58,8 +63,8 @@ class TrialRecord:
             state = CandidateState.RUNNING
         elif ft.state == optuna.trial.TrialState.COMPLETE:
             state = CandidateState(attrs.get("state", "feasible"))
-        elif ft.state == optuna.trial.TrialState.PRUNED:  # stopped in training: recorded as rejected
-            state = CandidateState(attrs.get("state", "rejected"))
+        elif ft.state == optuna.trial.TrialState.PRUNED:  # older sweeps stored "rejected" for these
+            state = CandidateState.PRUNED
         else:
             state = CandidateState.FAILED
         reason = attrs.get("reason", "")

@@ -82,8 +82,12 @@ def _create(settings: SweepSettings, storage: Any) -> Any:
     from tuner.engines import directions
     from tuner.sweep.resume import open_storage
 
+    from tuner import __version__
+
     folder = sweep_dir(settings.name)
     folder.mkdir(parents=True, exist_ok=True)
+    if settings.tuner_version is None:
+        settings = settings.model_copy(update={"tuner_version": __version__})
     storage = storage or open_storage(storage_url(settings))
     study = optuna.create_study(
         study_name=settings.name, storage=storage, directions=directions(settings.engine), load_if_exists=True

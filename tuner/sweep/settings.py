@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from tuner.budgets import Budgets
 from tuner.errors import InputError
 from tuner.paths import results_root
 from tuner.sweep.records import TrialRecord
+
+# A sweep name is a folder under results/: nothing that can climb out of it or hide in it.
+NAME_RULE = "letters, digits, '.', '_' and '-' only, at most 64 characters, not '.' or '..'"
+_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def check_name(name: Any) -> str:
+    """The sweep name if it follows NAME_RULE; InputError with the rule otherwise."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or name in (".", ".."):
+        raise InputError(f"sweep name {name!r} is not allowed: use {NAME_RULE}")
+    return name
+
 
 # Settings that define the search; a worker joining a shared study must agree on them.
 _DEFINING = (
@@ -47,10 +60,18 @@ class SweepSettings(BaseModel):
     storage: str | None = None
     workers: int = Field(1, gt=0)
     seed: int = 0
+    tuner_version: str | None = None  # of the tuner that created the sweep (set when it is created)
+
+    @field_validator("name")
+    @classmethod
+    def _name_rule(cls, v: str) -> str:
+        return check_name(v)
 
     @classmethod
     def checked(cls, **values: Any) -> SweepSettings:
         """Validate; a bad value is an InputError naming the option, e.g. '--trials must be > 0, got 0'."""
+        if "name" in values:
+            check_name(values["name"])
         try:
             return cls(**values)
         except ValidationError as exc:
@@ -69,7 +90,8 @@ class SweepSettings(BaseModel):
 
 
 def sweep_dir(name: str) -> Path:
-    return results_root() / name
+    """`results/<name>/`; InputError if `name` breaks NAME_RULE (every verb taking a NAME passes here)."""
+    return results_root() / check_name(name)
 
 
 def storage_url(settings: SweepSettings) -> str:
