@@ -24,7 +24,9 @@ class Format(StrEnum):
 def leaderboard_cmd(
     name: Annotated[str, typer.Argument(help="sweep name (folder under results/)")],
     format: Annotated[Format, Opt("--format", help="table, csv or json")] = Format.table,
-    all: Annotated[bool, Opt("--all", help="also show rejected, pruned and failed candidates with their reasons")] = False,
+    all: Annotated[
+        bool, Opt("--all", help="also show rejected, pruned and failed candidates with their reasons")
+    ] = False,
     sort: Annotated[
         str | None,
         Opt(help="order by a column, e.g. latency_ms, ram_bytes, float_accuracy:desc (feasible rows stay first)"),

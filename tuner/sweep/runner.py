@@ -79,10 +79,9 @@ def _create(settings: SweepSettings, storage: Any) -> Any:
     """Create (or load) the study, store the settings in it and in `results/<name>/sweep.yaml`."""
     import optuna
 
+    from tuner import __version__
     from tuner.engines import directions
     from tuner.sweep.resume import open_storage
-
-    from tuner import __version__
 
     folder = sweep_dir(settings.name)
     folder.mkdir(parents=True, exist_ok=True)
