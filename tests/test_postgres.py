@@ -14,6 +14,7 @@ import uuid
 
 import optuna
 import pytest
+import yaml
 
 URL = os.environ.get("TUNER_TEST_POSTGRES")
 pytestmark = [
@@ -76,3 +77,53 @@ def test_a_second_machine_must_repeat_the_settings(tmp_path):
     assert r.returncode == 2
     assert "has different settings: engine='tpe' (stored) vs 'random'" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def _with_password(url: str, password: str) -> str:
+    head, _, tail = url.partition("://")
+    cred, _, host = tail.rpartition("@")
+    return f"{head}://{cred.partition(':')[0]}:{password}@{host}"
+
+
+def test_the_storage_password_never_reaches_a_file_a_log_or_the_report(tmp_path):
+    # trust auth ignores the password, so a made-up one exercises every path that could leak it
+    password = f"Pw{uuid.uuid4().hex[:12]}"
+    url = _with_password(URL, password)
+    name = f"pg-{uuid.uuid4().hex[:8]}"
+    results = tmp_path / "results"
+    base = {k: v for k, v in os.environ.items() if k not in ("TUNER_STORAGE", "OPTUNA_STORAGE")}
+    env = {**base, "TUNER_RESULTS": str(results), "COLUMNS": "200"}
+    with_env = {**env, "TUNER_STORAGE": url}
+    outputs = []
+
+    def run(args, e=env, code=0):
+        r = subprocess.run(CLI + args, env=e, capture_output=True, text=True, timeout=600)
+        assert r.returncode == code, r.stderr[-2000:]
+        outputs.append(r.stdout + r.stderr)
+        return r
+
+    sweep = ["sweep", "--name", name, "--trials", "2", "--epochs", "1", "--engine", "random"]
+    run([*sweep, "--storage", url, "--workers", "2"])  # workers: their logs and their URL hand-over
+    run([*sweep, "--trials", "3", "--resume"], e=with_env)  # resumed with the URL from the environment
+    run(["leaderboard", name, "--all", "--format", "csv", "--storage", url])
+    run(["show", name, "best"], e=with_env)
+    run(["export", name], e=with_env)
+    run(["report", name], e=with_env)
+    refused = run(["leaderboard", name], code=2)  # no flag, no env: the stored URL has no password
+    assert refused.stderr.strip().splitlines() == [
+        f"error: the sweep's storage {URL.partition('@')[0]}:***@{URL.partition('@')[2]} needs its password, "
+        "which is never saved: pass the full URL with --storage or in the TUNER_STORAGE environment variable"
+    ]
+
+    folder = results / name
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    names = {p.relative_to(folder).as_posix() for p in files}
+    assert {"sweep.yaml", "leaderboard.csv", "report.html", "workers/0.log", "export/config.yaml"} <= names
+    assert [p for p in files if password.encode() in p.read_bytes()] == []
+    assert all(password not in out for out in outputs)
+    saved = yaml.safe_load((folder / "sweep.yaml").read_text())
+    assert saved["storage"] == f"{URL.partition('@')[0]}:***@{URL.partition('@')[2]}"
+    study = optuna.load_study(study_name=name, storage=URL)
+    assert study.user_attrs["settings"]["storage"] == saved["storage"]
+    assert password not in json.dumps([t.user_attrs for t in study.trials] + [study.user_attrs])
+    assert len(study.trials) == 3

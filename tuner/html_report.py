@@ -370,7 +370,7 @@ def write_report(name: str, storage: str | None = None, out: str | Path | None =
     from tuner.errors import InputError
     from tuner.exporter import trial_folder
     from tuner.rank import leaderboard_frame
-    from tuner.sweep import CandidateState, load_settings, open_study, records, sweep_dir
+    from tuner.sweep import CandidateState, load_settings, open_study, records, redact_url, sweep_dir
 
     study = open_study(name, storage)
     settings = load_settings(name)
@@ -461,7 +461,7 @@ def write_report(name: str, storage: str | None = None, out: str | Path | None =
 {html.escape(__version__)}; the sweep was created by {html.escape(settings.tuner_version or "an unknown version")}).
 Self-contained:
 works offline. Explore the study interactively with <code>optuna-dashboard {
-        html.escape(storage or settings.storage or f"sqlite:///{(sweep_dir(name) / 'study.db').resolve()}")
+        html.escape(redact_url(storage or settings.storage or f"sqlite:///{(sweep_dir(name) / 'study.db').resolve()}"))
     }</code>.</p>
 <h2>Pareto front</h2>
 <p class="note">Feasible candidates coloured by the other resource; black rings mark the Pareto front over

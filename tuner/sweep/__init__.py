@@ -10,6 +10,7 @@ from __future__ import annotations
 from tuner.sweep.records import METRIC_ATTRS, CandidateState, TrialRecord
 from tuner.sweep.runner import run_sweep
 from tuner.sweep.settings import SweepSettings, load_settings, open_study, records, storage_url, sweep_dir
+from tuner.sweep.storage import redact_url
 
 __all__ = [
     "METRIC_ATTRS",
@@ -19,6 +20,7 @@ __all__ = [
     "load_settings",
     "open_study",
     "records",
+    "redact_url",
     "run_sweep",
     "storage_url",
     "sweep_dir",

@@ -42,6 +42,7 @@ def open_storage(url: str) -> Any:
     import optuna
 
     from tuner.errors import InputError
+    from tuner.sweep.storage import redact_url, scrub
 
     kwargs: dict[str, Any] = {}
     if not is_sqlite(url):
@@ -59,18 +60,10 @@ def open_storage(url: str) -> Any:
                 time.sleep(1.0 + attempt)
                 continue
             first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
-            raise InputError(f"cannot open storage {_redact(url)}: {type(exc).__name__}: {first}") from None
+            raise InputError(
+                scrub(f"cannot open storage {redact_url(url)}: {type(exc).__name__}: {first}", url)
+            ) from None
     raise AssertionError("unreachable")
-
-
-def _redact(url: str) -> str:
-    """Hide a password in a storage URL."""
-    head, sep, tail = url.partition("://")
-    if sep and "@" in tail:
-        cred, _, host = tail.rpartition("@")
-        user = cred.split(":", 1)[0]
-        return f"{head}://{user}{':***' if ':' in cred else ''}@{host}"
-    return url
 
 
 @contextlib.contextmanager

@@ -40,10 +40,14 @@ def _resolve(settings: SweepSettings, resume: bool) -> tuple[SweepSettings, Any,
     import optuna
 
     from tuner.sweep.resume import is_sqlite, open_storage
+    from tuner.sweep.storage import env_storage, redact_url
 
+    local = (sweep_dir(settings.name) / "sweep.yaml").exists()
+    if settings.storage is None and not (resume and local):  # resuming a local sweep keeps its storage
+        settings = settings.model_copy(update={"storage": env_storage()})
     _check_exists(settings, resume)
     keep = {"trials": settings.trials, "timeout": settings.timeout, "workers": settings.workers}
-    if resume and (sweep_dir(settings.name) / "sweep.yaml").exists():
+    if resume and local:
         saved = load_settings(settings.name)
         settings = saved.model_copy(update={**keep, "storage": settings.storage or saved.storage})
     url = storage_url(settings)
@@ -54,7 +58,7 @@ def _resolve(settings: SweepSettings, resume: bool) -> tuple[SweepSettings, Any,
     if settings.name not in names:
         if resume:
             raise InputError(
-                f"no sweep named '{settings.name}' in storage {settings.storage}; start it without --resume"
+                f"no sweep named '{settings.name}' in storage {redact_url(url)}; start it without --resume"
             )
         return settings, storage, None
     study = optuna.load_study(study_name=settings.name, storage=storage)

@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator
 
 from tuner.budgets import Budgets
 from tuner.errors import InputError
 from tuner.paths import results_root
 from tuner.sweep.records import TrialRecord
+from tuner.sweep.storage import env_storage, real_url, redact_url, scrub
 
 # A sweep name is a folder under results/: nothing that can climb out of it or hide in it.
 NAME_RULE = "letters, digits, '.', '_' and '-' only, at most 64 characters, not '.' or '..'"
@@ -57,7 +58,7 @@ class SweepSettings(BaseModel):
     ram_kb: float | None = Field(None, gt=0)
     flash_kb: float | None = Field(None, gt=0)
     max_train_minutes: float | None = Field(None, gt=0)
-    storage: str | None = None
+    storage: str | None = Field(None, repr=False)  # in memory as given; dumped with the password redacted
     workers: int = Field(1, gt=0)
     seed: int = 0
     tuner_version: str | None = None  # of the tuner that created the sweep (set when it is created)
@@ -66,6 +67,10 @@ class SweepSettings(BaseModel):
     @classmethod
     def _name_rule(cls, v: str) -> str:
         return check_name(v)
+
+    @field_serializer("storage")
+    def _redacted(self, v: str | None) -> str | None:  # sweep.yaml, the study, the report: never the password
+        return None if v is None else redact_url(v)
 
     @classmethod
     def checked(cls, **values: Any) -> SweepSettings:
@@ -95,7 +100,11 @@ def sweep_dir(name: str) -> Path:
 
 
 def storage_url(settings: SweepSettings) -> str:
-    return settings.storage or f"sqlite:///{(sweep_dir(settings.name) / 'study.db').resolve()}"
+    """The URL to connect with: the sweep's own SQLite file, the given URL, or, when the settings were
+    read back with the password redacted, the real URL from TUNER_STORAGE (InputError if missing)."""
+    if settings.storage is None:
+        return f"sqlite:///{(sweep_dir(settings.name) / 'study.db').resolve()}"
+    return real_url(settings.storage)
 
 
 def open_study(name: str, storage: str | None = None) -> Any:
@@ -104,17 +113,20 @@ def open_study(name: str, storage: str | None = None) -> Any:
 
     folder = sweep_dir(name)
     settings_file = folder / "sweep.yaml"
-    if not settings_file.exists() and storage is None:
+    url = storage
+    if url is None and settings_file.exists():
+        url = storage_url(load_settings(name))
+    url = url or env_storage()  # no local sweep.yaml: the shared storage from TUNER_STORAGE, if set
+    if url is None:
         known = sorted(p.name for p in results_root().glob("*") if (p / "sweep.yaml").exists())
         raise InputError(f"no sweep named '{name}' in {results_root()}/; known: {', '.join(known) or 'none'}")
-    url = storage
-    if url is None:
-        url = storage_url(SweepSettings.model_validate(yaml.safe_load(settings_file.read_text())))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
         return optuna.load_study(study_name=name, storage=url)
     except Exception as exc:
-        raise InputError(f"cannot open the study of sweep '{name}': {type(exc).__name__}: {exc}") from None
+        raise InputError(
+            scrub(f"cannot open the study of sweep '{name}' in {redact_url(url)}: {type(exc).__name__}: {exc}", url)
+        ) from None
 
 
 def load_settings(name: str) -> SweepSettings:

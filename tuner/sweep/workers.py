@@ -50,6 +50,8 @@ def run_processes(settings: Any, deadline: float | None, emit: Any) -> None:
         "OMP_NUM_THREADS": str(n),
         "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),
     }
+    if settings.storage is not None:  # sweep.yaml holds the URL without its password: hand it over in memory
+        env["TUNER_STORAGE"] = storage_url(settings)
     procs = []
     for i in range(settings.workers):
         log = open(logs / f"{i}.log", "w")
