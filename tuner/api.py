@@ -81,19 +81,19 @@ def leaderboard(
 def show(name: str, trial: str | int = "best", storage: str | None = None) -> dict[str, Any]:
     """One candidate in full: params, state/reason, budget margins, metrics (with confusion matrices
     and training history) and the per-layer estimate."""
-    import json
-
     from tuner.exporter import trial_config, trial_folder
+    from tuner.files import read_json
     from tuner.rank import find_trial
     from tuner.sweep import open_study, records
 
-    rec = find_trial(records(open_study(name, storage)), trial, name)
+    study = open_study(name, storage)
+    rec = find_trial(records(study), trial, name)
     folder = trial_folder(name, rec)
 
     def read(f: str) -> dict[str, Any]:
-        return json.loads((folder / f).read_text()) if (folder / f).is_file() else {}
+        return read_json(folder / f) if not (folder / f).is_dir() else {}
 
-    params = trial_config(name, rec).candidate  # with the sweep's --epochs override, as trained
+    params = trial_config(name, rec, study).candidate  # with the sweep's --epochs override, as trained
     model = folder / "model_int8.tflite"
     return {
         "trial": rec.trial,

@@ -85,11 +85,13 @@ def write_header(folder: Path, tflite: bytes, estimate: dict[str, Any]) -> dict[
 
 
 def prepare_out(out: Path, force: bool) -> None:
-    """Refuse an existing non-empty folder (or a file) unless `force`."""
+    """Refuse an existing non-empty folder (or a file) unless `force`; create the parent now, so that a
+    path that cannot be written fails before any work (OSError: callers turn it into an InputError)."""
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is a file, not a folder; pick a folder path")
     if out.exists() and any(out.iterdir()) and not force:
         raise InputError(f"--out {out} exists and is not empty; pick another folder or add --force to overwrite")
+    out.resolve().parent.mkdir(parents=True, exist_ok=True)
 
 
 def _staging(out: Path, prefix: str) -> Path:
@@ -117,12 +119,13 @@ def trial_folder(name: str, rec: TrialRecord) -> Path:
     return sweep_dir(name) / "trials" / str(rec.duplicate_of if rec.duplicate_of is not None else rec.trial)
 
 
-def trial_config(name: str, rec: TrialRecord) -> CandidateConfig:
-    """The complete retrain config of a sweep's trial (settings + the candidate's params)."""
+def trial_config(name: str, rec: TrialRecord, study: Any = None) -> CandidateConfig:
+    """The complete retrain config of a sweep's trial (settings + the candidate's params); without a
+    local sweep.yaml the settings stored in `study` are used."""
     from tuner.space import load_space
     from tuner.sweep import load_settings
 
-    settings = load_settings(name)
+    settings = load_settings(name, study)
     space = load_space(settings.space)
 
     def absolute(ref: str, is_path: bool) -> str:  # a relative path of the sweep works from anywhere
@@ -150,31 +153,37 @@ def export_trial(name: str, trial: str | int = "best", out: str | Path | None = 
     from tuner.rank import find_trial
     from tuner.sweep import open_study, records, sweep_dir
 
-    recs = records(open_study(name))
-    rec = find_trial(recs, trial, name)
+    study = open_study(name)
+    rec = find_trial(records(study), trial, name)
     if rec.state is not CandidateState.FEASIBLE:
         why = f" ({rec.reason})" if rec.reason else ""
         raise InputError(
             f"trial {rec.trial} of sweep '{name}' is {rec.state.value}{why}; export a feasible trial "
             "(`tuner leaderboard NAME` lists them)"
         )
+    from tuner.files import read_json, write_error, writing
+
     src = trial_folder(name, rec)
     out = Path(out) if out else sweep_dir(name) / "export"
-    prepare_out(out, force)
+    with writing(out):
+        prepare_out(out, force)
     missing = [
         f for f in ("model_int8.tflite", "model.keras", "metrics.json", "estimate.json") if not (src / f).is_file()
     ]
     if missing:
         raise InputError(f"artifacts of trial {rec.trial} are missing in {src} ({', '.join(missing)}); re-run it")
-    cfg = trial_config(name, rec)
-    tmp = _staging(out, ".export-")
+    cfg = trial_config(name, rec, study)
+    fix = f"re-run trial {rec.trial} (`tuner sweep --resume` does not: delete its folder first) or export another"
+    est, metrics = read_json(src / "estimate.json", fix), read_json(src / "metrics.json", fix)
+    if "arena_bytes" not in est:
+        raise InputError(f"{src / 'estimate.json'} is broken (no arena_bytes); {fix}")
+    tflite = (src / "model_int8.tflite").read_bytes()
+    with writing(out):
+        tmp = _staging(out, ".export-")
     try:
         save_config(cfg, tmp / "config.yaml")
-        tflite = (src / "model_int8.tflite").read_bytes()
         (tmp / "model_int8.tflite").write_bytes(tflite)
         shutil.copy(src / "model.keras", tmp / "model.keras")
-        est = json.loads((src / "estimate.json").read_text())
-        metrics = json.loads((src / "metrics.json").read_text())
         arena = write_header(tmp, tflite, est)
         summary = {
             "source": f"{name}/trial-{rec.trial}",
@@ -187,10 +196,13 @@ def export_trial(name: str, trial: str | int = "best", out: str | Path | None = 
             "estimate": est,
         }
         (tmp / "metrics.json").write_text(json.dumps(summary, indent=1))
+        return _commit(tmp, out)
+    except OSError as exc:  # disk full, permission: the staging folder goes, `out` is untouched
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise write_error(out, exc) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return _commit(tmp, out)
 
 
 def _with_qat(
@@ -269,9 +281,12 @@ def retrain(
         raise InputError(f"--epochs must be >= 1, got {epochs}")
     if qat_epochs is not None and qat_epochs < 1:
         raise InputError(f"--qat-epochs must be >= 1, got {qat_epochs}")
+    from tuner.files import write_error, writing
+
     cfg = load_config(config)
     out = Path(out) if out else Path(config).resolve().parent / "retrained"
-    prepare_out(out, force)
+    with writing(out):
+        prepare_out(out, force)
     target = load_target(cfg.target)
     b = cfg.budgets
     budgets = Budgets(
@@ -303,7 +318,8 @@ def retrain(
         tflite, est, metrics, variants = _with_qat(res, problem, params, cfg.seed, qat_epochs, on_event)
     else:
         metrics["int8_method"] = "ptq"
-    tmp = _staging(out, ".retrain-")
+    with writing(out):
+        tmp = _staging(out, ".retrain-")
     try:
         data_ref = str(Path(data).resolve()) if data and Path(data).exists() else (data or cfg.data)
         new_cfg = cfg.model_copy(update={"data": data_ref, "candidate": dict(cfg.candidate)})
@@ -328,7 +344,10 @@ def retrain(
         (tmp / "metrics.json").write_text(json.dumps(summary, indent=1))
         if res.preprocess_state is not None:
             (tmp / "preprocess.json").write_text(json.dumps(res.preprocess_state))
+        return _commit(tmp, out), summary
+    except OSError as exc:  # disk full, permission: the staging folder goes, `out` is untouched
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise write_error(out, exc) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return _commit(tmp, out), summary

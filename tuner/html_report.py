@@ -10,7 +10,6 @@ Reads only records and trial artifacts (`metrics.json`, `estimate.json`), never 
 from __future__ import annotations
 
 import html
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -369,11 +368,12 @@ def write_report(name: str, storage: str | None = None, out: str | Path | None =
     from tuner import __version__
     from tuner.errors import InputError
     from tuner.exporter import trial_folder
+    from tuner.files import read_json, write_atomic, writing
     from tuner.rank import leaderboard_frame
     from tuner.sweep import CandidateState, load_settings, open_study, records, redact_url, sweep_dir
 
     study = open_study(name, storage)
-    settings = load_settings(name)
+    settings = load_settings(name, study)  # without a local sweep.yaml: the copy stored in the study
     recs = [r for r in records(study) if r.state.is_finished()]
     if not recs:
         raise InputError(f"sweep '{name}' has no finished trials yet; nothing to report")
@@ -389,7 +389,7 @@ def write_report(name: str, storage: str | None = None, out: str | Path | None =
 
     def artifact(trial: int, file: str) -> dict[str, Any]:
         p = trial_folder(name, by_number[trial]) / file
-        return json.loads(p.read_text()) if p.is_file() else {}
+        return read_json(p) if not p.is_dir() else {}
 
     figs: list[tuple[str, Any]] = []
     lat_fig, ram_fig = _pareto_figs(df, settings, target_ram)
@@ -485,8 +485,6 @@ pruned or failed. Dashed red: the budget.
         f"<body>{body}</body></html>\n"
     )
     path = Path(out) if out else sweep_dir(name) / "report.html"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(doc, encoding="utf-8")
-    tmp.replace(path)
-    return path
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return write_atomic(path, doc)

@@ -215,10 +215,12 @@ def run_candidate(
 
 def save_artifacts(folder: Path, params: dict[str, Any], res: CandidateResult) -> None:
     """Write candidate.yaml, model.keras, model_int8.tflite, metrics.json, estimate.json, preprocess.json."""
+    from tuner.files import write_atomic
+
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "candidate.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    (folder / "metrics.json").write_text(json.dumps(res.metrics, indent=1))
-    (folder / "estimate.json").write_text(json.dumps(res.estimate, indent=1))
+    write_atomic(folder / "candidate.yaml", yaml.safe_dump(params, sort_keys=False))
+    write_atomic(folder / "metrics.json", json.dumps(res.metrics, indent=1))
+    write_atomic(folder / "estimate.json", json.dumps(res.estimate, indent=1))
     if res.preprocess_state is not None:
         (folder / "preprocess.json").write_text(json.dumps(res.preprocess_state))
     if res.tflite is not None:

@@ -204,8 +204,11 @@ def calibrate_cmd(
     base = load_target(target)
     new_id = board_id or re.sub(r"[^a-z0-9._-]+", "-", out.stem.lower()).strip("-") or "my-board"
     prof, report = calibrate(base, read_measurements(measurements), new_id, clock_hz)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(dump_target(prof))
+    from tuner.files import write_atomic, writing
+
+    with writing(out):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(out, dump_target(prof))
     from rich.table import Table
 
     from tuner.cli._display import console

@@ -41,6 +41,7 @@ def sweep(
     from tuner.api import sweep as run
     from tuner.cli._display import SweepDisplay, console, leaderboard_table
     from tuner.errors import InputError
+    from tuner.files import write_atomic
 
     if trials <= 0:
         raise InputError(f"--trials must be >= 1, got {trials}")
@@ -66,6 +67,6 @@ def sweep(
         )
     console.print()  # the live view's last line has no newline of its own
     df = leaderboard(name, include_all=True, storage=storage)
-    df.to_csv(folder / "leaderboard.csv", index=False)
+    write_atomic(folder / "leaderboard.csv", df.to_csv(index=False))
     console.print(leaderboard_table(df, f"Leaderboard: {name} (target {target})", limit=15))
     console.print(f"Results: [bold]{folder}[/bold]")

@@ -160,5 +160,7 @@ def run_and_record(
 
 
 def _write_candidate(tdir: Path, params: dict[str, Any]) -> None:
+    from tuner.files import write_atomic
+
     tdir.mkdir(parents=True, exist_ok=True)
-    (tdir / "candidate.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    write_atomic(tdir / "candidate.yaml", yaml.safe_dump(params, sort_keys=False))

@@ -42,7 +42,7 @@ def open_storage(url: str) -> Any:
     import optuna
 
     from tuner.errors import InputError
-    from tuner.sweep.storage import redact_url, scrub
+    from tuner.sweep.storage import scrub, storage_problem
 
     kwargs: dict[str, Any] = {}
     if not is_sqlite(url):
@@ -59,10 +59,7 @@ def open_storage(url: str) -> Any:
             if type(exc).__name__ in ("IntegrityError", "ProgrammingError") and attempt < 3:
                 time.sleep(1.0 + attempt)
                 continue
-            first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
-            raise InputError(
-                scrub(f"cannot open storage {redact_url(url)}: {type(exc).__name__}: {first}", url)
-            ) from None
+            raise InputError(scrub(f"cannot open storage {storage_problem(url, exc)}", url)) from None
     raise AssertionError("unreachable")
 
 

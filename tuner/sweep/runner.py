@@ -85,6 +85,7 @@ def _create(settings: SweepSettings, storage: Any) -> Any:
 
     from tuner import __version__
     from tuner.engines import directions
+    from tuner.files import write_atomic
     from tuner.sweep.resume import open_storage
 
     folder = sweep_dir(settings.name)
@@ -98,7 +99,7 @@ def _create(settings: SweepSettings, storage: Any) -> Any:
     if "settings" not in study.user_attrs:
         study.set_user_attr("settings", settings.model_dump())
         study.set_metric_names(["int8_accuracy", "latency_ms", "ram_bytes"][: len(directions(settings.engine))])
-    (folder / "sweep.yaml").write_text(yaml.safe_dump(settings.model_dump(), sort_keys=False))
+    write_atomic(folder / "sweep.yaml", yaml.safe_dump(settings.model_dump(), sort_keys=False))
     return study
 
 

@@ -6,14 +6,13 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator
 
 from tuner.budgets import Budgets
 from tuner.errors import InputError
 from tuner.paths import results_root
 from tuner.sweep.records import TrialRecord
-from tuner.sweep.storage import env_storage, real_url, redact_url, scrub
+from tuner.sweep.storage import env_storage, real_url, redact_url, scrub, storage_problem
 
 # A sweep name is a folder under results/: nothing that can climb out of it or hide in it.
 NAME_RULE = "letters, digits, '.', '_' and '-' only, at most 64 characters, not '.' or '..'"
@@ -26,6 +25,25 @@ def check_name(name: Any) -> str:
         raise InputError(f"sweep name {name!r} is not allowed: use {NAME_RULE}")
     return name
 
+
+# Keys every sweep.yaml has held since 0.1.0 (newer keys may be missing from older files).
+_IN_EVERY_FILE = (
+    "name",
+    "space",
+    "target",
+    "data",
+    "engine",
+    "trials",
+    "timeout",
+    "epochs",
+    "latency_ms",
+    "ram_kb",
+    "flash_kb",
+    "max_train_minutes",
+    "storage",
+    "workers",
+    "seed",
+)
 
 # Settings that define the search; a worker joining a shared study must agree on them.
 _DEFINING = (
@@ -123,18 +141,50 @@ def open_study(name: str, storage: str | None = None) -> Any:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
         return optuna.load_study(study_name=name, storage=url)
-    except Exception as exc:
+    except KeyError:  # Optuna's "Record does not exist."
         raise InputError(
-            scrub(f"cannot open the study of sweep '{name}' in {redact_url(url)}: {type(exc).__name__}: {exc}", url)
+            f"storage {redact_url(url)} has no sweep named '{name}'; check the name and --storage"
         ) from None
+    except Exception as exc:  # driver errors: one line, password scrubbed, with what to do
+        raise InputError(scrub(f"cannot open the study of sweep '{name}': {storage_problem(url, exc)}", url)) from None
 
 
-def load_settings(name: str) -> SweepSettings:
+def load_settings(name: str, study: Any = None) -> SweepSettings:
+    """Settings of sweep `name` from `results/<name>/sweep.yaml`, or, on a machine without it, the
+    copy stored in `study`. A broken sweep.yaml is an InputError naming it and what to do."""
+    from tuner.files import read_yaml_mapping
+
     path = sweep_dir(name) / "sweep.yaml"
     if not path.exists():
+        stored = study.user_attrs.get("settings") if study is not None else None
+        if stored:
+            return SweepSettings.model_validate({**stored, "name": name})
         raise InputError(f"no sweep named '{name}' to resume in {results_root()}/; start it without --resume")
-    return SweepSettings.model_validate(yaml.safe_load(path.read_text()))
+    fix = "fix or restore it (the study keeps a copy of the settings)"
+    raw = read_yaml_mapping(path, fix)
+    missing = [k for k in _IN_EVERY_FILE if k not in raw]
+    if missing:  # a truncated file parses fine; filling in defaults would silently change the sweep
+        raise InputError(f"{path} is broken (missing: {', '.join(missing)}); {fix}")
+    if raw["name"] != name:  # the name picks the study and its database: a renamed copy is not this sweep
+        raise InputError(f"{path} is broken (name: {raw['name']!r} but the folder is '{name}'); {fix}")
+    try:
+        return SweepSettings.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(x) for x in err["loc"]) or "settings"
+        raise InputError(f"{path} is broken ({key}: {err['msg'].lower()}, got {err.get('input')!r}); {fix}") from None
 
 
 def records(study: Any) -> list[TrialRecord]:
-    return [TrialRecord.from_frozen(t) for t in study.get_trials(deepcopy=False)]
+    """Records of every trial of `study`; a storage that cannot be read is an InputError."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        trials = study.get_trials(deepcopy=False)
+    except SQLAlchemyError as exc:
+        backend = getattr(study._storage, "_backend", study._storage)  # Optuna wraps RDB storages in a cache
+        url = str(getattr(backend, "url", "") or "")
+        raise InputError(
+            scrub(f"cannot read the trials of sweep '{study.study_name}': {storage_problem(url, exc)}", url)
+        ) from None
+    return [TrialRecord.from_frozen(t) for t in trials]

@@ -91,3 +91,14 @@ def real_url(stored: str) -> str:
         f"the sweep's storage {stored} needs its password, which is never saved: pass the full URL "
         f"with --storage or in the TUNER_STORAGE environment variable"
     )
+
+
+def storage_problem(url: str, exc: Exception) -> str:
+    """'<redacted url>: <error, first line>; <what to do>' for a storage that cannot be opened or read;
+    the caller scrubs the password from the driver's text with `scrub`."""
+    first = (str(exc).strip().splitlines() or [""])[0][:200]
+    if url.startswith("sqlite:"):
+        fix = "the file is damaged or not a study: restore it from a backup or run the sweep again under a new --name"
+    else:
+        fix = "check the URL and that the database server is reachable"
+    return f"{redact_url(url)}: {type(exc).__name__}: {first}; {fix}"
