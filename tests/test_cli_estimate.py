@@ -130,3 +130,17 @@ def test_config_target_is_the_default(tmp_path):
     cfg.write_text("candidate: {family: dense}\n")
     assert _config_target(cfg) is None
     assert _config_target(tmp_path / "model.tflite") is None
+
+
+def test_calibrate_out_that_cannot_be_written_is_one_line(models, tmp_path):
+    csv = tmp_path / "m.csv"
+    csv.write_text(f"model,latency_ms\n{models['small_cnn_path']},12.5\n{models['residual_path']},3.0\n")
+    (tmp_path / "a-file").write_text("in the way")
+    out = tmp_path / "a-file" / "boards" / "my-board.yaml"
+    p = run("calibrate", "--target", "nano33ble", str(csv), "--out", str(out))
+    assert p.returncode == 2, p.stderr[-1500:]
+    assert p.stderr.strip().splitlines() == [
+        f"error: cannot write --out {out}: Not a directory; "
+        "a part of the path is a file, not a folder; pick another path"
+    ]
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["a-file", "m.csv"]

@@ -95,58 +95,104 @@ def params_summary(p: dict[str, Any] | None) -> str:
     )
 
 
-def leaderboard_table(df: pd.DataFrame, title: str, limit: int | None = None) -> Table:
+# Never dropped, whatever the width: the trial number and what decides the ranking.
+_KEY_COLUMNS = ("#", "state", "int8 acc")
+# Dropped in this order when the terminal is too narrow for every column.
+_DROP_ORDER = ("train s act/est", "Δ pt", "flash kB", "float acc", "score", "RAM kB", "latency ms (band)")
+_TEXT_MIN = 16  # narrowest useful params / reason column
+
+
+def print_leaderboard(con: Console, df: pd.DataFrame, title: str, limit: int | None = None) -> None:
+    """In a terminal: the columns that fit its width (never without `#`), params folded in their
+    column. Piped or redirected: every column at its natural width, one line per row."""
+    if con.is_terminal:
+        con.print(leaderboard_table(df, title, limit, width=con.width))
+    else:
+        # a table that does not expand renders at its natural width, whatever room it is given
+        Console(file=con.file, width=10_000).print(leaderboard_table(df, title, limit, width=None))
+
+
+def leaderboard_table(df: pd.DataFrame, title: str, limit: int | None = None, width: int | None = None) -> Table:
     """Float and int8 accuracy side by side (int8 drops over the flag threshold marked `!`), latency
-    with its band, RAM, flash, estimated vs actual training time; params, or the reason if not feasible."""
+    with its band, RAM, flash, estimated vs actual training time; params, or the reason if not feasible.
+
+    `width`: fit that many characters by dropping columns in `_DROP_ORDER` (never `_KEY_COLUMNS`);
+    None: every column, the params / reason text on one line."""
     from tuner.rank import INT8_DROP_FLAG
 
     has_score = "score" in df and pd.to_numeric(df["score"], errors="coerce").notna().any()
     flagged = bool(df.get("int8_drop_flag", pd.Series(dtype=bool)).any())
-    caption = "Δ pt: int8 minus float accuracy, in points"
-    if flagged:
-        caption += f"; ! = more than {INT8_DROP_FLAG * 100:g} points lost to int8 (try `retrain --qat`)"
-    t = Table(title=title, header_style="bold", caption=caption)
     cols = ["#", "state", "float acc", "int8 acc", "Δ pt", "latency ms (band)", "RAM kB", "flash kB", "train s act/est"]
     if has_score:
         cols.append("score")
-    for col in cols:
-        t.add_column(col, justify="left" if col == "state" else "right", no_wrap=True, min_width=len(col))
-    t.add_column("params / reason", justify="left", overflow="fold", ratio=1, min_width=20)
     rows = df if limit is None else df.head(limit)
-    for _, r in rows.iterrows():
-        int8 = _fmt(r["int8_accuracy"], ".3f")
-        if bool(r.get("int8_drop_flag", False)):
-            int8 += " [bold red]![/bold red]"
-        lat = "-"
-        if _fmt(r["latency_ms"], ".2f") != "-":
-            lat = f"{r['latency_ms']:.2f}"
-            if _fmt(r["latency_ms_low"], ".2f") != "-":
-                lat += f" [{r['latency_ms_low']:.2f}-{_fmt(r['latency_ms_high'], '.2f')}]"
-        train = f"{_fmt(r['train_seconds'], '.1f')}/{_fmt(r['est_train_seconds'], '.1f')}"
-        state = {
-            "feasible": "[green]feasible[/green]",
-            "rejected": "[yellow]rejected[/yellow]",
-            "pruned": "[magenta]pruned[/magenta]",
-            "failed": "[red]failed[/red]",
-        }.get(r["state"], r["state"])
-        text = params_summary(r["params"]) if r["state"] == "feasible" else str(r["reason"])
-        drop = r.get("int8_drop")
-        delta = "-" if _fmt(drop, ".1f") == "-" else f"{-drop * 100:+.1f}"
-        cells = [
-            str(r["trial"]),
-            state,
-            _fmt(r["float_accuracy"], ".3f"),
-            int8,
-            delta,
-            lat,
-            _fmt(r["ram_bytes"], ".1f", 1024),
-            _fmt(r["flash_bytes"], ".1f", 1024),
-            train,
-        ]
-        if has_score:
-            cells.append(_fmt(r["score"], ".3f"))
-        t.add_row(*cells, text)
+    cells = [_leaderboard_cells(r, has_score) for _, r in rows.iterrows()]
+    keep = _fitting(cols, cells, width) if width is not None else cols
+    notes = ["Δ pt: int8 minus float accuracy, in points"] if "Δ pt" in keep else []
+    if flagged:
+        notes.append(f"! = more than {INT8_DROP_FLAG * 100:g} points lost to int8 (try `retrain --qat`)")
+    t = Table(title=title, header_style="bold", caption="; ".join(notes) or None)
+    for col in keep:
+        t.add_column(col, justify="left" if col == "state" else "right", no_wrap=True, min_width=len(col))
+    if width is None:
+        t.add_column("params / reason", justify="left", no_wrap=True)
+    else:
+        t.add_column("params / reason", justify="left", overflow="fold", ratio=1, min_width=_TEXT_MIN)
+    for row, text in cells:
+        t.add_row(*[row[c] for c in keep], text)
     return t
+
+
+def _fitting(cols: list[str], cells: list[tuple[dict[str, str], str]], width: int) -> list[str]:
+    """The columns of `cols` that fit in `width` with the params / reason column: key columns always,
+    then the others as long as they fit, the last of `_DROP_ORDER` first."""
+
+    def need(col: str) -> int:  # widest cell + 2 padding + 1 border
+        return max([Text(col).cell_len] + [Text.from_markup(row[col]).cell_len for row, _ in cells]) + 3
+
+    used = 1 + _TEXT_MIN + 3 + sum(need(c) for c in _KEY_COLUMNS)  # left border, text column, key columns
+    keep = set(_KEY_COLUMNS)
+    for col in reversed(_DROP_ORDER):
+        if col in cols and used + need(col) <= width:
+            keep.add(col)
+            used += need(col)
+    return [c for c in cols if c in keep]
+
+
+def _leaderboard_cells(r: pd.Series, has_score: bool) -> tuple[dict[str, str], str]:
+    """One leaderboard row: column -> cell (rich markup), and the params or reason text."""
+    int8 = _fmt(r["int8_accuracy"], ".3f")
+    if bool(r.get("int8_drop_flag", False)):
+        int8 += " [bold red]![/bold red]"
+    lat = "-"
+    if _fmt(r["latency_ms"], ".2f") != "-":
+        lat = f"{r['latency_ms']:.2f}"
+        if _fmt(r["latency_ms_low"], ".2f") != "-":
+            lat += f" [{r['latency_ms_low']:.2f}-{_fmt(r['latency_ms_high'], '.2f')}]"
+    train = f"{_fmt(r['train_seconds'], '.1f')}/{_fmt(r['est_train_seconds'], '.1f')}"
+    state = {
+        "feasible": "[green]feasible[/green]",
+        "rejected": "[yellow]rejected[/yellow]",
+        "pruned": "[magenta]pruned[/magenta]",
+        "failed": "[red]failed[/red]",
+    }.get(r["state"], r["state"])
+    text = params_summary(r["params"]) if r["state"] == "feasible" else str(r["reason"])
+    drop = r.get("int8_drop")
+    delta = "-" if _fmt(drop, ".1f") == "-" else f"{-drop * 100:+.1f}"
+    cells = {
+        "#": str(r["trial"]),
+        "state": state,
+        "float acc": _fmt(r["float_accuracy"], ".3f"),
+        "int8 acc": int8,
+        "Δ pt": delta,
+        "latency ms (band)": lat,
+        "RAM kB": _fmt(r["ram_bytes"], ".1f", 1024),
+        "flash kB": _fmt(r["flash_bytes"], ".1f", 1024),
+        "train s act/est": train,
+    }
+    if has_score:
+        cells["score"] = _fmt(r["score"], ".3f")
+    return cells, text
 
 
 def _confusion_table(title: str, cm: list[list[int]], names: list[str]) -> Table:

@@ -44,7 +44,7 @@ def leaderboard_cmd(
     """Ranked candidates: feasible first, best int8 accuracy first, then Pareto rank over
     (int8 accuracy, latency, RAM, flash). int8 drops over 5 points are flagged."""
     from tuner.api import leaderboard
-    from tuner.cli._display import console, leaderboard_table
+    from tuner.cli._display import console, print_leaderboard
 
     df = leaderboard(name, include_all=all, storage=storage, sort=sort, weights=weights)
     if format is Format.json:
@@ -59,7 +59,7 @@ def leaderboard_cmd(
             hint = "" if all else " (add --all to see rejected, pruned and failed trials)"
             console.print(f"sweep '{name}' has no feasible candidates yet{hint}")
             return
-        console.print(leaderboard_table(df, f"Leaderboard: {name}", limit=limit))
+        print_leaderboard(console, df, f"Leaderboard: {name}", limit=limit)
 
 
 @app.command("show")

@@ -39,7 +39,7 @@ def sweep(
     """Launch (or resume) a tuning sweep, then print the leaderboard and the results folder."""
     from tuner.api import leaderboard
     from tuner.api import sweep as run
-    from tuner.cli._display import SweepDisplay, console, leaderboard_table
+    from tuner.cli._display import SweepDisplay, console, print_leaderboard
     from tuner.errors import InputError
     from tuner.files import write_atomic
 
@@ -68,5 +68,5 @@ def sweep(
     console.print()  # the live view's last line has no newline of its own
     df = leaderboard(name, include_all=True, storage=storage)
     write_atomic(folder / "leaderboard.csv", df.to_csv(index=False))
-    console.print(leaderboard_table(df, f"Leaderboard: {name} (target {target})", limit=15))
+    print_leaderboard(console, df, f"Leaderboard: {name} (target {target})", limit=15)
     console.print(f"Results: [bold]{folder}[/bold]")
