@@ -90,8 +90,9 @@ def test_export_is_int8_and_arena_matches_tflite_micro(sweep_result):
 
     root, folder = sweep_result
     out = tuner.export("tiny", out=root / "winner")
-    names = sorted(p.name for p in out.iterdir())
-    assert names == ["config.yaml", "metrics.json", "model.keras", "model_int8.h", "model_int8.tflite"]
+    from tuner.exporter import EXPORT_FILES
+
+    assert sorted(p.name for p in out.iterdir()) == sorted(EXPORT_FILES)
     tfl = (out / "model_int8.tflite").read_bytes()
     assert is_int8_end_to_end(tfl)
     est = json.loads((out / "metrics.json").read_text())["estimate"]

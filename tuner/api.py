@@ -139,6 +139,15 @@ def retrain(
     return _retrain(config, data, epochs, out, force, qat=qat, qat_epochs=qat_epochs, on_event=on_event)
 
 
+def verify(ref: str | Path) -> Any:
+    """Host twin of an export folder (or of sweep `ref`'s best trial): C DSP + tflite-micro accuracy vs the
+    leaderboard's int8 accuracy, C vs numpy int8 inputs, DSP size on the target's core and its emulated
+    instruction count. Returns a `tuner.deploy.verify.VerifyResult` (`.ok`, `.stage`, `.to_dict()`)."""
+    from tuner.deploy.verify import verify as _verify
+
+    return _verify(ref)
+
+
 def report(name: str, storage: str | None = None, out: str | Path | None = None) -> Path:
     """Write the self-contained HTML report `results/<name>/report.html`; returns its path."""
     from tuner.html_report import write_report

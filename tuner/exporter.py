@@ -1,4 +1,5 @@
-"""Export a candidate (config.yaml, int8 .tflite, C header, .keras, metrics.json) and retrain it
+"""Export a candidate (config.yaml, int8 .tflite, C header, .keras, metrics.json, and the deploy bundle of
+tuner.deploy: DSP C, host main.c, Arduino sketch, README) and retrain it
 from its config alone. Files are written to a temporary folder beside the destination and moved into
 place at the end, so a failure or bad input leaves nothing half-written."""
 
@@ -15,7 +16,21 @@ from tuner.errors import CandidateFailed, CandidateRejected, InputError
 from tuner.sweep import CandidateState, TrialRecord
 
 TFLM_ARENA_ALIGN = 16  # TFLM's MicroArenaBufferAlignment(): arena start and every buffer on 16 bytes
-EXPORT_FILES = ("config.yaml", "model_int8.tflite", "model_int8.h", "model.keras", "metrics.json")
+# plus the deploy bundle (tuner.deploy.bundle): generated DSP C, host main.c, Arduino sketch folder, README
+EXPORT_FILES = (
+    "config.yaml",
+    "model_int8.tflite",
+    "model_int8.h",
+    "model.keras",
+    "metrics.json",
+    "dsp.h",
+    "dsp.c",
+    "main.c",
+    "tuner_board.h",
+    "preprocess.json",
+    "README.md",
+    "tuner_nano33ble",
+)
 
 
 def arena_define(arena_bytes: int) -> int:
@@ -185,9 +200,13 @@ def export_trial(name: str, trial: str | int = "best", out: str | Path | None = 
         (tmp / "model_int8.tflite").write_bytes(tflite)
         shutil.copy(src / "model.keras", tmp / "model.keras")
         arena = write_header(tmp, tflite, est)
+        from tuner.deploy.bundle import export_bundle
+
+        deploy = export_bundle(tmp, cfg, src, tflite, arena, est)
         summary = {
             "source": f"{name}/trial-{rec.trial}",
             "header_arena": arena,
+            "deploy": deploy,
             "state": rec.state.value,
             "reason": rec.reason,
             "params": rec.params,

@@ -2,7 +2,7 @@
 
 Commands live in one module per task so that they stay small:
 `sweep_cmd` (sweep), `pick_cmd` (leaderboard, show, export, retrain, report),
-`estimate_cmd` (estimate, targets, calibrate), `spaces_cmd` (spaces).
+`estimate_cmd` (estimate, targets, calibrate), `spaces_cmd` (spaces), `verify_cmd` (verify).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def _options(
 def _register() -> None:
     import importlib
 
-    for name in ("sweep_cmd", "pick_cmd", "estimate_cmd", "spaces_cmd"):
+    for name in ("sweep_cmd", "pick_cmd", "estimate_cmd", "spaces_cmd", "verify_cmd"):
         try:
             importlib.import_module(f"tuner.cli.{name}")
         except ModuleNotFoundError as exc:  # a command module not written yet
