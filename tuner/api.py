@@ -105,6 +105,7 @@ def show(name: str, trial: str | int = "best", storage: str | None = None) -> di
         "summary": rec.metrics,
         "metrics": read("metrics.json"),
         "estimate": read("estimate.json"),
+        "deploy": read("deploy.json"),  # DSP size and emulated time, from `tuner export` / `tuner verify`
         "folder": str(folder),
         "model_path": str(model) if model.is_file() else None,
     }

@@ -452,6 +452,13 @@ def write_report(name: str, storage: str | None = None, out: str | Path | None =
         + "."
     )
     conf = "".join(parts[k] for k in parts if k.startswith("confusion-")) or "<p>no confusion matrices</p>"
+    from tuner.deploy.figures import dsp_rows
+
+    dsp_html = (
+        _table([list(r) for r in dsp_rows(artifact(winner, "deploy.json"))], ["figure", "value"])
+        if winner is not None
+        else ""
+    )
     layers = (parts.get("layers-latency", "") + parts.get("layers-memory", "")) or "<p>no per-layer estimate</p>"
     body = f"""
 <h1>Sweep <code>{html.escape(name)}</code> on <code>{html.escape(settings.target)}</code></h1>
@@ -477,6 +484,9 @@ pruned or failed. Dashed red: the budget.
 {_leaderboard_html(df)}
 <h2>Confusion matrices of the top candidates</h2>{conf}
 <h2>Winner per layer</h2>{layers}
+<h2>Winner's DSP on the device</h2>
+<p class="note">Measured by <code>tuner export</code> (generated C, cross-compiled at -Os) and
+<code>tuner verify</code> (emulated instruction count, host-twin accuracy).</p>{dsp_html}
 <h2>Sweep settings</h2>{_table(settings_rows, ["setting", "value"])}
 """
     doc = (

@@ -265,6 +265,9 @@ def show_candidate(con: Console, info: dict[str, Any], name: str) -> None:
         rows.append(
             (f"budget margin {k}", "no budget" if v == -1.0 else f"{v * 100:+.0f}% ({'over' if v > 0 else 'within'})")
         )
+    from tuner.deploy.figures import dsp_rows
+
+    rows += dsp_rows(info.get("deploy") or {})
     for k, v in rows:
         r.add_row(k, v)
     con.print(r)
