@@ -1,0 +1,156 @@
+"""`tuner verify` end to end on real tiny sweeps: a motion winner (the shared `pick` sweep) and an audio
+winner; a tampered bundle fails at the stage that was broken; bad input exits 2."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from tuner.deploy.cross import toolchain_missing
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        shutil.which("gcc") is None or toolchain_missing() is not None,
+        reason="needs gcc and gcc-arm-none-eabi + libnewlib-arm-none-eabi (the README test command installs them)",
+    ),
+]
+TUNER = str(Path(sys.executable).parent / "tuner")
+
+
+def _cli(*args: str, env_results: Path) -> subprocess.CompletedProcess:
+    import os
+
+    env = {**os.environ, "TUNER_RESULTS": str(env_results)}
+    return subprocess.run([TUNER, *args], capture_output=True, text=True, env=env, timeout=900)
+
+
+def _check_twin(r, core: str = "cortex-m4f") -> None:
+    """The contract of issue 11: accuracy within 0.5 points, inputs >= 99.9% equal and never > 1 step."""
+    summary = json.loads(Path(r.export_dir, "metrics.json").read_text())
+    assert r.ok, r.reason
+    assert abs(r.twin_accuracy - r.leaderboard_int8_accuracy) <= 0.005
+    assert r.equal_share >= 0.999 and r.max_step <= 1
+    assert r.header_quantization[1] == r.model_quantization[1]
+    assert r.n_inputs == np.asarray(summary["metrics"]["int8_confusion"]).sum()  # the whole test split
+    assert r.core == core and r.cross["text_bytes"] > 0 and r.cross["bss_bytes"] == r.dsp_buffer_bytes
+    assert set(r.cross["undefined"]) <= set(summary["deploy"]["libm"])
+    e = r.emulation
+    assert e["instructions"] > summary["deploy"]["raw_len"]  # every raw value is read at least once
+    assert e["max_step_vs_host"] == 0 and r.emulated_equals_host
+    assert e["dsp_ms"] == pytest.approx(e["instructions"] * e["cpi"] / 64e6 * 1e3)
+
+
+@pytest.fixture
+def motion_export(results, tmp_path):
+    import tuner
+
+    return tuner.export("pick", "best", tmp_path / "w")
+
+
+def test_motion_winner_verifies_and_show_lists_the_dsp(results, motion_export):
+    import tuner
+
+    p = _cli("verify", str(motion_export), env_results=results)
+    assert p.returncode == 0, p.stdout + p.stderr
+    r = json.loads((motion_export / "verify.json").read_text())
+    best = tuner.leaderboard("pick").iloc[0]
+    assert r["leaderboard_int8_accuracy"] == pytest.approx(best.int8_accuracy)
+    assert f"host twin {r['twin_accuracy']:.4f}" in p.stdout and "PASS" in p.stdout
+    assert f"{r['emulation']['instructions']:,} instructions" in p.stdout
+    by_name = tuner.verify("pick")  # the sweep's best trial, exported to a temporary folder
+    _check_twin(by_name)
+    assert by_name.twin_accuracy == r["twin_accuracy"] and by_name.n_inputs == r["n_inputs"]
+    shown = tuner.show("pick", "best")["deploy"]
+    assert shown["dsp_buffer_bytes"] == r["dsp_buffer_bytes"] > 0
+    assert shown["cross"]["text_bytes"] == r["cross"]["text_bytes"]
+    assert shown["emulation"]["instructions"] == r["emulation"]["instructions"]
+    out = _cli("show", "pick", "best", env_results=results).stdout
+    assert "DSP code B (cortex-m4f, -Os)" in out and f"{r['cross']['text_bytes']:,}" in out
+
+
+def _shift_first_mean(src: str) -> str:
+    m = re.search(r"k_mean\[\d+\] = \{\s*([-+0-9.eE]+)f", src)
+    return src[: m.start(1)] + repr(float(m.group(1)) + 100.0) + src[m.end(1) :]
+
+
+@pytest.mark.parametrize(
+    "stage, file, edit",
+    [
+        ("DSP", "dsp.c", _shift_first_mean),
+        ("quantization", "dsp.h", lambda s: re.sub(r"(TUNER_INPUT_ZERO_POINT \()(-?\d+)", r"\g<1>99", s)),
+        (
+            "network",
+            "metrics.json",
+            lambda s: json.dumps({**json.loads(s), "metrics": {**json.loads(s)["metrics"], "int8_accuracy": 0.01}}),
+        ),
+    ],
+)
+def test_a_tampered_bundle_fails_at_the_broken_stage(results, motion_export, stage, file, edit):
+    f = motion_export / file
+    f.write_text(edit(f.read_text()))
+    p = _cli("verify", str(motion_export), env_results=results)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert f"FAILED at stage {stage}:" in p.stdout
+    assert json.loads((motion_export / "verify.json").read_text())["stage"] == stage
+
+
+def test_bad_input_exits_2_with_one_line(results, tmp_path):
+    for ref, match in (
+        (str(tmp_path), "is not an export folder"),
+        ("no-such-sweep", "'no-such-sweep' is neither an export folder nor a sweep"),
+    ):
+        p = _cli("verify", ref, env_results=results)
+        assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1 and match in p.stderr, p.stderr
+    (tmp_path / "config.yaml").write_text("x: 1\n")
+    p = _cli("verify", str(tmp_path), env_results=results)
+    assert p.returncode == 2 and "lacks metrics.json" in p.stderr
+
+
+AUDIO_SPACE = {
+    "name": "audio-tiny",
+    "domain": "audio",
+    "data": "keywords",
+    "fixed": {
+        "epochs": 2,
+        "batch_size": 32,
+        "patience": 2,
+        "window_ms": 1000,
+        "dsp": "mfcc",
+        "frame_ms": 32,
+        "frame_stride_ms": 32,
+        "n_filters": 20,
+        "n_coeffs": 10,
+        "family": "conv1d",
+        "layers": 2,
+        "units1": 8,
+        "units2": 16,
+        "kernel_size": 3,
+        "dropout": 0.0,
+        "learning_rate": 0.005,
+    },
+    "params": {"units1": {"type": "categorical", "choices": [8]}},
+}
+
+
+def test_audio_winner_verifies(tmp_path, monkeypatch):
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("the keywords demo data needs espeak-ng (apt-get install espeak-ng)")
+    import tuner
+
+    monkeypatch.setenv("TUNER_RESULTS", str(tmp_path / "results"))
+    space = tmp_path / "audio-tiny.yaml"
+    space.write_text(yaml.safe_dump(AUDIO_SPACE))
+    tuner.sweep(space=str(space), name="kws", trials=1, engine="grid", seed=0)
+    out = tuner.export("kws", "best", tmp_path / "kws-winner")
+    deploy = json.loads((out / "metrics.json").read_text())["deploy"]
+    assert deploy["dsp_block"] == "audio-mfcc" and deploy["raw_len"] == 16000
+    _check_twin(tuner.verify(out))
