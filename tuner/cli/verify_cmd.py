@@ -12,37 +12,35 @@ from tuner.cli import app
 
 
 def _lines(r: dict[str, Any]) -> list[str]:
-    ok = "[green]ok[/green]"
-    bad = "[red]MISMATCH[/red]"
+    ok, bad = "[green]ok[/green]", "[red]MISMATCH[/red]"
     acc_ok = abs(r["twin_accuracy"] - r["leaderboard_int8_accuracy"]) <= 0.005 + 1e-9
+    in_ok = r["equal_share"] >= 0.999 and r["max_step"] <= 1
     out = [
-        f"[bold]verify {r['export_dir']}[/bold] ({r['source']}, target {r['target']}, DSP {r['dsp_block']})",
-        f"  int8 accuracy: leaderboard {r['leaderboard_int8_accuracy']:.4f}, host twin {r['twin_accuracy']:.4f} "
-        f"(C DSP + tflite-micro on {r['n_inputs']} test inputs; numpy DSP + tflite-micro "
-        f"{r['numpy_tflm_accuracy']:.4f})  {ok if acc_ok else bad}",
-        f"  int8 model inputs C vs numpy: {r['equal_share']:.3%} equal, max {r['max_step']} step(s)  "
-        f"{ok if r['equal_share'] >= 0.999 and r['max_step'] <= 1 else bad}",
+        f"[bold]verify {r['export_dir']}[/bold] ({r['source']}, {r['target']}, DSP {r['dsp_block']}, "
+        f"{r['n_inputs']} test inputs)",
+        f"  int8 accuracy  leaderboard {r['leaderboard_int8_accuracy']:.4f}, host twin {r['twin_accuracy']:.4f} "
+        f"(C DSP + tflite-micro; numpy DSP: {r['numpy_tflm_accuracy']:.4f})  {ok if acc_ok else bad}",
+        f"  int8 inputs    C = numpy on {r['equal_share']:.3%}, max {r['max_step']} step  {ok if in_ok else bad}",
     ]
     c = r["cross"]
     if "text_bytes" in c:
-        libm = ", ".join(c["undefined"]) or "none"
         out.append(
-            f"  DSP on {r['core']} (arm-none-eabi-gcc -Os): code {c['text_bytes']:,} B, data {c['data_bytes']:,} B, "
-            f"static buffers {c['bss_bytes']:,} B (TUNER_DSP_BUFFER_BYTES {r['dsp_buffer_bytes']:,}); libm: {libm}"
+            f"  DSP size       {r['core']} -Os: code {c['text_bytes']:,} B, data {c['data_bytes']:,} B, "
+            f"buffers {c['bss_bytes']:,} B; libm: {', '.join(c['undefined']) or 'none'}"
         )
     else:
-        out.append(f"  DSP size on {r['core']}: not measured ({c.get('note', '')})")
+        out.append(f"  DSP size       not measured ({c.get('note', '')})")
     cost = r["cost_model_dsp_ms"]
     cost_txt = f"{cost:.3f} ms" if cost is not None else "-"
     e = r["emulation"]
     if e:
+        core = e["unicorn_model"].removeprefix("UC_CPU_ARM_").replace("CORTEX_", "Cortex-")
         out.append(
-            f"  DSP emulated ({e['unicorn_model'].removeprefix('UC_CPU_ARM_')}): {e['instructions']:,} instructions "
-            f"x {e['cpi']:g} cycles = {e['dsp_ms']:.3f} ms at {e['clock_hz'] / 1e6:g} MHz "
-            f"(old per-operation cost model: {cost_txt}); output vs host C: max {e['max_step_vs_host']} step(s)"
+            f"  DSP time       {e['instructions']:,} instructions x {e['cpi']:g} = {e['dsp_ms']:.3f} ms at "
+            f"{e['clock_hz'] / 1e6:g} MHz (emulated {core}); old cost model {cost_txt}"
         )
     else:
-        out.append(f"  DSP time: per-operation cost model {cost_txt} ({r['emulation_note']})")
+        out.append(f"  DSP time       cost model {cost_txt} ({r['emulation_note']})")
     if r["stage"]:
         out.append(f"[red]FAILED at stage {r['stage']}: {r['reason']}[/red]")
     else:
