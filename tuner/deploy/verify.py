@@ -49,6 +49,8 @@ class VerifyResult:
     header_quantization: tuple[float, int]
     model_quantization: tuple[float, int]
     dsp_buffer_bytes: int
+    raw_len: int
+    libm: list[str]  # libm functions dsp.c is documented to call (DspSource.libm)
     cost_model_dsp_ms: float | None
     cross: dict[str, Any] = field(default_factory=dict)
     emulation: dict[str, Any] | None = None
@@ -217,9 +219,11 @@ def verify_folder(folder: Path, work: Path) -> VerifyResult:
         header_quantization=(hs, hz),
         model_quantization=(ms, mz),
         dsp_buffer_bytes=int(deploy.get("dsp_buffer_bytes", 0)),
+        raw_len=int(raws.shape[1]),
+        libm=list(deploy.get("libm", [])),
         cost_model_dsp_ms=summary.get("estimate", {}).get("dsp_latency_ms"),
     )
-    _on_target(r, folder, raws[0], c_in[0], list(deploy.get("libm", [])), target.clock_hz)
+    _on_target(r, folder, raws[0], c_in[0], r.libm, target.clock_hz)
     r.stage, r.reason = _stage(r)
     return r
 
@@ -234,6 +238,8 @@ def verify(ref: str | Path) -> VerifyResult:
         r = verify_folder(folder, work)
         if folder.resolve().parent != work.resolve():  # a folder the user keeps: leave the result there
             (folder / "verify.json").write_text(json.dumps(r.to_dict(), indent=1, default=str))
+        else:
+            r.export_dir = f"{ref} (best trial, exported to a temporary folder)"
     trial = _trial_dir(r.source)
     if trial is not None:
         record_deploy(trial, {"verify": r.to_dict(), "cross": r.cross, "emulation": r.emulation})
