@@ -36,9 +36,9 @@ def test_retrain_same_seed_and_data_reproduces_the_candidate(exported, tmp_path)
     import tuner
 
     folder, summary = tuner.retrain(exported / "config.yaml", out=tmp_path / "again")
-    assert sorted(p.name for p in folder.iterdir()) == sorted(
-        ["config.yaml", "metrics.json", "model.keras", "model_int8.h", "model_int8.tflite", "preprocess.json"]
-    )
+    from tuner.exporter import EXPORT_FILES
+
+    assert sorted(p.name for p in folder.iterdir()) == sorted(EXPORT_FILES)  # with the same deploy bundle
     cand = json.loads((exported / "metrics.json").read_text())["metrics"]
     m = summary["metrics"]
     assert abs(m["float_accuracy"] - cand["float_accuracy"]) <= ACCURACY_TOLERANCE

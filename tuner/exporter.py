@@ -350,10 +350,16 @@ def retrain(
             (tmp / f"model_int8_{method}.tflite").write_bytes(blob)
         res.model.save(tmp / "model.keras")
         arena = write_header(tmp, tflite, est)
+        deploy: dict[str, Any] = {}
+        if res.preprocess_state is not None:  # the same bundle as `tuner export`, so `tuner verify` works here too
+            from tuner.deploy.bundle import bundle_from_state
+
+            deploy = bundle_from_state(tmp, new_cfg, problem, res.preprocess_state, tflite, arena, est)
         broken = budgets.violations(est["latency_ms"], est["ram_bytes"], est["flash_bytes"], 0.0)
         summary = {
             "source": f"retrain of {cfg.name}",
             "header_arena": arena,
+            "deploy": deploy,
             "state": "rejected" if broken else "feasible",
             "reason": "; ".join(broken),
             "params": params,

@@ -27,7 +27,7 @@ def _run_c(tmp_path: Path, files: dict[str, str], main: str) -> str:
 
 @needs_cc
 def test_timing_line_is_a_row_tuner_calibrate_reads(tmp_path):
-    from tuner.estimate._calibrate import read_measurements
+    from tuner.estimate import read_measurements
 
     board = templates.board_header(["walk", "run, fast", "sit"])
     out = _run_c(

@@ -119,31 +119,43 @@ def write_bundle(
     return summary
 
 
+def bundle_from_state(
+    folder: Path, cfg: Any, problem: Any, state: dict[str, Any], tflite: bytes, header_arena: dict, est: dict
+) -> dict[str, Any]:
+    """Write the bundle for a candidate whose fitted preprocessing is `state`, on `problem`'s data.
+
+    A block the C generator cannot take (e.g. images of mixed sizes) leaves the model files as they are
+    and says why in the summary (`error`), instead of failing the whole export."""
+    from tuner.deploy.dsp_c import raw_windows
+    from tuner.targets import load_target
+
+    pre = fitted_preprocessor(cfg, problem, state)
+    try:
+        raws = raw_windows(pre, problem.test)
+        _, y = pre.transform(problem.test)
+        sample = (raws[0], int(y[0]))
+        core = load_target(cfg.target).core
+        return write_bundle(folder, cfg, pre, tflite, header_arena, est, problem.class_names, sample, core)
+    except ValueError as exc:
+        for f in (*BUNDLE_FILES, templates.SKETCH):
+            p = folder / f
+            if p.is_dir():
+                shutil.rmtree(p)
+            else:
+                p.unlink(missing_ok=True)
+        return {"error": f"no DSP bundle: {exc}"}
+
+
 def export_bundle(folder: Path, cfg: Any, trial_dir: Path, tflite: bytes, header_arena: dict, est: dict) -> dict:
     """`tuner export`'s hook: rebuild the trial's fitted preprocessor, write the bundle, and record the
     deploy summary in the trial folder (`deploy.json`) for `tuner show` and the report."""
-    from tuner.deploy.dsp_c import raw_windows
     from tuner.errors import InputError
-    from tuner.targets import load_target
 
     state_file = trial_dir / "preprocess.json"
     if not state_file.is_file():
         raise InputError(f"{state_file} is missing (the fitted preprocessing of the trial); re-run the trial")
-    problem = load_problem(cfg)
-    pre = fitted_preprocessor(cfg, problem, json.loads(state_file.read_text()))
-    raws = raw_windows(pre, problem.test)
-    _, y = pre.transform(problem.test)
-    summary = write_bundle(
-        folder,
-        cfg,
-        pre,
-        tflite,
-        header_arena,
-        est,
-        problem.class_names,
-        (raws[0], int(y[0])),
-        load_target(cfg.target).core,
-    )
+    state = json.loads(state_file.read_text())
+    summary = bundle_from_state(folder, cfg, load_problem(cfg), state, tflite, header_arena, est)
     record_deploy(trial_dir, summary)
     return summary
 
