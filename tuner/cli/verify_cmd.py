@@ -39,6 +39,11 @@ def _lines(r: dict[str, Any]) -> list[str]:
             f"  DSP time       {e['instructions']:,} instructions x {e['cpi']:g} = {e['dsp_ms']:.3f} ms at "
             f"{e['clock_hz'] / 1e6:g} MHz (emulated {core}); old cost model {cost_txt}"
         )
+        if r["latency_ms_with_emulated_dsp"] is not None:
+            out.append(
+                f"  latency        {r['latency_ms_with_emulated_dsp']:.3f} ms with the emulated DSP "
+                f"(sweep estimate with the cost model: {r['estimate_latency_ms']:.3f} ms)"
+            )
     else:
         out.append(f"  DSP time       cost model {cost_txt} ({r['emulation_note']})")
     if r["stage"]:

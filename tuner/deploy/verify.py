@@ -52,6 +52,8 @@ class VerifyResult:
     raw_len: int
     libm: list[str]  # libm functions dsp.c is documented to call (DspSource.libm)
     cost_model_dsp_ms: float | None
+    estimate_latency_ms: float | None  # the sweep's latency estimate: network + cost-model DSP
+    latency_ms_with_emulated_dsp: float | None = None  # the same with the emulated DSP time instead
     cross: dict[str, Any] = field(default_factory=dict)
     emulation: dict[str, Any] | None = None
     emulation_note: str = ""
@@ -173,6 +175,8 @@ def _on_target(r: VerifyResult, folder: Path, raw0: np.ndarray, host0: np.ndarra
     r.emulation = {**timing(r.core, n, clock).to_dict(), "return_code": rc}
     r.emulated_equals_host = bool(rc == 0 and np.abs(out.astype(int) - host0.astype(int)).max() <= 1)
     r.emulation["max_step_vs_host"] = int(np.abs(out.astype(int) - host0.astype(int)).max())
+    if r.estimate_latency_ms is not None and r.cost_model_dsp_ms is not None:
+        r.latency_ms_with_emulated_dsp = r.estimate_latency_ms - r.cost_model_dsp_ms + r.emulation["dsp_ms"]
 
 
 def verify_folder(folder: Path, work: Path) -> VerifyResult:
@@ -222,6 +226,7 @@ def verify_folder(folder: Path, work: Path) -> VerifyResult:
         raw_len=int(raws.shape[1]),
         libm=list(deploy.get("libm", [])),
         cost_model_dsp_ms=summary.get("estimate", {}).get("dsp_latency_ms"),
+        estimate_latency_ms=summary.get("estimate", {}).get("latency_ms"),
     )
     _on_target(r, folder, raws[0], c_in[0], r.libm, target.clock_hz)
     r.stage, r.reason = _stage(r)
