@@ -153,3 +153,25 @@ def test_audio_winner_verifies(tmp_path, monkeypatch):
     deploy = json.loads((out / "metrics.json").read_text())["deploy"]
     assert deploy["dsp_block"] == "audio-mfcc" and deploy["raw_len"] == 16000
     _check_twin(tuner.verify(out), tuner.show("kws", "best")["metrics"]["int8_confusion"])
+
+
+@pytest.mark.parametrize(
+    "target, sized, note",
+    [
+        ("esp32-s3", False, "xtensa-lx7 is not an Arm Cortex-M core"),
+        ("alif-e7-hp", True, "no emulator model for cortex-m55"),
+        ("nucleo-g0b1re", True, None),  # Cortex-M0+: soft float, emulated
+    ],
+)
+def test_cores_without_an_emulator_keep_the_cost_model_and_say_so(results, motion_export, target, sized, note):
+    import tuner
+
+    cfg = motion_export / "config.yaml"
+    cfg.write_text(re.sub(r"(?m)^target: .*$", f"target: {target}", cfg.read_text()))
+    r = tuner.verify(motion_export)
+    assert r.ok and r.target == target
+    assert ("text_bytes" in r.cross) == sized
+    if note is None:
+        assert r.emulation["instructions"] > 0 and r.emulated_equals_host and r.cross["runtime"]  # __aeabi_f*
+    else:
+        assert r.emulation is None and note in r.emulation_note and "cost model" in r.emulation_note
