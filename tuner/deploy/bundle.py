@@ -127,6 +127,7 @@ def bundle_from_state(
     A block the C generator cannot take (e.g. images of mixed sizes) leaves the model files as they are
     and says why in the summary (`error`), instead of failing the whole export."""
     from tuner.deploy.dsp_c import raw_windows
+    from tuner.errors import InputError
     from tuner.targets import load_target
 
     pre = fitted_preprocessor(cfg, problem, state)
@@ -136,7 +137,7 @@ def bundle_from_state(
         sample = (raws[0], int(y[0]))
         core = load_target(cfg.target).core
         return write_bundle(folder, cfg, pre, tflite, header_arena, est, problem.class_names, sample, core)
-    except ValueError as exc:
+    except InputError as exc:  # data the generated C cannot take (e.g. images of mixed sizes)
         for f in (*BUNDLE_FILES, templates.SKETCH):
             p = folder / f
             if p.is_dir():
