@@ -163,6 +163,8 @@ def export_bundle(folder: Path, cfg: Any, trial_dir: Path, tflite: bytes, header
 
 def record_deploy(trial_dir: Path, update: dict[str, Any]) -> None:
     """Merge `update` into the trial folder's deploy.json (export writes sizes, verify adds its results)."""
+    from tuner.files import read_json, write_atomic
+
     path = trial_dir / DEPLOY_JSON
-    old = json.loads(path.read_text()) if path.is_file() else {}
-    path.write_text(json.dumps({**old, **update}, indent=1, default=str))
+    old = read_json(path, fix="delete it and run `tuner export` again")
+    write_atomic(path, json.dumps({**old, **update}, indent=1, default=str))

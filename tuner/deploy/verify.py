@@ -189,12 +189,16 @@ def verify_folder(folder: Path, work: Path) -> VerifyResult:
     missing = [f for f in need if not (folder / f).is_file()]
     if missing:
         raise InputError(f"{folder} lacks {', '.join(missing)}; re-export with this version (`tuner export`)")
+    from tuner.files import read_json
+
     cfg = load_config(folder / "config.yaml")
-    summary = json.loads((folder / "metrics.json").read_text())
+    summary = read_json(folder / "metrics.json", fix="export the trial again")
+    if "int8_accuracy" not in summary.get("metrics", {}) or "header_arena" not in summary:
+        raise InputError(f"{folder / 'metrics.json'} is not one `tuner export` wrote; export the trial again")
     deploy = summary.get("deploy", {})
     tflite = (folder / "model_int8.tflite").read_bytes()
     problem = load_problem(cfg)
-    pre = fitted_preprocessor(cfg, problem, json.loads((folder / "preprocess.json").read_text()))
+    pre = fitted_preprocessor(cfg, problem, read_json(folder / "preprocess.json", fix="export the trial again"))
     x, y = pre.transform(problem.test)
     raws = raw_windows(pre, problem.test)
     x = x.reshape(len(x), -1)
