@@ -112,7 +112,8 @@ def show(name: str, trial: str | int = "best", storage: str | None = None) -> di
 
 
 def export(name: str, trial: str | int = "best", out: str | Path | None = None, force: bool = False) -> Path:
-    """Export a trial's config.yaml, model_int8.tflite, model_int8.h, model.keras, metrics.json."""
+    """Export a trial's config.yaml, model_int8.tflite, model_int8.h, model.keras, metrics.json and the deploy
+    bundle (dsp.h/dsp.c, main.c, Arduino sketch, README; see `verify`)."""
     from tuner.exporter import export_trial
 
     return export_trial(name, trial, out, force)

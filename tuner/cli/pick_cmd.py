@@ -87,7 +87,8 @@ def export_cmd(
     out: Annotated[Path | None, Opt(help="output folder (default results/NAME/export)")] = None,
     force: Annotated[bool, Opt(help="overwrite a non-empty --out folder")] = False,
 ) -> None:
-    """Write config.yaml, model_int8.tflite, model_int8.h, model.keras and metrics.json of a trial."""
+    """Write config.yaml, model_int8.tflite, model_int8.h, model.keras and metrics.json of a trial, and the
+    deploy bundle: dsp.h/dsp.c (its DSP in C), main.c, an Arduino sketch and a README (check: tuner verify DIR)."""
     from tuner.api import export
 
     folder = export(name, trial, out, force)
