@@ -42,7 +42,9 @@ def _memoized(run_candidate: Any, cache: dict[str, Any], cache_file: Path, stats
     from tuner.errors import CandidateFailed, CandidateRejected
     from tuner.pipeline import CandidateResult
 
-    def run(params: dict[str, Any], problem: Any, on_event: Any = None, on_epoch: Any = None) -> Any:
+    def run(
+        params: dict[str, Any], problem: Any, on_event: Any = None, on_epoch: Any = None, stages: Any = None
+    ) -> Any:
         key = json.dumps({**params, "_epochs": problem.epochs}, sort_keys=True, default=str)
         if key not in cache:
             stats["evaluated"] += 1

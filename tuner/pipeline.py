@@ -5,9 +5,10 @@ Used by the sweep for every trial and by `retrain` for an exported config, so bo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,13 @@ import yaml
 from tuner.budgets import Budgets
 from tuner.data import Dataset, load_data, split
 from tuner.errors import CandidateFailed, CandidateRejected, InputError
-from tuner.estimate.training_time import HostThroughput
+from tuner.estimate.training_time import (
+    HostThroughput,
+    TrainCost,
+    TrainEstimate,
+    TrainingTimeModel,
+    format_duration,
+)
 
 Event = Callable[..., None]
 
@@ -36,7 +43,9 @@ class Problem:
     seed: int = 0
     epochs: int | None = None  # overrides the space's `epochs`
     host: HostThroughput | None = None
+    time_model: TrainingTimeModel | None = None  # the sweep's, refitted on its trials; else from `host`
     _features: dict[str, Any] = field(default_factory=dict)
+    _prechecks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def from_source(
@@ -109,22 +118,74 @@ def _accuracy_and_confusion(probs: np.ndarray, y: np.ndarray, n_classes: int) ->
     return float((pred == y).mean()), cm.tolist()
 
 
+# Parameters that change training but not the int8 graph (dropout is removed at inference): the
+# untrained pre-check conversion is shared by candidates that differ only in these.
+TRAINING_ONLY_KEYS = {"learning_rate", "dropout", "epochs", "batch_size", "patience", "optimizer"}
+
+
 def precheck(
-    model: Any, x_train: np.ndarray, problem: Problem, dsp: Any, params: dict[str, Any]
-) -> tuple[dict[str, Any], float]:
-    """Fast estimate of the untrained int8 model plus the training-time estimate; raise if over budget."""
+    model: Any, x_train: np.ndarray, problem: Problem, dsp: Any, params: dict[str, Any], n_val: int = 0
+) -> tuple[dict[str, Any], TrainEstimate]:
+    """Fast estimate of the untrained int8 model plus the training-time estimate; raise if over budget.
+
+    The conversion and estimate are cached per architecture and input shape: a few ms instead of
+    0.1-3 s when the sampler proposes an architecture again with other training settings."""
     from tuner.estimate import estimate_tflite
     from tuner.quantize import to_int8
 
-    tfl = to_int8(model, x_train, n_samples=8, seed=problem.seed)
-    est = estimate_tflite(tfl, problem.target, dsp=dsp, exact=False)
+    key = json.dumps(
+        [{k: v for k, v in params.items() if k not in TRAINING_ONLY_KEYS}, list(model.input_shape[1:])],
+        sort_keys=True,
+        default=str,
+    )
+    if key not in problem._prechecks:
+        tfl = to_int8(model, x_train, n_samples=8, seed=problem.seed)
+        est = estimate_tflite(tfl, problem.target, dsp=dsp, exact=False)
+        dw_macs = sum(layer.macs for layer in est.layers if layer.op == "DEPTHWISE_CONV_2D")
+        problem._prechecks[key] = {
+            **est.to_dict(),
+            "dw_macs": dw_macs,
+            "bn_elems": _batchnorm_elements(model),
+            "n_layers": sum(1 for _ in model._flatten_layers(include_self=False)),
+        }
+    est = problem._prechecks[key]
     epochs = int(problem.epochs or params.get("epochs", 30))
-    host = problem.host or HostThroughput(0.05, 1e-3, 1e-9, source="default")
-    dw_macs = sum(layer.macs for layer in est.layers if layer.op == "DEPTHWISE_CONV_2D")
-    bn_elems = _batchnorm_elements(model)
-    batch = int(params.get("batch_size", 32))
-    train_s = host.estimate_seconds(est.macs, len(x_train), batch, epochs, dw_macs, bn_elems)
-    return {**est.to_dict(), "dw_macs": dw_macs, "bn_elems": bn_elems}, train_s
+    cost = TrainCost(
+        family=str(params.get("family", "")),
+        macs=int(est["macs"]),
+        n_train=len(x_train),
+        n_val=int(n_val),
+        batch_size=int(params.get("batch_size", 32)),
+        dw_macs=int(est["dw_macs"]),
+        bn_elems=int(est["bn_elems"]),
+        n_layers=int(est["n_layers"]),
+    )
+    model_t = problem.time_model or TrainingTimeModel(
+        problem.host or HostThroughput(0.05, 1e-3, 1e-9, source="default")
+    )
+    return est, model_t.estimate(cost, epochs)
+
+
+def _train_message(reasons: list[str], train: TrainEstimate) -> list[str]:
+    """The training-time rejection says the estimate's band and what it rests on."""
+    band = f" (band {format_duration(train.low)}-{format_duration(train.high)}, {train.source})"
+    return [r + band if r.startswith("Estimated training time") else r for r in reasons]
+
+
+class StageTimer:
+    """Seconds per pipeline stage, filled as the candidate goes (kept by the caller, so a rejected,
+    pruned or failed candidate still has the stages it went through)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
 
 
 def _batchnorm_elements(model: Any) -> int:
@@ -139,7 +200,11 @@ def _batchnorm_elements(model: Any) -> int:
 
 
 def run_candidate(
-    params: dict[str, Any], problem: Problem, on_event: Event | None = None, on_epoch: Callable | None = None
+    params: dict[str, Any],
+    problem: Problem,
+    on_event: Event | None = None,
+    on_epoch: Callable | None = None,
+    stages: StageTimer | None = None,
 ) -> CandidateResult:
     """Run one candidate. Raises CandidateRejected (over budget, before training) or CandidateFailed."""
     from tuner.estimate import estimate_tflite
@@ -148,30 +213,40 @@ def run_candidate(
     from tuner.train import train
 
     emit = on_event or (lambda *a, **k: None)
+    timed = stages if stages is not None else StageTimer()
     emit("stage", stage="preprocess")
     try:
-        pre, feats = problem.features(params)
-        model = build_model(params, pre.input_shape, len(problem.class_names), seed=problem.seed)
+        with timed("features"):
+            pre, feats = problem.features(params)
+        with timed("build"):
+            model = build_model(params, pre.input_shape, len(problem.class_names), seed=problem.seed)
     except InputError as exc:  # a combination the space allows but the data cannot (e.g. FFT > window)
         raise CandidateRejected(f"invalid candidate: {exc}") from exc
     (x_tr, y_tr), (x_va, y_va), (x_te, y_te) = feats["train"], feats["val"], feats["test"]
     dsp = pre.cost()
 
     emit("stage", stage="pre-check")
-    t0 = time.perf_counter()
-    pre_est, est_train_s = precheck(model, x_tr, problem, dsp, params)
+    with timed("precheck"):
+        pre_est, train_est = precheck(model, x_tr, problem, dsp, params, n_val=len(x_va))
+    est_train_s = train_est.seconds
     reasons = problem.budgets.violations(
         pre_est["latency_ms"], pre_est["ram_bytes"], pre_est["flash_bytes"], est_train_s
     )
     base_metrics = {
         "est_train_seconds": est_train_s,
-        "precheck_seconds": time.perf_counter() - t0,
+        "est_train_seconds_low": train_est.low,
+        "est_train_seconds_high": train_est.high,
+        "est_epoch_seconds": train_est.epoch_seconds,
+        "est_compile_seconds": train_est.compile_seconds,
+        "est_train_source": train_est.source,
+        "precheck_seconds": timed.seconds["precheck"],
         "precheck_estimate": {k: v for k, v in pre_est.items() if k != "layers"},
         "n_train": int(len(x_tr)),
         "n_val": int(len(x_va)),
         "n_test": int(len(x_te)),
         "dw_macs": int(pre_est["dw_macs"]),
         "bn_elems": int(pre_est["bn_elems"]),
+        "n_layers": int(pre_est["n_layers"]),
         "input_shape": list(pre.input_shape),
     }
     if reasons:
@@ -179,22 +254,35 @@ def run_candidate(
             pre_est["latency_ms"], pre_est["ram_bytes"], pre_est["flash_bytes"], est_train_s
         )
         flat = {k: pre_est[k] for k in ("latency_ms", "ram_bytes", "flash_bytes", "macs") if k in pre_est}
-        raise CandidateRejected("; ".join(reasons), margins, {**flat, "est_train_seconds": est_train_s})
+        raise CandidateRejected(
+            "; ".join(_train_message(reasons, train_est)),
+            margins,
+            {**flat, **{k: v for k, v in base_metrics.items() if k.startswith("est_")}, "stage_seconds": timed.seconds},
+        )
 
-    emit("precheck", estimate=pre_est, est_train_seconds=est_train_s)
+    keep = ("n_train", "n_val", "est_train_seconds_low", "est_train_seconds_high", "est_epoch_seconds")
+    keep += ("est_compile_seconds", "est_train_source")
+    emit("precheck", estimate=pre_est, est_train_seconds=est_train_s, metrics={k: base_metrics[k] for k in keep})
     emit("stage", stage="train")
-    result = train(model, x_tr, y_tr, x_va, y_va, params, seed=problem.seed, on_epoch=on_epoch, epochs=problem.epochs)
+    with timed("fit"):
+        result = train(
+            model, x_tr, y_tr, x_va, y_va, params, seed=problem.seed, on_epoch=on_epoch, epochs=problem.epochs
+        )
 
     emit("stage", stage="int8")
-    tflite = to_int8(model, x_tr, seed=problem.seed)
+    with timed("int8_convert"):
+        tflite = to_int8(model, x_tr, seed=problem.seed)
     n = len(problem.class_names)
-    float_acc, float_cm = _accuracy_and_confusion(model.predict(x_te, verbose=0, batch_size=256), y_te, n)
-    int8_acc, int8_cm = _accuracy_and_confusion(predict_int8(tflite, x_te), y_te, n)
+    with timed("eval_float"):
+        float_acc, float_cm = _accuracy_and_confusion(model.predict(x_te, verbose=0, batch_size=256), y_te, n)
+    with timed("eval_int8"):
+        int8_acc, int8_cm = _accuracy_and_confusion(predict_int8(tflite, x_te), y_te, n)
     if not np.isfinite(float_acc):
         raise CandidateFailed("evaluation produced NaN")
 
     emit("stage", stage="estimate")
-    est = estimate_tflite(tflite, problem.target, dsp=dsp, exact=True).to_dict()
+    with timed("estimate_exact"):
+        est = estimate_tflite(tflite, problem.target, dsp=dsp, exact=True).to_dict()
     metrics = {
         **base_metrics,
         "float_accuracy": float_acc,
@@ -203,10 +291,12 @@ def run_candidate(
         "float_confusion": float_cm,
         "int8_confusion": int8_cm,
         "train_seconds": result.train_seconds,
+        "epoch_seconds": result.epoch_seconds,
         "epochs_run": result.epochs_run,
         "best_epoch": result.best_epoch,
         "history": result.history,
         "class_names": list(problem.class_names),
+        "stage_seconds": timed.seconds,  # the same dict: `write` is added by save_artifacts
     }
     post = problem.budgets.violations(est["latency_ms"], est["ram_bytes"], est["flash_bytes"], 0.0)
     state, reason = ("rejected", "; ".join(post)) if post else ("feasible", "")
@@ -214,12 +304,13 @@ def run_candidate(
 
 
 def save_artifacts(folder: Path, params: dict[str, Any], res: CandidateResult) -> None:
-    """Write candidate.yaml, model.keras, model_int8.tflite, metrics.json, estimate.json, preprocess.json."""
+    """Write candidate.yaml, model.keras, model_int8.tflite, estimate.json, preprocess.json and,
+    last, metrics.json (with the time this writing took in `stage_seconds.write`)."""
     from tuner.files import write_atomic
 
+    start = time.perf_counter()
     folder.mkdir(parents=True, exist_ok=True)
     write_atomic(folder / "candidate.yaml", yaml.safe_dump(params, sort_keys=False))
-    write_atomic(folder / "metrics.json", json.dumps(res.metrics, indent=1))
     write_atomic(folder / "estimate.json", json.dumps(res.estimate, indent=1))
     if res.preprocess_state is not None:
         (folder / "preprocess.json").write_text(json.dumps(res.preprocess_state))
@@ -227,6 +318,9 @@ def save_artifacts(folder: Path, params: dict[str, Any], res: CandidateResult) -
         (folder / "model_int8.tflite").write_bytes(res.tflite)
     if res.model is not None:
         res.model.save(folder / "model.keras")
+    stages = res.metrics.setdefault("stage_seconds", {})
+    stages["write"] = stages.get("write", 0.0) + time.perf_counter() - start
+    write_atomic(folder / "metrics.json", json.dumps(res.metrics, indent=1))
 
 
 def build_untrained_int8(config_path: str | Path) -> tuple[bytes, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -23,6 +23,7 @@ class TrainResult:
     best_epoch: int
     train_seconds: float
     history: dict[str, list[float]]
+    epoch_seconds: list[float] = field(default_factory=list)  # wall time of each epoch, validation included
 
 
 def train(
@@ -52,19 +53,35 @@ def train(
         ),
         keras.callbacks.TerminateOnNaN(),
     ]
+    # epoch times (before the pruning hook runs) feed the training-time estimate: the first one
+    # carries the tracing; a pruned fit leaves them on the exception as `epoch_seconds`
+    epoch_s: list[float] = []
+    marks = {"start": 0.0}
+    callbacks.insert(
+        0,
+        keras.callbacks.LambdaCallback(
+            on_epoch_begin=lambda e, logs: marks.update(start=time.perf_counter()),
+            on_epoch_end=lambda e, logs: epoch_s.append(time.perf_counter() - marks["start"]),
+        ),
+    )
     if on_epoch is not None:
         callbacks.append(keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: on_epoch(e, logs or {})))
     start = time.perf_counter()
-    hist = model.fit(
-        x_train,
-        y_train,
-        validation_data=(x_val, y_val),
-        epochs=n_epochs,
-        batch_size=int(params.get("batch_size", 32)),
-        callbacks=callbacks,
-        verbose=0,
-        shuffle=True,
-    )
+    try:
+        hist = model.fit(
+            x_train,
+            y_train,
+            validation_data=(x_val, y_val),
+            epochs=n_epochs,
+            batch_size=int(params.get("batch_size", 32)),
+            callbacks=callbacks,
+            verbose=0,
+            shuffle=True,
+        )
+    except Exception as exc:
+        exc.epoch_seconds = epoch_s  # type: ignore[attr-defined]
+        exc.train_seconds = time.perf_counter() - start  # type: ignore[attr-defined]
+        raise
     seconds = time.perf_counter() - start
     losses = hist.history.get("loss", [])
     weights_ok = all(np.isfinite(np.asarray(w)).all() for w in model.get_weights())
@@ -72,4 +89,4 @@ def train(
         raise CandidateFailed("training diverged (NaN/inf loss or weights); lower the learning rate or check the data")
     val_acc = hist.history.get("val_accuracy", [0.0])
     history = {k: [float(v) for v in vs] for k, vs in hist.history.items()}
-    return TrainResult(len(losses), int(np.argmax(val_acc)) + 1, seconds, history)
+    return TrainResult(len(losses), int(np.argmax(val_acc)) + 1, seconds, history, epoch_s)

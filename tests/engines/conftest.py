@@ -42,7 +42,7 @@ def score(p: dict) -> float:
     return 0.5 + 0.1 * (p["width"] / 64) - 0.05 * p.get("depth", 1) - 0.2 * abs(p.get("rate", 0.25) - 0.25)
 
 
-def fake_run_candidate(params, problem, on_event=None, on_epoch=None):
+def fake_run_candidate(params, problem, on_event=None, on_epoch=None, stages=None):
     from tuner.pipeline import CandidateResult
 
     emit = on_event or (lambda *a, **k: None)
@@ -89,7 +89,7 @@ def fake_sweep(tmp_path, monkeypatch):
     (tmp_path / "tiny.yaml").write_text(TINY)
     problem = types.SimpleNamespace(epochs=None, budgets=Budgets(), calls=[], host=None, seed=0)
 
-    def check(settings, space, target, budgets, n=8):
+    def check(settings, space, target, budgets, n=8, startup=None):
         problem.budgets = budgets
         problem.epochs = settings.epochs
         return problem

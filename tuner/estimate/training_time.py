@@ -6,13 +6,22 @@ where `macs` are the forward multiply-accumulates of one sample (training costs 
 `dw_macs` the part in depthwise convolutions and `bn_elems` the activation elements that go through
 BatchNormalization. Measured on a 2-core x86 host: a depthwise MAC costs ~6x a conv MAC in training
 and a BatchNorm element ~100x, so with MACs alone a MobileNet's training was underestimated 10x.
-The coefficients come from a short measurement on this host (`measure_host`, a few seconds, cached
-per sweep); mac_s, step_s and overhead_s are refitted on the real training times of finished trials.
+The coefficients come from a short measurement on this host (`measure_host`, a few seconds, done
+once per machine and cached); mac_s, step_s and overhead_s are refitted on the real training times
+of finished trials.
+
+`TrainingTimeModel` adds what that per-epoch formula misses and calibrates it on the sweep itself:
+graph tracing and compilation once per model (grows with the number of layers), the validation
+pass of every epoch (forward only, ~1/3 of a training sample), and one correction factor per model
+family fitted on the real epoch times of that family's finished trials, with a band from their
+spread. The sweep records the estimate before each trial, so the hit rate is out of sample.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,6 +38,8 @@ class HostThroughput:
     source: str = "measured"
     dw_mac_s: float | None = None  # per depthwise-conv MAC; None: same as mac_s
     bn_elem_s: float = 0.0  # per activation element through BatchNormalization
+    compile_s: float = 1.0  # per model: tracing the train and validation functions ...
+    compile_layer_s: float = 0.03  # ... plus this per Keras layer
 
     def per_sample_seconds(self, macs: int, dw_macs: int = 0, bn_elems: int = 0) -> float:
         dw = self.mac_s if self.dw_mac_s is None else self.dw_mac_s
@@ -77,7 +88,14 @@ def fit(rows: list[tuple], prior: HostThroughput) -> HostThroughput:
     if not np.all(np.isfinite(coef)):
         return prior
     return HostThroughput(
-        float(coef[0]), float(coef[1]), float(coef[2]), f"refit on {len(rows)} trials", prior.dw_mac_s, prior.bn_elem_s
+        float(coef[0]),
+        float(coef[1]),
+        float(coef[2]),
+        f"refit on {len(rows)} trials",
+        prior.dw_mac_s,
+        prior.bn_elem_s,
+        prior.compile_s,
+        prior.compile_layer_s,
     )
 
 
@@ -91,9 +109,13 @@ def measure_host(input_dim: int = 64, samples: int = 2048, batch_size: int = 32)
     x = rng.standard_normal((samples, input_dim)).astype(np.float32)
     y = rng.integers(0, 4, samples)
 
+    traces: dict[int, float] = {}
+
     def timed(model: Any, xs: np.ndarray, n: int) -> float:
         model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        start = time.perf_counter()
         model.fit(xs[:batch_size], y[:batch_size], epochs=1, verbose=0)  # build + trace
+        traces[len(model.layers)] = min(traces.get(len(model.layers), 1e9), time.perf_counter() - start)
         start = time.perf_counter()
         model.fit(xs[:n], y[:n], epochs=1, batch_size=batch_size, verbose=0)
         return time.perf_counter() - start
@@ -122,7 +144,11 @@ def measure_host(input_dim: int = 64, samples: int = 2048, batch_size: int = 32)
     bn = timed(head(keras.layers.BatchNormalization()), img, samples) - base
     dw_mac = max(dw / (samples * 16 * 16 * 9 * 16), float(mac))
     bn_elem = max(bn / (samples * 16 * 16 * 16), 0.0)
-    return HostThroughput(float(overhead), step, float(mac), "measured on this host", dw_mac, bn_elem)
+    # first fit of a 3-layer and a ~5-layer model: tracing cost, split into base and per layer
+    c_small, c_dw = traces.get(3, 1.0), traces.get(5, 1.0)
+    per_layer = max((c_dw - c_small) / 2, 0.005)
+    base = max(c_small - 3 * per_layer, 0.1)
+    return HostThroughput(float(overhead), step, float(mac), "measured on this host", dw_mac, bn_elem, base, per_layer)
 
 
 def format_duration(seconds: float) -> str:
@@ -131,16 +157,171 @@ def format_duration(seconds: float) -> str:
     return f"{h}h {m}m {s}s" if h else f"{m}m {s}s"
 
 
-def refreshed_host(folder: Path, rows: list[tuple[int, int, int, int, float]]) -> HostThroughput:
-    """This host's throughput for a sweep: measured once per results folder (under a file lock, so
-    parallel workers measure once), then refitted (`fit`) on rows of finished trials."""
+def _machine_cache() -> Path:
+    import os
+    import platform
+
+    root = Path(os.environ.get("TUNER_CACHE", Path.home() / ".cache" / "tinyml-tuner"))
+    return root / f"host-{platform.node()}-{os.cpu_count()}.json"
+
+
+def machine_host() -> HostThroughput:
+    """This machine's measured throughput: measured once (a few seconds) and kept in
+    `$TUNER_CACHE/host-<hostname>-<cores>.json`, so a sweep does not pay the probe every time.
+    Under a file lock, so parallel workers measure once."""
     import fcntl
 
+    path = _machine_cache()
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path.with_suffix(".lock"), "w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            if not path.exists():
+                tmp = path.with_suffix(f".{os.getpid()}.tmp")
+                measure_host().save(tmp)
+                tmp.replace(path)
+    return HostThroughput.load(path)
+
+
+def refreshed_host(folder: Path, rows: list[tuple[int, int, int, int, float]]) -> HostThroughput:
+    """This host's throughput for a sweep: the machine's measurement (`machine_host`), copied to
+    `results/<name>/host.json` on first use, then refitted (`fit`) on rows of finished trials."""
     path = folder / "host.json"
     if not path.exists():
         folder.mkdir(parents=True, exist_ok=True)
-        with open(folder / "host.lock", "w") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            if not path.exists():
-                measure_host().save(path)
+        machine_host().save(path)
     return fit(rows, HostThroughput.load(path))
+
+
+@dataclass(frozen=True)
+class TrainCost:
+    """What the training time of one candidate depends on (all known before training)."""
+
+    family: str
+    macs: int  # forward MACs per sample
+    n_train: int
+    n_val: int
+    batch_size: int
+    dw_macs: int = 0
+    bn_elems: int = 0
+    n_layers: int = 10
+
+
+@dataclass(frozen=True)
+class Observed:
+    """A finished (or pruned) trial: its cost and what training really took."""
+
+    cost: TrainCost
+    epochs_run: int
+    train_seconds: float
+    epoch_seconds: float  # median of the epochs after the first (steady state)
+    compile_seconds: float  # first epoch minus a steady one: tracing and compilation
+
+
+@dataclass(frozen=True)
+class TrainEstimate:
+    """Training-time estimate of one candidate: `seconds` for all planned epochs (the upper figure
+    the `--max-train-minutes` gate uses; early stopping can end sooner), with its band."""
+
+    seconds: float
+    low: float
+    high: float
+    compile_seconds: float
+    epoch_seconds: float
+    epochs: int
+    source: str
+
+    def for_epochs(self, epochs: int) -> float:
+        return self.compile_seconds + epochs * self.epoch_seconds
+
+    @property
+    def band(self) -> tuple[float, float]:
+        return self.low / self.seconds, self.high / self.seconds
+
+
+PRIOR_BAND = 2.0  # before any trial of the family: x0.5-x2
+MIN_BAND = 1.25
+SHRINK = 2.0  # weight (in trials) of the all-families factor in a family's factor
+
+
+class TrainingTimeModel:
+    """Host formula (`HostThroughput`, refitted on the sweep's trials) plus tracing per model and
+    validation per epoch, times a per-family factor fitted on that family's observed epochs."""
+
+    def __init__(self, host: HostThroughput, observed: list[Observed] | tuple[Observed, ...] = ()) -> None:
+        self.observed = [o for o in observed if o.epoch_seconds > 0 and o.epochs_run > 0]
+
+        def train_part(o: Observed) -> float:  # a steady epoch minus its validation pass (prior share)
+            c = o.cost
+            return max(o.epoch_seconds - c.n_val * host.per_sample_seconds(c.macs, c.dw_macs, c.bn_elems) / 3, 1e-3)
+
+        rows = [
+            (o.cost.macs, o.cost.n_train, o.cost.batch_size, 1, train_part(o), o.cost.dw_macs, o.cost.bn_elems)
+            for o in self.observed
+        ]
+        self.host = fit(rows, host)
+        logs: dict[str, list[float]] = {}
+        for o in self.observed:
+            logs.setdefault(o.cost.family, []).append(math.log(o.epoch_seconds / self._prior_epoch(o.cost)))
+        every = [v for vs in logs.values() for v in vs]
+        self.global_log = float(np.mean(every)) if every else 0.0
+        self.family_log = {f: (sum(vs) + SHRINK * self.global_log) / (len(vs) + SHRINK) for f, vs in logs.items()}
+        resid = [v - self.family_log[f] for f, vs in logs.items() for v in vs]
+        self.spread = float(np.sqrt(np.mean(np.square(resid)))) if len(resid) >= 3 else None
+        self.compile = self._fit_compile()
+
+    def _prior_epoch(self, c: TrainCost) -> float:
+        train = self.host.epoch_seconds(c.macs, c.n_train, c.batch_size, c.dw_macs, c.bn_elems)
+        val = c.n_val * self.host.per_sample_seconds(c.macs, c.dw_macs, c.bn_elems) / 3
+        return max(train + val, 1e-3)
+
+    def _fit_compile(self) -> tuple[float, float]:
+        """(base, per layer) seconds of tracing, least squares on observed trials (prior below 3)."""
+        pts = [(o.cost.n_layers, o.compile_seconds) for o in self.observed if o.compile_seconds > 0]
+        prior = (self.host.compile_s, self.host.compile_layer_s)
+        if len(pts) < 3 or len({n for n, _ in pts}) < 2:
+            if pts:  # scale the prior to what was seen
+                k = float(np.median([c / (prior[0] + prior[1] * n) for n, c in pts]))
+                return prior[0] * k, prior[1] * k
+            return prior
+        from scipy.optimize import nnls
+
+        a = np.array([[1.0, n] for n, _ in pts])
+        coef, _ = nnls(a, np.array([c for _, c in pts]))
+        return float(coef[0]), float(coef[1])
+
+    def estimate(self, cost: TrainCost, epochs: int) -> TrainEstimate:
+        log_f = self.family_log.get(cost.family, self.global_log)
+        epoch_s = self._prior_epoch(cost) * math.exp(log_f)
+        compile_s = self.compile[0] + self.compile[1] * cost.n_layers
+        seconds = compile_s + epochs * epoch_s
+        n_family = sum(1 for o in self.observed if o.cost.family == cost.family)
+        if n_family == 0 or self.spread is None:
+            band, source = PRIOR_BAND, "host measurement" + (f", {len(self.observed)} trials" if self.observed else "")
+        else:
+            band = max(MIN_BAND, math.exp(2 * self.spread))
+            source = f"fitted on {n_family} {cost.family} trials ({len(self.observed)} in all)"
+        return TrainEstimate(seconds, seconds / band, seconds * band, compile_s, epoch_s, epochs, source)
+
+
+def observed_from_attrs(attrs: dict[str, Any]) -> Observed | None:
+    """An `Observed` from a trial's stored attributes (None when it did not train)."""
+    times = attrs.get("epoch_seconds") or []
+    if not attrs.get("train_seconds") or not times or not attrs.get("n_train") or attrs.get("macs") is None:
+        return None
+    if "duplicate_of" in attrs:
+        return None
+    cand = attrs.get("candidate", {})
+    steady = float(np.median(times[1:])) if len(times) > 1 else float(times[0])
+    compile_s = max(float(times[0]) - steady, 0.0) if len(times) > 1 else 0.0
+    cost = TrainCost(
+        family=str(cand.get("family", "")),
+        macs=int(attrs["macs"]),
+        n_train=int(attrs["n_train"]),
+        n_val=int(attrs.get("n_val") or 0),
+        batch_size=int(cand.get("batch_size", 32)),
+        dw_macs=int(attrs.get("dw_macs") or 0),
+        bn_elems=int(attrs.get("bn_elems") or 0),
+        n_layers=int(attrs.get("n_layers") or 10),
+    )
+    return Observed(cost, len(times), float(attrs["train_seconds"]), steady, compile_s)

@@ -7,6 +7,7 @@ Every engine's trials get the same attributes: `candidate`, `state` (feasible|re
 
 from __future__ import annotations
 
+import time
 import traceback
 from pathlib import Path
 from typing import Any
@@ -68,10 +69,11 @@ def run_and_record(
     """Run the candidate; whatever happens (rejection, pruning, crash) record it and return a summary."""
     import optuna
 
-    from tuner.pipeline import run_candidate, save_artifacts
+    from tuner.pipeline import StageTimer, run_candidate, save_artifacts
 
     trial, params = asked.trial, asked.params
     precheck: dict[str, Any] = {}
+    stages = StageTimer()
 
     def on_event(kind: str, **info: Any) -> None:
         if kind == "precheck":
@@ -84,7 +86,7 @@ def run_and_record(
     if asked.epochs is not None:  # the engine chose the epochs (Hyperband)
         problem.epochs = asked.epochs
     try:
-        res = run_candidate(params, problem, on_event=on_event, on_epoch=guard)
+        res = run_candidate(params, problem, on_event=on_event, on_epoch=guard, stages=stages)
     except CandidateRejected as rej:
         _write_candidate(tdir, params)
         trial.set_user_attr("state", "rejected")
@@ -94,6 +96,7 @@ def run_and_record(
             trial.set_user_attr(k, v)
         # a candidate the data cannot take (no estimate) counts as infeasible on every budget
         _constraints(trial, rej.margins or INFEASIBLE)
+        trial.set_user_attr("stage_seconds", stages.seconds)
         tell(study, asked, engine, 0.0, rej.metrics)
         return {"state": "rejected", "reason": rej.reason}
     except Pruned as pr:
@@ -103,9 +106,16 @@ def run_and_record(
         trial.set_user_attr("epochs_run", len(pr.curve))
         trial.set_user_attr("val_accuracy_curve", pr.curve)
         est = precheck.get("estimate", {})
-        for k in ("latency_ms", "ram_bytes", "flash_bytes", "macs"):
+        for k in ("latency_ms", "ram_bytes", "flash_bytes", "macs", "dw_macs", "bn_elems", "n_layers"):
             if k in est:
                 trial.set_user_attr(k, est[k])
+        # the epochs it did train are real measurements for the training-time estimate
+        for k in ("train_seconds", "epoch_seconds"):
+            if getattr(pr, k, None) is not None:
+                trial.set_user_attr(k, getattr(pr, k))
+        for k, v in precheck.get("metrics", {}).items():
+            trial.set_user_attr(k, v)
+        trial.set_user_attr("stage_seconds", stages.seconds)
         if est:
             trial.set_user_attr("est_train_seconds", precheck.get("est_train_seconds"))
             _constraints(
@@ -130,11 +140,13 @@ def run_and_record(
             reason = f"{type(exc).__name__}: {reason}"
         trial.set_user_attr("state", "failed")
         trial.set_user_attr("reason", reason)
+        trial.set_user_attr("stage_seconds", stages.seconds)
         engine.tell(asked, None)
         study.tell(trial, state=optuna.trial.TrialState.FAIL)
         return {"state": "failed", "reason": reason}
     finally:
         problem.epochs = saved_epochs
+    start = time.perf_counter()
     save_artifacts(tdir, params, res)
     flat = {**{k: v for k, v in res.estimate.items() if k in METRIC_ATTRS}, **res.metrics}
     for k in METRIC_ATTRS:
@@ -143,7 +155,8 @@ def run_and_record(
     trial.set_user_attr(
         "val_accuracy_curve", [float(a) for a in res.metrics.get("history", {}).get("val_accuracy", [])]
     )
-    trial.set_user_attr("n_train", res.metrics.get("n_train"))
+    for k in ("n_train", "n_val", "n_layers", "epoch_seconds", "est_train_source"):
+        trial.set_user_attr(k, res.metrics.get(k))
     _constraints(
         trial,
         problem.budgets.margins(
@@ -155,6 +168,10 @@ def run_and_record(
     )
     trial.set_user_attr("state", res.state)
     trial.set_user_attr("reason", res.reason)
+    # `write`: artifacts (save_artifacts); `record`: everything, the study's attributes included
+    trial.set_user_attr(
+        "stage_seconds", {**res.metrics.get("stage_seconds", {}), "record": time.perf_counter() - start}
+    )
     tell(study, asked, engine, flat["int8_accuracy"] if res.state == "feasible" else 0.0, flat)
     return {"state": res.state, "reason": res.reason, "int8_accuracy": flat["int8_accuracy"]}
 

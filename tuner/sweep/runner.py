@@ -135,12 +135,13 @@ def run_sweep(settings: SweepSettings, resume: bool = False, on_event: Any = Non
     budgets = settings.budgets(target)
     deadline = time.time() + settings.timeout if settings.timeout else None
     problem = None
+    startup: dict[str, float] = {}
     if not n_stored:  # a new sweep: can any candidate meet the budgets?
         emit("stage", stage="pre-checking a sample of candidates against the budgets")
-        problem = check_budgets_reachable(settings, space, target, budgets)
+        problem = check_budgets_reachable(settings, space, target, budgets, startup=startup)
     _create(settings, storage)
     if settings.workers == 1:
-        run_worker(settings, index=0, deadline=deadline, on_event=emit, problem=problem)
+        run_worker(settings, index=0, deadline=deadline, on_event=emit, problem=problem, startup=startup)
     else:
         from tuner.sweep.workers import run_processes
 
@@ -148,18 +149,44 @@ def run_sweep(settings: SweepSettings, resume: bool = False, on_event: Any = Non
     return sweep_dir(settings.name)
 
 
-def check_budgets_reachable(settings: SweepSettings, space: Any, target: Any, budgets: Budgets, n: int = 16) -> Any:
+def check_budgets_reachable(
+    settings: SweepSettings,
+    space: Any,
+    target: Any,
+    budgets: Budgets,
+    n: int = 16,
+    startup: dict[str, float] | None = None,
+) -> Any:
     """Pre-check up to `n` valid random candidates (no training); InputError if none meets the budgets.
 
     Candidates the data cannot take (e.g. an FFT longer than the window) say nothing about the
-    budgets and are skipped, up to 4n draws. Returns the loaded `Problem` (data, splits) for reuse."""
-    import optuna
+    budgets and are skipped, up to 4n draws. The training time is estimated with this machine's
+    measured throughput. Conversions are cached per architecture in the returned `Problem` (data,
+    splits), which the sweep reuses. `startup` receives the seconds of each phase."""
 
+    from tuner.estimate.training_time import machine_host
     from tuner.pipeline import Problem, precheck
 
+    phases = startup if startup is not None else {}
+    t0 = time.perf_counter()
     problem = Problem.from_source(
         settings.data or space.data, target, budgets, settings.seed, settings.epochs, domain=space.domain
     )
+    phases["load_data"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    if budgets.train_seconds:  # only then does the check need this machine's throughput
+        problem.host = machine_host()
+    phases["host_throughput"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    try:
+        return _first_fitting(settings, space, problem, precheck, n)
+    finally:
+        phases["budget_check"] = time.perf_counter() - t0
+
+
+def _first_fitting(settings: SweepSettings, space: Any, problem: Any, precheck: Any, n: int) -> Any:
+    import optuna
+
     scratch = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=settings.seed + 1))
     over: list[str] = []
     invalid: list[str] = []
@@ -194,8 +221,8 @@ def precheck_only(params: dict[str, Any], problem: Any, precheck: Any) -> str:
         model = build_model(params, pre.input_shape, len(problem.class_names), seed=problem.seed)
     except InputError as exc:
         return f"invalid candidate: {exc}"
-    est, train_s = precheck(model, feats["train"][0], problem, pre.cost(), params)
-    return "; ".join(problem.budgets.violations(est["latency_ms"], est["ram_bytes"], est["flash_bytes"], train_s))
+    est, train = precheck(model, feats["train"][0], problem, pre.cost(), params, n_val=len(feats["val"][0]))
+    return "; ".join(problem.budgets.violations(est["latency_ms"], est["ram_bytes"], est["flash_bytes"], train.seconds))
 
 
 def _engine_seed(settings: SweepSettings, index: int, n_existing: int) -> int:
@@ -213,15 +240,23 @@ def _engine_seed(settings: SweepSettings, index: int, n_existing: int) -> int:
 
 
 def run_worker(
-    settings: SweepSettings, index: int, deadline: float | None, on_event: Any = None, problem: Any = None
+    settings: SweepSettings,
+    index: int,
+    deadline: float | None,
+    on_event: Any = None,
+    problem: Any = None,
+    startup: dict[str, float] | None = None,
 ) -> None:
-    """One worker: until the budget is used up, ask the engine, run the candidate, record it."""
+    """One worker: until the budget is used up, ask the engine, run the candidate, record it.
+
+    Worker 0 stores the start-up time (process start to first trial, with its phases) in the
+    study's `startup_seconds` attribute when the sweep has none yet."""
     import warnings
 
     import optuna
 
     from tuner.engines import make_engine
-    from tuner.estimate.training_time import refreshed_host
+    from tuner.estimate.training_time import TrainingTimeModel, observed_from_attrs, refreshed_host
     from tuner.pipeline import Problem
     from tuner.space import load_space
     from tuner.sweep.outcome import reuse, run_and_record
@@ -250,6 +285,8 @@ def run_worker(
     engine = make_engine(settings.engine, space, _engine_seed(settings, index, n_existing), folder, max_epochs)
     study = optuna.load_study(study_name=settings.name, storage=storage, sampler=engine.sampler, pruner=median_pruner())
     mode = "off" if not engine.uses_pruner else ("pareto" if engine.multi_objective else "median")
+    phases = dict(startup or {})
+    t0 = time.perf_counter()
     if problem is None:
         emit("stage", stage="loading data")
         problem = Problem.from_source(
@@ -260,7 +297,10 @@ def run_worker(
             settings.epochs,
             domain=space.domain,
         )
-    refreshed_host(folder, [])  # measure this host once, before any trial (workers share the file)
+        phases["load_data"] = phases.get("load_data", 0.0) + time.perf_counter() - t0
+    t0 = time.perf_counter()
+    host = refreshed_host(folder, [])  # this machine's measurement: once per machine, then cached
+    phases["host_throughput"] = phases.get("host_throughput", 0.0) + time.perf_counter() - t0
     me = worker_id()
     requeue = settings.engine not in ("hyperband", "bayesian")
 
@@ -282,6 +322,10 @@ def run_worker(
             if deadline is not None and time.time() > deadline:
                 emit("stage", stage="timeout reached")
                 break
+            if index == 0 and phases is not None and "startup_seconds" not in study.user_attrs:
+                age = _process_age()
+                study.set_user_attr("startup_seconds", {**phases, **({"total": age} if age else {})})
+            phases = None
             asked = engine.ask(study)
             if asked is None:
                 emit("stage", stage=f"engine {settings.engine} has no candidate left")
@@ -298,7 +342,9 @@ def run_worker(
                 if twin is not None:
                     summary = reuse(study, asked, engine, twin)
                 else:
-                    problem.host = refreshed_host(folder, _host_rows(study))
+                    problem.host = host
+                    observed = [observed_from_attrs(t.user_attrs) for t in study.get_trials(deepcopy=False)]
+                    problem.time_model = TrainingTimeModel(host, [o for o in observed if o is not None])
                     curves = _curves(study) if mode == "pareto" else []
                     guard = EpochGuard(trial, mode, deadline, curves)
                     summary = run_and_record(
@@ -316,25 +362,16 @@ def run_worker(
             _keras_cleanup()
 
 
-def _host_rows(study: Any) -> list[tuple[int, int, int, int, float, int, int]]:
-    """(macs, samples, batch_size, epochs_run, train_seconds, dw_macs, bn_elems) of trained trials."""
-    rows = []
-    for t in study.get_trials(deepcopy=False):
-        a = t.user_attrs
-        if a.get("train_seconds") and a.get("n_train") and a.get("macs") and "duplicate_of" not in a:
-            cand = a.get("candidate", {})
-            rows.append(
-                (
-                    int(a["macs"]),
-                    int(a["n_train"]),
-                    int(cand.get("batch_size", 32)),
-                    int(a.get("epochs_run") or 1),
-                    float(a["train_seconds"]),
-                    int(a.get("dw_macs") or 0),
-                    int(a.get("bn_elems") or 0),
-                )
-            )
-    return rows
+def _process_age() -> float | None:
+    """Seconds since this process started (Linux /proc), so start-up includes Python and imports."""
+    import os
+
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return uptime - int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _curves(study: Any) -> list[tuple[float, float, list[float]]]:
