@@ -35,6 +35,23 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite:")
 
 
+def _wal(engine: Any) -> None:
+    """SQLite in write-ahead-log mode with normal sync: a trial writes ~30 attributes, one commit
+    each, and with the default journal every commit syncs the disk (0.41 s vs 0.10 s for 30 on
+    this 2-core machine under load). Still crash-safe; a power cut may lose the last commits,
+    which --resume re-runs."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    engine.dispose()  # connections opened while creating the schema predate the pragmas
+
+
 def open_storage(url: str) -> Any:
     """An Optuna RDBStorage; heartbeats on shared (non-SQLite) storages. InputError if unreachable."""
     import warnings
@@ -53,7 +70,10 @@ def open_storage(url: str) -> Any:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                return optuna.storages.RDBStorage(url, **kwargs)
+                storage = optuna.storages.RDBStorage(url, **kwargs)
+            if is_sqlite(url):
+                _wal(storage.engine)
+            return storage
         except Exception as exc:
             # Two workers creating the schema of an empty database at once: the loser retries.
             if type(exc).__name__ in ("IntegrityError", "ProgrammingError") and attempt < 3:

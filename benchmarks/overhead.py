@@ -1,0 +1,169 @@
+"""Where a sweep's wall time goes: per-stage seconds of every trial and the share outside `fit`.
+
+For each space, a short `tuner sweep` runs in a child process (a fresh Python, as a user would
+run it) for each code version, interleaved space by space so both see the same machine load:
+
+    python benchmarks/overhead.py                                # this checkout only
+    python benchmarks/overhead.py --before main~3                # that git ref vs this checkout
+    python benchmarks/overhead.py --spaces motion --trials 10 --before 098d54c
+    python benchmarks/overhead.py --report-only                  # tables from the saved results
+
+The older version runs from `git archive REF` unpacked in a temporary folder, on PYTHONPATH.
+Wall time is measured around the child; start-up is the time from launching it to the start of
+its first trial (Optuna's datetime_start), so it includes Python, imports and data loading.
+`fit` is the sum of `train_seconds` (model.fit only). An older version that did not record it for
+pruned trials has their whole trial time counted as fit, which flatters the older version. Stage
+columns need a version that records `stage_seconds`. Results: `--out/overhead.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+STAGES = [
+    "features",
+    "build",
+    "precheck",
+    "fit",
+    "int8_convert",
+    "eval_float",
+    "eval_int8",
+    "estimate_exact",
+    "write",
+    "record",
+]
+
+
+def checkout(ref: str, into: Path) -> Path:
+    """The tree of git `ref` unpacked into `into` (no worktree metadata is written)."""
+    arch = into / "src.tar"
+    with open(arch, "wb") as fh:
+        subprocess.run(["git", "-C", str(ROOT), "archive", ref], stdout=fh, check=True)
+    with tarfile.open(arch) as tar:
+        tar.extractall(into / "src", filter="data")
+    return into / "src"
+
+
+def run_sweep(tree: Path, space: str, trials: int, seed: int, results: Path, name: str) -> dict[str, Any]:
+    """One sweep of `tree`'s code in a child process; wall, start-up, fit and stage seconds."""
+    env = dict(os.environ, PYTHONPATH=str(tree), TUNER_RESULTS=str(results), TF_CPP_MIN_LOG_LEVEL="3")
+    cmd = [sys.executable, "-c", "from tuner.cli import main; main()", "sweep", "--space", space]
+    cmd += ["--trials", str(trials), "--seed", str(seed), "--name", name]
+    launched = time.time()
+    proc = subprocess.run(cmd, env=env, cwd=tree, capture_output=True, text=True)
+    wall = time.time() - launched
+    if proc.returncode != 0:
+        raise RuntimeError(f"sweep failed ({proc.returncode}): {proc.stderr.strip().splitlines()[-1:]}")
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.load_study(study_name=name, storage=f"sqlite:///{results / name / 'study.db'}")
+    trials_ = [t for t in study.get_trials(deepcopy=False) if t.datetime_start and t.datetime_complete]
+    first = min(t.datetime_start.timestamp() for t in trials_)
+    fit = 0.0
+    stages: dict[str, float] = {}
+    for t in trials_:
+        a = t.user_attrs
+        fit += float(a["train_seconds"]) if a.get("train_seconds") else _duration(t) * (a.get("epochs_run", 0) > 0)
+        for k, v in (a.get("stage_seconds") or {}).items():
+            stages[k] = stages.get(k, 0.0) + float(v)
+    return {
+        "space": space,
+        "trials": len(trials_),
+        "wall": wall,
+        "startup": first - launched,
+        "fit": fit,
+        "stages": stages,
+        "startup_phases": study.user_attrs.get("startup_seconds", {}),
+        "load": os.getloadavg()[0],
+        "feasible_best": max(
+            [float(t.user_attrs.get("int8_accuracy", 0)) for t in trials_ if t.user_attrs.get("state") == "feasible"]
+            or [0.0]
+        ),
+    }
+
+
+def _duration(t: Any) -> float:
+    return (t.datetime_complete - t.datetime_start).total_seconds()
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    head = "| space | version | trials | wall s | start-up s | fit s | outside fit | best int8 | load |"
+    lines = [head, "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        out = 1 - r["fit"] / r["wall"]
+        lines.append(
+            f"| {r['space']} | {r['label']} | {r['trials']} | {r['wall']:.0f} | {r['startup']:.1f} | {r['fit']:.0f} "
+            f"| {out:.0%} | {r['feasible_best']:.3f} | {r['load']:.1f} |"
+        )
+    staged = [r for r in rows if r["stages"]]
+    if staged:
+        lines += ["", "Seconds per trial, mean over the sweep's trials:", ""]
+        lines.append("| space | version | " + " | ".join(STAGES) + " |")
+        lines.append("|---|---|" + "---:|" * len(STAGES))
+        for r in staged:
+            cells = [f"{r['stages'].get(s, 0.0) / r['trials']:.2f}" for s in STAGES]
+            lines.append(f"| {r['space']} | {r['label']} | " + " | ".join(cells) + " |")
+        lines += ["", "Start-up phases (s):", ""]
+        for r in staged:
+            ph = ", ".join(f"{k} {v:.1f}" for k, v in r["startup_phases"].items())
+            lines.append(f"- {r['space']} / {r['label']}: {ph}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--spaces", nargs="+", default=["motion", "image", "audio"])
+    ap.add_argument("--trials", type=int, default=6, help="trials per sweep")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--before", help="git ref of the older version to compare with (e.g. main~5)")
+    ap.add_argument("--label", default="after", help="label of this checkout's runs")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per version and space (interleaved)")
+    ap.add_argument("--out", type=Path, default=Path("benchmarks/out"))
+    ap.add_argument("--report-only", action="store_true")
+    args = ap.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    saved = args.out / "overhead.json"
+    rows: list[dict[str, Any]] = json.loads(saved.read_text()) if saved.exists() else []
+    if not args.report_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            tmpd = Path(tmp)
+            versions = [(args.label, ROOT)]
+            if args.before:
+                versions.insert(0, (f"before ({args.before})", checkout(args.before, tmpd)))
+            for space in args.spaces:
+                for k in range(args.repeat):
+                    for label, tree in versions:
+                        name = f"oh-{space}-{len(rows)}"
+                        r = run_sweep(tree, space, args.trials, args.seed, tmpd / "results", name)
+                        r["label"] = label
+                        rows.append(r)
+                        saved.write_text(json.dumps(rows, indent=1))
+                        print(
+                            f"{space} {label} #{k}: wall {r['wall']:.0f} s, start-up {r['startup']:.1f} s, "
+                            f"outside fit {1 - r['fit'] / r['wall']:.0%} (load {r['load']:.1f})",
+                            flush=True,
+                        )
+    print(f"load now: {os.getloadavg()}; {os.cpu_count()} cores")
+    print(table(rows))
+    by = {}
+    for r in rows:
+        by.setdefault((r["space"], r["label"]), []).append(1 - r["fit"] / r["wall"])
+    for (space, label), v in by.items():
+        if len(v) > 1:
+            print(f"{space} {label}: outside fit {statistics.mean(v):.0%} over {len(v)} runs")
+
+
+if __name__ == "__main__":
+    main()
