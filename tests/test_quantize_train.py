@@ -56,3 +56,54 @@ def test_int8_model_is_int8_end_to_end_and_agrees_with_float(toy):
     pf = m.predict(x[300:], verbose=0)
     assert (p8.argmax(1) == pf.argmax(1)).mean() > 0.95
     assert np.abs(p8 - pf).max() < 0.1
+
+
+def test_train_records_the_time_of_every_epoch(toy):
+    from tuner.train import train
+
+    x, y = toy
+    r = train(_model(), x[:300], y[:300], x[300:], y[300:], {"epochs": 3, "patience": 5}, seed=0)
+    assert len(r.epoch_seconds) == r.epochs_run == 3
+    assert all(s > 0 for s in r.epoch_seconds)
+
+
+def test_int8_conversion_needs_no_savedmodel_and_matches_it():
+    """The frozen-graph path gives the same int8 model (ops, outputs) as from_keras_model, which
+    writes and re-reads a SavedModel; the sweep no longer goes through the latter."""
+    import tensorflow as tf
+
+    from tuner.models import build_model
+    from tuner.quantize import interpreter, predict_int8, to_int8
+
+    params = {"family": "conv2d", "layers": 2, "units1": 4, "units2": 8, "kernel_size": 3, "dropout": 0.0}
+    model = build_model(params, (12, 12, 1), 3, seed=0)
+    x = np.random.default_rng(0).random((40, 12, 12, 1)).astype(np.float32)
+    saved = tf.lite.TFLiteConverter.from_keras_model
+    calls = []
+    tf.lite.TFLiteConverter.from_keras_model = staticmethod(lambda m: calls.append(m) or saved(m))
+    try:
+        fast = to_int8(model, x, n_samples=20)
+    finally:
+        tf.lite.TFLiteConverter.from_keras_model = saved
+    assert calls == []  # no SavedModel round trip
+
+    import keras
+
+    inp = keras.Input((12, 12, 1), batch_size=1)
+    conv = tf.lite.TFLiteConverter.from_keras_model(keras.Model(inp, model(inp)))
+    rep = x[np.random.default_rng(0).choice(40, size=20, replace=False)]
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = lambda: ([r[None]] for r in rep)
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = conv.inference_output_type = tf.int8
+    slow = bytes(conv.convert())
+
+    def ops(buf):
+        return [op["op_name"] for op in interpreter(buf)._get_ops_details()]
+
+    assert (
+        ops(fast)
+        == ops(slow)
+        == ["CONV_2D", "MAX_POOL_2D", "CONV_2D", "MAX_POOL_2D", "RESHAPE", "FULLY_CONNECTED", "SOFTMAX"]
+    )
+    np.testing.assert_array_equal(predict_int8(fast, x), predict_int8(slow, x))

@@ -81,3 +81,89 @@ def test_host_json_of_an_older_sweep_still_loads(tmp_path):
     (tmp_path / "host.json").write_text('{"overhead_s": 0.1, "step_s": 0.001, "mac_s": 1e-9, "source": "old"}')
     h = HostThroughput.load(tmp_path / "host.json")
     assert (h.dw_mac_s, h.bn_elem_s) == (None, 0.0)
+
+
+# --- TrainingTimeModel: tracing per model, validation per epoch, per-family factor, band ---
+
+from tuner.estimate.training_time import (  # noqa: E402
+    Observed,
+    TrainCost,
+    TrainingTimeModel,
+    observed_from_attrs,
+)
+from tuner.pipeline import _train_message  # noqa: E402
+
+HOST = HostThroughput(0.5, 0.01, 1e-9, compile_s=1.0, compile_layer_s=0.1)
+# 1000 train samples / batch 32 -> 32 steps; per sample 20_000 MACs x 1e-9 = 2e-5 s
+DENSE = TrainCost("dense", macs=20_000, n_train=1000, n_val=300, batch_size=32, n_layers=5)
+PRIOR_EPOCH = 0.5 + 32 * 0.01 + 1000 * 2e-5 + 300 * 2e-5 / 3  # 0.842
+
+
+def test_prior_estimate_by_hand():
+    est = TrainingTimeModel(HOST).estimate(DENSE, epochs=10)
+    assert est.epoch_seconds == pytest.approx(PRIOR_EPOCH)
+    assert est.compile_seconds == pytest.approx(1.0 + 5 * 0.1)
+    assert est.seconds == pytest.approx(1.5 + 10 * PRIOR_EPOCH)
+    assert (est.low, est.high) == (pytest.approx(est.seconds / 2), pytest.approx(est.seconds * 2))
+    assert est.for_epochs(4) == pytest.approx(1.5 + 4 * PRIOR_EPOCH)
+
+
+def _seen(cost: TrainCost, factor: float, compile_s: float = 0.0) -> Observed:
+    epoch = factor * TrainingTimeModel(HOST)._prior_epoch(cost)
+    return Observed(cost, 5, compile_s + 5 * epoch, epoch, compile_s)
+
+
+def test_family_factor_is_shrunk_toward_the_all_families_factor():
+    conv = TrainCost("conv2d", macs=400_000, n_train=1000, n_val=300, batch_size=32, n_layers=9)
+    seen = [_seen(DENSE, 2.0)] * 4 + [_seen(conv, 0.5)] * 4
+    model = TrainingTimeModel(HOST, seen)
+    # logs: dense +ln2 x4, conv -ln2 x4 -> global 0; dense (4 ln2 + 2*0) / (4 + 2) = 2/3 ln2
+    assert model.estimate(DENSE, 10).epoch_seconds == pytest.approx(PRIOR_EPOCH * 2 ** (2 / 3))
+    # an unseen family takes the all-families factor (1 here) and the prior band
+    unseen = TrainCost("dscnn", macs=20_000, n_train=1000, n_val=300, batch_size=32, n_layers=5)
+    est = model.estimate(unseen, 10)
+    assert est.epoch_seconds == pytest.approx(PRIOR_EPOCH)
+    assert est.high / est.seconds == pytest.approx(2.0)
+    # residuals: +-(1/3) ln2 on every trial -> band exp(2/3 ln2) = 2^(2/3) for a seen family
+    got = model.estimate(DENSE, 10)
+    assert got.high / got.seconds == pytest.approx(2 ** (2 / 3))
+    assert got.source == "fitted on 4 dense trials (8 in all)"
+
+
+def test_tracing_is_fitted_on_the_first_epoch_excess():
+    small = TrainCost("dense", 20_000, 1000, 300, 32, n_layers=4)
+    big = TrainCost("dense", 20_000, 1000, 300, 32, n_layers=24)
+    # tracing = 0.5 s + 0.2 s per layer
+    seen = [_seen(small, 1.0, 0.5 + 0.2 * 4), _seen(big, 1.0, 0.5 + 0.2 * 24), _seen(big, 1.0, 0.5 + 0.2 * 24)]
+    model = TrainingTimeModel(HOST, seen)
+    assert model.compile == (pytest.approx(0.5), pytest.approx(0.2))
+    assert model.estimate(TrainCost("dense", 20_000, 1000, 300, 32, n_layers=10), 1).compile_seconds == pytest.approx(
+        2.5
+    )
+
+
+def test_observed_from_the_trial_attributes():
+    attrs = {
+        "candidate": {"family": "conv2d", "batch_size": 16},
+        "macs": 1000,
+        "n_train": 800,
+        "n_val": 200,
+        "dw_macs": 0,
+        "bn_elems": 0,
+        "n_layers": 7,
+        "train_seconds": 6.5,
+        "epoch_seconds": [3.0, 1.0, 1.5, 1.0],
+    }
+    o = observed_from_attrs(attrs)
+    assert o.cost == TrainCost("conv2d", 1000, 800, 200, 16, 0, 0, 7)
+    assert (o.epochs_run, o.epoch_seconds, o.compile_seconds) == (4, 1.0, 2.0)
+    assert observed_from_attrs({**attrs, "duplicate_of": 3}) is None
+    assert observed_from_attrs({k: v for k, v in attrs.items() if k != "epoch_seconds"}) is None
+
+
+def test_training_time_rejection_says_estimate_and_band():
+    est = TrainingTimeModel(HOST).estimate(DENSE, epochs=2000)  # 1.5 + 2000 * 0.842 = 1685.5 s
+    reasons = Budgets(train_seconds=20 * 60).violations(1.0, 1, 1, est.seconds)
+    assert _train_message(reasons, est) == [
+        "Estimated training time (28m 6s; band 14m 3s-56m 11s, host measurement) is larger than the limit (20m 0s)"
+    ]

@@ -176,8 +176,10 @@ def precheck(
 
 def _train_message(reasons: list[str], train: TrainEstimate) -> list[str]:
     """The training-time rejection says the estimate's band and what it rests on."""
-    band = f" (band {format_duration(train.low)}-{format_duration(train.high)}, {train.source})"
-    return [r + band if r.startswith("Estimated training time") else r for r in reasons]
+    shown = f"({format_duration(train.seconds)})"
+    band = f"({format_duration(train.seconds)}; band {format_duration(train.low)}-{format_duration(train.high)}"
+    band += f", {train.source})"
+    return [r.replace(shown, band, 1) if r.startswith("Estimated training time") else r for r in reasons]
 
 
 class StageTimer:

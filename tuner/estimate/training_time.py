@@ -245,21 +245,13 @@ SHRINK = 2.0  # weight (in trials) of the all-families factor in a family's fact
 
 
 class TrainingTimeModel:
-    """Host formula (`HostThroughput`, refitted on the sweep's trials) plus tracing per model and
-    validation per epoch, times a per-family factor fitted on that family's observed epochs."""
+    """Host formula (`HostThroughput`) plus validation per epoch, times a per-family factor fitted
+    on the steady epochs of that family's trials (shrunk toward the all-families factor when the
+    family has few), plus tracing per model fitted on the trials' first-epoch excess."""
 
     def __init__(self, host: HostThroughput, observed: list[Observed] | tuple[Observed, ...] = ()) -> None:
         self.observed = [o for o in observed if o.epoch_seconds > 0 and o.epochs_run > 0]
-
-        def train_part(o: Observed) -> float:  # a steady epoch minus its validation pass (prior share)
-            c = o.cost
-            return max(o.epoch_seconds - c.n_val * host.per_sample_seconds(c.macs, c.dw_macs, c.bn_elems) / 3, 1e-3)
-
-        rows = [
-            (o.cost.macs, o.cost.n_train, o.cost.batch_size, 1, train_part(o), o.cost.dw_macs, o.cost.bn_elems)
-            for o in self.observed
-        ]
-        self.host = fit(rows, host)
+        self.host = host
         logs: dict[str, list[float]] = {}
         for o in self.observed:
             logs.setdefault(o.cost.family, []).append(math.log(o.epoch_seconds / self._prior_epoch(o.cost)))
