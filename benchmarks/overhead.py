@@ -7,6 +7,7 @@ run it) for each code version, interleaved space by space so both see the same m
     python benchmarks/overhead.py --before main~3                # that git ref vs this checkout
     python benchmarks/overhead.py --spaces motion --trials 10 --before 098d54c
     python benchmarks/overhead.py --report-only                  # tables from the saved results
+    python benchmarks/overhead.py --keep /tmp/oh                 # keep the sweeps (see training_time_accuracy.py)
 
 The older version runs from `git archive REF` unpacked in a temporary folder, on PYTHONPATH.
 Wall time is measured around the child; start-up is the time from launching it to the start of
@@ -47,6 +48,7 @@ STAGES = [
 
 def checkout(ref: str, into: Path) -> Path:
     """The tree of git `ref` unpacked into `into` (no worktree metadata is written)."""
+    into.mkdir(parents=True, exist_ok=True)
     arch = into / "src.tar"
     with open(arch, "wb") as fh:
         subprocess.run(["git", "-C", str(ROOT), "archive", ref], stdout=fh, check=True)
@@ -128,9 +130,11 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=6, help="trials per sweep")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--before", help="git ref of the older version to compare with (e.g. main~5)")
-    ap.add_argument("--label", default="after", help="label of this checkout's runs")
+    ap.add_argument("--after", help="git ref to run as the newer version (default: this checkout as it is)")
+    ap.add_argument("--label", default="after", help="label of the newer version's runs")
     ap.add_argument("--repeat", type=int, default=1, help="runs per version and space (interleaved)")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/out"))
+    ap.add_argument("--keep", type=Path, help="keep the sweeps' results folders here (default: deleted)")
     ap.add_argument("--report-only", action="store_true")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -139,14 +143,15 @@ def main() -> None:
     if not args.report_only:
         with tempfile.TemporaryDirectory() as tmp:
             tmpd = Path(tmp)
-            versions = [(args.label, ROOT)]
+            versions = [(args.label, checkout(args.after, tmpd / "after") if args.after else ROOT)]
             if args.before:
-                versions.insert(0, (f"before ({args.before})", checkout(args.before, tmpd)))
+                versions.insert(0, (f"before ({args.before})", checkout(args.before, tmpd / "before")))
             for space in args.spaces:
                 for k in range(args.repeat):
                     for label, tree in versions:
                         name = f"oh-{space}-{len(rows)}"
-                        r = run_sweep(tree, space, args.trials, args.seed, tmpd / "results", name)
+                        root = (args.keep / label.split()[0]) if args.keep else tmpd / "results"
+                        r = run_sweep(tree, space, args.trials, args.seed, root, name)
                         r["label"] = label
                         rows.append(r)
                         saved.write_text(json.dumps(rows, indent=1))

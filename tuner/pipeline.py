@@ -70,10 +70,27 @@ class Problem:
             out = {}
             for name, ds in (("train", self.train), ("val", self.val), ("test", self.test)):
                 out[name] = pre.transform(ds)
-            self._features = {key: (pre.state(), out)}  # keep one: feature sets can be large
+            self._features[key] = (pre.state(), out)
+            _evict(self._features, FEATURE_CACHE_BYTES)
+        self._features[key] = self._features.pop(key)  # most recently used last
         state, out = self._features[key]
         pre.load_state(state)
         return pre, out
+
+
+# Feature sets kept per sweep: the DSP blocks take 0.3-20 s per setting on 2 busy cores (motion's
+# spectral features), and samplers come back to a setting often; kept while under this size.
+FEATURE_CACHE_BYTES = 512 << 20
+
+
+def _evict(cache: dict[str, Any], limit: int) -> None:
+    """Drop least recently used feature sets (first in the dict) until under `limit` bytes; keep the newest."""
+
+    def size(entry: Any) -> int:
+        return sum(int(getattr(a, "nbytes", 0)) for split in entry[1].values() for a in split)
+
+    while len(cache) > 1 and sum(size(v) for v in cache.values()) > limit:
+        cache.pop(next(iter(cache)))
 
 
 # Parameters that only change the model or its training; every other parameter is taken to change
