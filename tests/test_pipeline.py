@@ -46,3 +46,24 @@ def test_stage_timer_adds_up_repeated_stages():
     with pytest.raises(ValueError), timed("write"):
         raise ValueError("a failing stage is still timed")
     assert set(timed.seconds) == {"fit", "write"}
+
+
+@pytest.mark.parametrize("mac_s,fits", [(1e-12, True), (1.0, False)])
+def test_budget_check_uses_this_machines_throughput(monkeypatch, mac_s, fits):
+    """The first budget check estimates training time with the machine's measurement, not a default."""
+    import tuner.estimate.training_time as tt
+    from tuner.errors import InputError
+    from tuner.space import load_space
+    from tuner.sweep import SweepSettings
+    from tuner.sweep.runner import check_budgets_reachable
+
+    monkeypatch.setattr(tt, "machine_host", lambda: HostThroughput(0.0, 0.0, mac_s, compile_s=0.0, compile_layer_s=0.0))
+    settings = SweepSettings(space="tabular", max_train_minutes=1.0, trials=1)
+    space, target = load_space("tabular"), load_target("nano33ble")
+    budgets = settings.budgets(target)
+    if fits:
+        problem = check_budgets_reachable(settings, space, target, budgets, n=3)
+        assert problem.host.mac_s == 1e-12
+    else:
+        with pytest.raises(InputError, match=r"Estimated training time \(.*; band .*, host measurement\) is larger"):
+            check_budgets_reachable(settings, space, target, budgets, n=3)

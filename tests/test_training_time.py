@@ -91,7 +91,7 @@ from tuner.estimate.training_time import (  # noqa: E402
     TrainingTimeModel,
     observed_from_attrs,
 )
-from tuner.pipeline import _train_message  # noqa: E402
+from tuner.pipeline import train_time_message  # noqa: E402
 
 HOST = HostThroughput(0.5, 0.01, 1e-9, compile_s=1.0, compile_layer_s=0.1)
 # 1000 train samples / batch 32 -> 32 steps; per sample 20_000 MACs x 1e-9 = 2e-5 s
@@ -164,6 +164,6 @@ def test_observed_from_the_trial_attributes():
 def test_training_time_rejection_says_estimate_and_band():
     est = TrainingTimeModel(HOST).estimate(DENSE, epochs=2000)  # 1.5 + 2000 * 0.842 = 1685.5 s
     reasons = Budgets(train_seconds=20 * 60).violations(1.0, 1, 1, est.seconds)
-    assert _train_message(reasons, est) == [
+    assert train_time_message(reasons, est) == [
         "Estimated training time (28m 6s; band 14m 3s-56m 11s, host measurement) is larger than the limit (20m 0s)"
     ]

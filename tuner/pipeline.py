@@ -191,7 +191,7 @@ def precheck(
     return est, model_t.estimate(cost, epochs)
 
 
-def _train_message(reasons: list[str], train: TrainEstimate) -> list[str]:
+def train_time_message(reasons: list[str], train: TrainEstimate) -> list[str]:
     """The training-time rejection says the estimate's band and what it rests on."""
     shown = f"({format_duration(train.seconds)})"
     band = f"({format_duration(train.seconds)}; band {format_duration(train.low)}-{format_duration(train.high)}"
@@ -282,7 +282,7 @@ def run_candidate(
         )
         flat = {k: pre_est[k] for k in ("latency_ms", "ram_bytes", "flash_bytes", "macs") if k in pre_est}
         raise CandidateRejected(
-            "; ".join(_train_message(reasons, train_est)),
+            "; ".join(train_time_message(reasons, train_est)),
             margins,
             {**flat, **{k: v for k, v in base_metrics.items() if k.startswith("est_")}, "stage_seconds": timed.seconds},
         )

@@ -222,7 +222,10 @@ def precheck_only(params: dict[str, Any], problem: Any, precheck: Any) -> str:
     except InputError as exc:
         return f"invalid candidate: {exc}"
     est, train = precheck(model, feats["train"][0], problem, pre.cost(), params, n_val=len(feats["val"][0]))
-    return "; ".join(problem.budgets.violations(est["latency_ms"], est["ram_bytes"], est["flash_bytes"], train.seconds))
+    from tuner.pipeline import train_time_message
+
+    reasons = problem.budgets.violations(est["latency_ms"], est["ram_bytes"], est["flash_bytes"], train.seconds)
+    return "; ".join(train_time_message(reasons, train))
 
 
 def _engine_seed(settings: SweepSettings, index: int, n_existing: int) -> int:
