@@ -178,6 +178,10 @@ def check_budgets_reachable(
         problem.host = machine_host()
     phases["host_throughput"] = time.perf_counter() - t0
     t0 = time.perf_counter()
+    import keras  # noqa: F401 - timed on its own: TensorFlow's import is most of the start-up
+
+    phases["import_tensorflow"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
     try:
         return _first_fitting(settings, space, problem, precheck, n)
     finally:
