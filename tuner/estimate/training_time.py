@@ -289,7 +289,9 @@ class TrainingTimeModel:
         seconds = compile_s + epochs * epoch_s
         n_family = sum(1 for o in self.observed if o.cost.family == cost.family)
         if n_family == 0 or self.spread is None:
-            band, source = PRIOR_BAND, "host measurement" + (f", {len(self.observed)} trials" if self.observed else "")
+            band, source = PRIOR_BAND, "host measurement"
+            if self.observed:
+                source += f" scaled on {len(self.observed)} trials"
         else:
             band = max(MIN_BAND, math.exp(2 * self.spread))
             source = f"fitted on {n_family} {cost.family} trials ({len(self.observed)} in all)"
