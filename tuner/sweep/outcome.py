@@ -7,6 +7,8 @@ Every engine's trials get the same attributes: `candidate`, `state` (feasible|re
 
 from __future__ import annotations
 
+import logging
+import shutil
 import time
 import traceback
 from pathlib import Path
@@ -18,6 +20,7 @@ from tuner.errors import CandidateFailed, CandidateRejected
 from tuner.sweep.pruning import EpochGuard, Pruned
 from tuner.sweep.records import METRIC_ATTRS, TrialRecord
 
+log = logging.getLogger(__name__)
 INFEASIBLE = {"latency": 1.0, "ram": 1.0, "flash": 1.0, "train_time": 1.0}
 
 
@@ -131,23 +134,17 @@ def run_and_record(
         study.tell(trial, state=optuna.trial.TrialState.PRUNED)
         return {"state": "pruned", "reason": pr.reason}
     except Exception as exc:  # any crash fails this candidate only
-        tdir.mkdir(parents=True, exist_ok=True)
-        (tdir / "error.txt").write_text(traceback.format_exc())
-        _write_candidate(tdir, params)
-        text = str(exc).strip()
-        reason = text.splitlines()[0][:300] if text else type(exc).__name__
-        if not isinstance(exc, CandidateFailed):
-            reason = f"{type(exc).__name__}: {reason}"
-        trial.set_user_attr("state", "failed")
-        trial.set_user_attr("reason", reason)
         trial.set_user_attr("stage_seconds", stages.seconds)
-        engine.tell(asked, None)
-        study.tell(trial, state=optuna.trial.TrialState.FAIL)
-        return {"state": "failed", "reason": reason}
+        return _fail(study, asked, engine, tdir, _reason(exc), traceback.format_exc())
     finally:
         problem.epochs = saved_epochs
     start = time.perf_counter()
-    save_artifacts(tdir, params, res)
+    try:
+        save_artifacts(tdir, params, res)
+    except OSError as exc:  # e.g. a full disk: fail this candidate, leave no half-written folder
+        shutil.rmtree(tdir, ignore_errors=True)
+        trial.set_user_attr("stage_seconds", res.metrics.get("stage_seconds", {}))
+        return _fail(study, asked, engine, tdir, f"could not write the trial's files: {exc}", traceback.format_exc())
     flat = {**{k: v for k, v in res.estimate.items() if k in METRIC_ATTRS}, **res.metrics}
     for k in METRIC_ATTRS:
         if flat.get(k) is not None:
@@ -176,8 +173,41 @@ def run_and_record(
     return {"state": res.state, "reason": res.reason, "int8_accuracy": flat["int8_accuracy"]}
 
 
+def _reason(exc: BaseException) -> str:
+    """One line for the leaderboard: the message, prefixed by the exception type unless it is a
+    CandidateFailed (whose message already says what failed)."""
+    text = str(exc).strip()
+    reason = text.splitlines()[0][:300] if text else type(exc).__name__
+    if isinstance(exc, MemoryError) or type(exc).__name__ == "ResourceExhaustedError":
+        return f"out of memory ({type(exc).__name__}): {reason}"
+    return reason if isinstance(exc, CandidateFailed) else f"{type(exc).__name__}: {reason}"
+
+
+def _fail(study: Any, asked: Any, engine: Any, tdir: Path, reason: str, details: str) -> dict[str, Any]:
+    """Record the trial as failed; its error.txt and candidate.yaml are written if the disk allows."""
+    import optuna
+
+    trial = asked.trial
+    try:
+        tdir.mkdir(parents=True, exist_ok=True)
+        (tdir / "error.txt").write_text(details)
+    except OSError as exc:
+        log.warning("trial %d: could not write error.txt (%s); the reason is in the study", trial.number, exc)
+    _write_candidate(tdir, asked.params)
+    trial.set_user_attr("state", "failed")
+    trial.set_user_attr("reason", reason)
+    engine.tell(asked, None)
+    study.tell(trial, state=optuna.trial.TrialState.FAIL)
+    return {"state": "failed", "reason": reason}
+
+
 def _write_candidate(tdir: Path, params: dict[str, Any]) -> None:
+    """candidate.yaml beside the trial's other files: a convenience (the params are in the study),
+    so a write error is logged, not raised."""
     from tuner.files import write_atomic
 
-    tdir.mkdir(parents=True, exist_ok=True)
-    write_atomic(tdir / "candidate.yaml", yaml.safe_dump(params, sort_keys=False))
+    try:
+        tdir.mkdir(parents=True, exist_ok=True)
+        write_atomic(tdir / "candidate.yaml", yaml.safe_dump(params, sort_keys=False))
+    except OSError as exc:
+        log.warning("could not write %s (%s); the candidate is in the study", tdir / "candidate.yaml", exc)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import fcntl
+import logging
 import os
 import socket
 import threading
@@ -25,6 +26,8 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 10  # seconds between heartbeats of a running trial (non-SQLite storages)
 GRACE_S = 60  # a running trial without heartbeat for this long belongs to a dead worker
@@ -164,26 +167,45 @@ def recover_interrupted(study: Any, requeue: bool) -> list[int]:
     for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
         if not _dead(t, stale):
             continue
-        mark_interrupted(study, t, "worker died while running (killed or crashed)", requeue)
+        if "retry_of" in t.user_attrs:  # the candidate itself may kill its worker (OOM, native crash)
+            fail_dead_retry(study, t)
+        else:
+            mark_interrupted(study, t, "worker died while running (killed or crashed)", requeue)
         out.append(t.number)
     return out
 
 
 def mark_interrupted(study: Any, ft: Any, why: str, requeue: bool) -> None:
+    """Fail a trial whose worker died; it does not count toward --trials, and its params are
+    enqueued again (once) if `requeue`."""
+    again = "; re-run as a new trial" if requeue else ""
+    if _fail(study, ft, why + again, {"interrupted": True}) and requeue and ft.params:
+        study.enqueue_trial(dict(ft.params), user_attrs={"retry_of": ft.number})
+
+
+def fail_dead_retry(study: Any, ft: Any) -> None:
+    """A re-run whose worker died too: the candidate is failed (it counts toward --trials) rather
+    than re-queued forever."""
+    why = (
+        f"worker died twice running this candidate (trial {ft.user_attrs['retry_of']} and this re-run); "
+        "out of memory or a crash in native code?"
+    )
+    _fail(study, ft, why, {})
+
+
+def _fail(study: Any, ft: Any, why: str, attrs: dict[str, Any]) -> bool:
+    """FAIL a RUNNING trial with a reason; False if another worker finished or failed it in between."""
     import optuna
+    from optuna.exceptions import UpdateFinishedTrialError
 
     storage = study._storage
-    tid = ft._trial_id
-    again = "; re-run as a new trial" if requeue else ""
-    storage.set_trial_user_attr(tid, "interrupted", True)
-    storage.set_trial_user_attr(tid, "state", "failed")
-    storage.set_trial_user_attr(tid, "reason", why + again)
     try:
-        storage.set_trial_state_values(tid, optuna.trial.TrialState.FAIL)
-    except Exception:  # another worker failed it in between
-        return
-    if requeue and ft.params:
-        study.enqueue_trial(dict(ft.params), user_attrs={"retry_of": ft.number})
+        for k, v in {**attrs, "state": "failed", "reason": why}.items():
+            storage.set_trial_user_attr(ft._trial_id, k, v)
+        storage.set_trial_state_values(ft._trial_id, optuna.trial.TrialState.FAIL)
+    except UpdateFinishedTrialError:
+        return False
+    return True
 
 
 class Heartbeat:
@@ -202,11 +224,14 @@ class Heartbeat:
         return self
 
     def _run(self) -> None:
+        from optuna.exceptions import StorageInternalError
+        from sqlalchemy.exc import SQLAlchemyError
+
         while not self._stop.wait(HEARTBEAT_S):
             try:
                 self.storage.record_heartbeat(self.trial_id)
-            except Exception:  # a transient storage error must not kill training
-                pass
+            except (StorageInternalError, SQLAlchemyError) as exc:  # a transient storage error must not kill training
+                log.warning("heartbeat of trial id %d not recorded: %s", self.trial_id, str(exc).splitlines()[0])
 
     def __exit__(self, *exc: Any) -> None:
         self._stop.set()

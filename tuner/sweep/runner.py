@@ -121,7 +121,10 @@ def run_sweep(settings: SweepSettings, resume: bool = False, on_event: Any = Non
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     emit = on_event or (lambda *a, **k: None)
+    from tuner.sweep.workers import memory_limit_bytes
+
     check_engine(settings.engine)
+    memory_limit = memory_limit_bytes()  # bad TUNER_WORKER_MEMORY_MB: refused before anything is written
     settings, storage, n_stored = _resolve(settings, resume)
     if settings.engine in SINGLE_PROCESS and settings.workers > 1:
         raise InputError(
@@ -140,7 +143,7 @@ def run_sweep(settings: SweepSettings, resume: bool = False, on_event: Any = Non
         emit("stage", stage="pre-checking a sample of candidates against the budgets")
         problem = check_budgets_reachable(settings, space, target, budgets, startup=startup)
     _create(settings, storage)
-    if settings.workers == 1:
+    if settings.workers == 1 and memory_limit is None:
         run_worker(settings, index=0, deadline=deadline, on_event=emit, problem=problem, startup=startup)
     else:
         from tuner.sweep.workers import run_processes

@@ -5,6 +5,12 @@ TensorFlow, limited to cores // N intra-op and inter-op threads so that N worker
 the cores. Workers die with the parent (PR_SET_PDEATHSIG), so `kill -9` of `tuner sweep` leaves no
 stray trainers; `--resume` then re-runs what was running. The parent trains nothing: it polls the
 study for the progress display and collects exit codes. Logs: `results/<name>/workers/<i>.log`.
+
+A worker that dies (SIGKILL, the kernel's OOM killer, a crash in native code) is restarted, up to
+MAX_RESTARTS_PER_WORKER times; its trial is failed and re-run once by the next free worker
+(`tuner.sweep.resume`). TUNER_WORKER_MEMORY_MB caps each worker's address space (RLIMIT_AS), so a
+candidate that needs more fails with MemoryError, or kills only its worker, not the machine; with it
+set, even one worker runs in its own process.
 """
 
 from __future__ import annotations
@@ -18,18 +24,43 @@ from typing import Any
 
 from tuner.errors import InputError
 
+MEMORY_ENV = "TUNER_WORKER_MEMORY_MB"
+MAX_RESTARTS_PER_WORKER = 3  # a worker that dies (killed, out of memory) is restarted this often
+
 
 def threads_per_worker(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // workers)
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+def memory_limit_bytes() -> int | None:
+    """Address-space limit of each worker (TUNER_WORKER_MEMORY_MB), None when unset. InputError if
+    not a positive number."""
+    raw = os.environ.get(MEMORY_ENV, "").strip()
+    if not raw:
+        return None
     try:
-        import ctypes
+        mb = float(raw)
+    except ValueError:
+        mb = 0.0
+    if not mb > 0:
+        raise InputError(f"{MEMORY_ENV} must be a positive number of megabytes, got {raw!r}")
+    return int(mb * (1 << 20))
 
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
+
+def _child_setup(limit: int | None) -> Any:
+    def setup() -> None:  # pragma: no cover - runs in the child before exec
+        import ctypes
+        import resource
+
+        # die with the parent: no stray trainers after kill -9 of `tuner sweep` (best effort: glibc only)
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except OSError:
+            pass
+        if limit:  # a candidate over it gets MemoryError (failed) or kills only this worker (re-queued)
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    return setup
 
 
 def run_processes(settings: Any, deadline: float | None, emit: Any) -> None:
@@ -52,21 +83,29 @@ def run_processes(settings: Any, deadline: float | None, emit: Any) -> None:
     }
     if settings.storage is not None:  # sweep.yaml holds the URL without its password: hand it over in memory
         env["TUNER_STORAGE"] = storage_url(settings)
-    procs = []
-    for i in range(settings.workers):
-        log = open(logs / f"{i}.log", "w")
+    setup = _child_setup(memory_limit_bytes())
+
+    def spawn(i: int, mode: str = "w") -> tuple[subprocess.Popen, Any]:
+        log = open(logs / f"{i}.log", mode)
         cmd = [sys.executable, "-m", "tuner.sweep._worker_entry", settings.name, str(i), repr(deadline or 0.0)]
-        procs.append(
-            (
-                subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent),
-                log,
-            )
-        )
+        return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=setup), log
+
+    procs = [spawn(i) for i in range(settings.workers)]
+    restarts = [0] * settings.workers
     emit("stage", stage=f"{settings.workers} workers, {n} TensorFlow thread(s) each")
     study = optuna.load_study(study_name=settings.name, storage=open_storage(storage_url(settings)))
     reported: set[int] = set()
     try:
         while True:
+            for i, (p, log) in enumerate(procs):
+                # killed or crashed (not done, not bad input): its trial is re-queued by the others or
+                # by its successor, which also keeps the sweep at N workers
+                if p.poll() is not None and p.returncode not in (0, 2) and restarts[i] < MAX_RESTARTS_PER_WORKER:
+                    restarts[i] += 1
+                    log.write(f"\n[tuner] worker {i} exited with code {p.returncode}; restarting it\n")
+                    log.close()
+                    emit("stage", stage=f"worker {i} exited with code {p.returncode}; restarting it")
+                    procs[i] = spawn(i, "a")
             alive = any(p.poll() is None for p, _ in procs)
             recs = [
                 TrialRecord.from_frozen(t)
