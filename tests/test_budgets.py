@@ -36,3 +36,13 @@ def test_non_positive_budget_is_refused(field):
 
 def test_small_latencies_keep_the_digits_that_break_the_budget():
     assert Budgets(latency_ms=0.6).violations(0.6123, 1, 1, 0.0) == ["latency 0.612 ms > budget 0.6 ms"]
+
+
+def test_budgets_from_the_users_units_default_to_the_targets_ram_and_flash():
+    from tuner.targets import load_target
+
+    nano = load_target("nano33ble")  # 256 kB SRAM, 1 MB flash
+    b = Budgets.from_limits(nano, latency_ms=20, ram_kb=64, max_train_minutes=2.5)
+    assert (b.latency_ms, b.ram_bytes, b.flash_bytes, b.train_seconds) == (20, 64 * 1024, 1024 * 1024, 150)
+    assert Budgets.from_limits(nano, flash_kb=0.5).flash_bytes == 512 and nano.ram_bytes == 256 * 1024
+    assert Budgets.from_limits(None, ram_kb=1) == Budgets(ram_bytes=1024)  # no target: no default

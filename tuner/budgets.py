@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from tuner.errors import InputError
 from tuner.estimate.training_time import format_duration
@@ -19,6 +20,24 @@ class Budgets:
         for name, value in asdict(self).items():
             if value is not None and value <= 0:
                 raise InputError(f"budget {name} must be > 0, got {value}")
+
+    @classmethod
+    def from_limits(
+        cls,
+        target: Any = None,
+        latency_ms: float | None = None,
+        ram_kb: float | None = None,
+        flash_kb: float | None = None,
+        max_train_minutes: float | None = None,
+    ) -> Budgets:
+        """Budgets from the user's units (ms, kB of 1024 B, minutes). RAM and flash default to the
+        target's (`target.ram_bytes`, `target.flash_bytes`); no target, no default."""
+        return cls(
+            latency_ms=latency_ms,
+            ram_bytes=int(ram_kb * 1024) if ram_kb else getattr(target, "ram_bytes", None),
+            flash_bytes=int(flash_kb * 1024) if flash_kb else getattr(target, "flash_bytes", None),
+            train_seconds=max_train_minutes * 60 if max_train_minutes else None,
+        )
 
     def margins(self, latency_ms: float, ram_bytes: int, flash_bytes: int, train_seconds: float) -> dict[str, float]:
         """Relative overshoot per budget: (value - budget) / budget; <= 0 means within budget."""

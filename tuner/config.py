@@ -16,27 +16,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tuner.errors import InputError
+from tuner.models import param_section
 
-TRAINING_KEYS = ("epochs", "batch_size", "patience", "learning_rate", "optimizer", "dropout")
-ARCHITECTURE_KEYS = (
-    "family",
-    "layers",
-    "kernel_size",
-    "alpha",
-    "first_filters",
-    "width_multiplier",
-    "pooling",
-    "weights_path",
-)
 SECTIONS = ("preprocessing", "architecture", "training")
 
 
 def section_of(key: str) -> str:
-    if key in TRAINING_KEYS:
-        return "training"
-    if key in ARCHITECTURE_KEYS or key.startswith("units"):
-        return "architecture"
-    return "preprocessing"
+    """training, architecture or preprocessing: from the model registry (tuner.models)."""
+    return param_section(key)
 
 
 class BudgetsConfig(BaseModel):

@@ -307,12 +307,7 @@ def retrain(
     with writing(out):
         prepare_out(out, force)
     target = load_target(cfg.target)
-    b = cfg.budgets
-    budgets = Budgets(
-        latency_ms=b.latency_ms,
-        ram_bytes=int(b.ram_kb * 1024) if b.ram_kb else target.ram_bytes,
-        flash_bytes=int(b.flash_kb * 1024) if b.flash_kb else target.flash_bytes,
-    )
+    budgets = Budgets.from_limits(target, **cfg.budgets.model_dump())
     # retrain never rejects: the user asked for this model; budget breaches are reported instead
     problem = Problem.from_source(data or cfg.data, target, Budgets(), seed=cfg.seed, epochs=epochs, domain=cfg.domain)
     from tuner.estimate.training_time import measure_host

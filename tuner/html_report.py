@@ -10,13 +10,17 @@ Reads only records and trial artifacts (`metrics.json`, `estimate.json`), never 
 from __future__ import annotations
 
 import html
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from tuner.errors import InputError
 from tuner.estimate import layer_rows
+
+log = logging.getLogger(__name__)
 
 TOP_CONFUSION = 3  # candidates whose confusion matrices are shown
 PLOT_IDS = ("pareto-latency", "pareto-ram", "best-so-far", "layers-latency", "layers-memory")
@@ -39,7 +43,7 @@ def _num(v: Any) -> float | None:
     return None if pd.isna(f) else f
 
 
-def _pareto_figs(df: pd.DataFrame, settings: Any, target_ram: int | None) -> list[Any]:
+def _pareto_figs(df: pd.DataFrame, settings: Any, ram_budget: int | None) -> list[Any]:
     import plotly.graph_objects as go
 
     feas = df[df["state"] == "feasible"]
@@ -49,7 +53,6 @@ def _pareto_figs(df: pd.DataFrame, settings: Any, target_ram: int | None) -> lis
     accs = pd.to_numeric(df["int8_accuracy"], errors="coerce").dropna()
     floor = (float(accs.min()) - 0.05) if len(accs) else 0.0
     figs = []
-    ram_budget = settings.ram_kb * 1024 if settings.ram_kb else target_ram
     for x_col, x_title, c_col, c_title, budget in (
         ("latency_ms", "latency (ms, estimated)", "ram_bytes", "RAM kB", settings.latency_ms),
         ("ram_bytes", "RAM (kB, estimated)", "latency_ms", "latency ms", ram_budget),
@@ -366,7 +369,6 @@ code{background:#f4f4f4;padding:1px 4px}
 def write_report(name: str, storage: str | None = None, out: str | Path | None = None) -> Path:
     """Build the report of sweep `name` and write it (atomically) to `out` or results/NAME/report.html."""
     from tuner import __version__
-    from tuner.errors import InputError
     from tuner.exporter import trial_folder
     from tuner.files import read_json, write_atomic, writing
     from tuner.rank import leaderboard_frame
@@ -384,15 +386,17 @@ def write_report(name: str, storage: str | None = None, out: str | Path | None =
 
         target = load_target(settings.target)
         target_ram = int(getattr(target, "ram_bytes", 0)) or None
-    except Exception:  # the report must still render if the target file moved
+    except InputError as exc:  # the report must still render if the target file moved
+        log.warning("report of sweep '%s' without the target's RAM line: %s", name, exc)
         target, target_ram = None, None
+    budgets = settings.budgets(target)  # RAM and flash default to the target's
 
     def artifact(trial: int, file: str) -> dict[str, Any]:
         p = trial_folder(name, by_number[trial]) / file
         return read_json(p) if not p.is_dir() else {}
 
     figs: list[tuple[str, Any]] = []
-    lat_fig, ram_fig = _pareto_figs(df, settings, target_ram)
+    lat_fig, ram_fig = _pareto_figs(df, settings, budgets.ram_bytes)
     figs += [("pareto-latency", lat_fig), ("pareto-ram", ram_fig), ("best-so-far", _best_so_far_fig(df))]
     feas = df[df["state"] == CandidateState.FEASIBLE.value]
     top = [int(t) for t in feas["trial"].head(TOP_CONFUSION)]
@@ -432,20 +436,14 @@ def write_report(name: str, storage: str | None = None, out: str | Path | None =
             f"{_fmt(_num(w['ram_bytes']) and _num(w['ram_bytes']) / 1024, '.1f')} kB, flash "
             f"{_fmt(_num(w['flash_bytes']) and _num(w['flash_bytes']) / 1024, '.1f')} kB"
         )
-    flash_budget = settings.flash_kb * 1024 if settings.flash_kb else getattr(target, "flash_bytes", None)
     budget_txt = (
         "Budgets: "
         + ", ".join(
             f"{label} {value}"
             for label, value in (
                 ("latency", f"{settings.latency_ms:g} ms" if settings.latency_ms else "none"),
-                (
-                    "RAM",
-                    f"{(settings.ram_kb or (target_ram or 0) / 1024):g} kB"
-                    if settings.ram_kb or target_ram
-                    else "none",
-                ),
-                ("flash", f"{flash_budget / 1024:g} kB" if flash_budget else "none"),
+                ("RAM", f"{budgets.ram_bytes / 1024:g} kB" if budgets.ram_bytes else "none"),
+                ("flash", f"{budgets.flash_bytes / 1024:g} kB" if budgets.flash_bytes else "none"),
                 ("training", f"{settings.max_train_minutes:g} min" if settings.max_train_minutes else "none"),
             )
         )

@@ -26,6 +26,7 @@ from tuner.estimate.training_time import (
     TrainingTimeModel,
     format_duration,
 )
+from tuner.models import is_model_param
 
 Event = Callable[..., None]
 
@@ -64,7 +65,7 @@ class Problem:
         from tuner.preprocess import build_preprocessor
 
         pre = build_preprocessor(params, self.train)
-        key = json.dumps({k: v for k, v in params.items() if not _is_model_key(k)}, sort_keys=True, default=str)
+        key = json.dumps({k: v for k, v in params.items() if not is_model_param(k)}, sort_keys=True, default=str)
         if key not in self._features:
             pre.fit(self.train)
             out = {}
@@ -91,30 +92,6 @@ def _evict(cache: dict[str, Any], limit: int) -> None:
 
     while len(cache) > 1 and sum(size(v) for v in cache.values()) > limit:
         cache.pop(next(iter(cache)))
-
-
-# Parameters that only change the model or its training; every other parameter is taken to change
-# preprocessing (a wrong guess only costs a cache miss).
-MODEL_KEYS = {
-    "family",
-    "layers",
-    "kernel_size",
-    "dropout",
-    "learning_rate",
-    "epochs",
-    "batch_size",
-    "patience",
-    "alpha",
-    "weights_path",
-    "first_filters",
-    "width_multiplier",
-    "optimizer",
-    "pooling",
-}
-
-
-def _is_model_key(k: str) -> bool:
-    return k in MODEL_KEYS or k.startswith("units")
 
 
 @dataclass

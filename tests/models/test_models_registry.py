@@ -168,3 +168,32 @@ def test_build_model_validates_before_importing_keras():
         build_model({"family": "dense"}, (4,), 1)
     with pytest.raises(InputError, match="unknown model family"):
         build_model({"family": "lstm"}, (4,), 2)
+
+
+@pytest.mark.parametrize(
+    ("key", "section"),
+    [
+        ("epochs", "training"),
+        ("learning_rate", "training"),
+        ("dropout", "training"),
+        ("units7", "architecture"),
+        ("kernel_size", "architecture"),
+        ("alpha", "architecture"),
+        ("pooling", "architecture"),
+        ("window_ms", "preprocessing"),
+        ("fft_length", "preprocessing"),
+        ("units0", "preprocessing"),  # not a block index
+    ],
+)
+def test_parameter_sections_come_from_the_registry(key, section):
+    from tuner.models import is_model_param, param_section
+
+    assert param_section(key) == section
+    assert is_model_param(key) == (section != "preprocessing")
+
+
+def test_every_key_a_family_reads_is_a_model_param():
+    from tuner.models import is_model_param
+
+    keys = [k.replace("<i>", "1") for spec in FAMILIES.values() for k in spec.params]
+    assert len(keys) > len(FAMILIES) and all(is_model_param(k) for k in keys)

@@ -29,9 +29,12 @@ from tuner.models._registry import (
     FAMILIES,
     MOBILENET_V1_ALPHAS,
     MOBILENET_V2_ALPHAS,
+    TRAINING_PARAMS,
     FamilySpec,
     adapt_input_shape,
     check_params,
+    is_model_param,
+    param_section,
     resolve,
 )
 
@@ -43,11 +46,14 @@ __all__ = [
     "IGNORED_LAYERS",
     "MOBILENET_V1_ALPHAS",
     "MOBILENET_V2_ALPHAS",
+    "TRAINING_PARAMS",
     "FamilySpec",
     "adapt_input_shape",
     "build_model",
     "check_params",
     "count_macs",
+    "is_model_param",
+    "param_section",
 ]
 
 

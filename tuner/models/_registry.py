@@ -121,6 +121,23 @@ FAMILIES: Mapping[str, FamilySpec] = MappingProxyType(
 
 CONV1D_POOLING = ("flatten", "avg")
 
+# Keys the trainer (tuner.train) reads. `dropout` is read by the builders but is a regularisation
+# setting, so an exported config lists it under training.
+TRAINING_PARAMS = ("epochs", "batch_size", "patience", "learning_rate", "dropout")
+
+
+def is_model_param(key: str) -> bool:
+    """True if some family or the trainer reads `key`: it changes the model or its training, not
+    the data the model sees (every other key of a candidate configures data or preprocessing)."""
+    return key in TRAINING_PARAMS or any(spec.reads(key) for spec in FAMILIES.values())
+
+
+def param_section(key: str) -> str:
+    """Section of a candidate key in an exported config: training, architecture or preprocessing."""
+    if key in TRAINING_PARAMS:
+        return "training"
+    return "architecture" if is_model_param(key) else "preprocessing"
+
 
 @dataclass(frozen=True)
 class ModelConfig:

@@ -104,12 +104,7 @@ class SweepSettings(BaseModel):
 
     def budgets(self, target: Any) -> Budgets:
         """Budgets from flags; RAM and flash default to the target's."""
-        return Budgets(
-            latency_ms=self.latency_ms,
-            ram_bytes=int(self.ram_kb * 1024) if self.ram_kb else target.ram_bytes,
-            flash_bytes=int(self.flash_kb * 1024) if self.flash_kb else target.flash_bytes,
-            train_seconds=self.max_train_minutes * 60 if self.max_train_minutes else None,
-        )
+        return Budgets.from_limits(target, self.latency_ms, self.ram_kb, self.flash_kb, self.max_train_minutes)
 
 
 def sweep_dir(name: str) -> Path:
