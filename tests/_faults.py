@@ -8,7 +8,8 @@ faulty candidate (width == FAULTY_WIDTH), which meets a real fault:
 - convert: tuner.quantize.to_int8 on a net with CUMPROD, which the int8 converter refuses;
 - oom: allocates more than the worker's address-space limit (TUNER_WORKER_MEMORY_MB) -> MemoryError;
 - die: SIGKILL of its own worker (what the kernel's OOM killer does), so it dies on every attempt;
-- disk: writes its files; on a full disk (a small tmpfs, or ENOSPC injected at the write) they fail.
+- disk: writes its files; on a full disk (a small tmpfs) they fail; disk-injected: the write of
+  its metrics.json raises OSError(ENOSPC) half-way.
 A worker process picks the fake up through tests/_fault_site/sitecustomize.py when TUNER_FAULT is
 set. `audit` counts what the study holds afterwards.
 """
@@ -23,16 +24,23 @@ import types
 from pathlib import Path
 from typing import Any
 
-FAULTY_WIDTH = 24
-SPACE = """
+FAULTY_WIDTH = 24  # the faulty candidate (TUNER_FAULT_WIDTHS lists others)
+
+
+def space(n: int = 8) -> str:
+    """A search space of `n` candidates: widths 8, 16, ..., 8n (a grid sweep visits each once)."""
+    widths = ", ".join(str(8 * (i + 1)) for i in range(n))
+    return f"""
 name: faults
 domain: motion
 data: seglearn-watch
-fixed: {epochs: 3}
+fixed: {{epochs: 3}}
 params:
-  width: {type: categorical, choices: [8, 16, 24, 32, 40, 48, 56, 64]}
+  width: {{type: categorical, choices: [{widths}]}}
 """
-FAULTS = ("nan", "convert", "oom", "die", "disk")
+
+
+SPACE = space()
 
 
 def _diverge() -> None:
@@ -83,7 +91,7 @@ def fault_run_candidate(params: dict, problem: Any, on_event: Any = None, on_epo
     width = params["width"]
     est = {"latency_ms": width / 8.0, "ram_bytes": 1000 * width, "flash_bytes": 2000 * width, "macs": 100 * width}
     emit("precheck", estimate=est, est_train_seconds=1.0)
-    faulty = width == FAULTY_WIDTH
+    faulty = str(width) in os.environ.get("TUNER_FAULT_WIDTHS", str(FAULTY_WIDTH)).split(",")
     if faulty and kind == "die":
         os.kill(os.getpid(), signal.SIGKILL)
     curve = []
@@ -111,6 +119,20 @@ def fault_run_candidate(params: dict, problem: Any, on_event: Any = None, on_epo
     return CandidateResult("feasible", "", metrics, est, tflite=bytes(blob))
 
 
+def enospc_save_artifacts(real: Any) -> Any:
+    """`save_artifacts` that, for the faulty candidates, fails half-way through metrics.json with ENOSPC."""
+    import errno
+
+    def save(folder: Path, params: dict, res: Any) -> None:
+        if str(params["width"]) not in os.environ.get("TUNER_FAULT_WIDTHS", str(FAULTY_WIDTH)).split(","):
+            return real(folder, params, res)
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        (Path(folder) / "metrics.json").write_text('{"float_acc')  # the disk fills up mid-file
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(Path(folder) / "metrics.json"))
+
+    return save
+
+
 def fake_problem(budgets: Any = None) -> Any:
     from tuner.budgets import Budgets
 
@@ -133,6 +155,8 @@ def install(patch: Any = None) -> None:
     put(runner, "check_budgets_reachable", lambda settings, space, target, budgets, n=16: fake_problem(budgets))
     put(runner, "_keras_cleanup", lambda: None)
     put(tuner.estimate.training_time, "refreshed_host", lambda folder, rows: HostThroughput(0.1, 1e-3, 1e-9))
+    if os.environ.get("TUNER_FAULT") == "disk-injected":
+        put(tuner.pipeline, "save_artifacts", enospc_save_artifacts(tuner.pipeline.save_artifacts))
 
 
 def worker_env(kind: str, epoch_s: float = 0.0, **extra: str) -> dict[str, str]:

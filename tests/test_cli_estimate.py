@@ -10,8 +10,6 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("typer")
-
 # reuse the tiny-model fixture of tests/estimate/conftest.py
 _spec = importlib.util.spec_from_file_location("_estimate_models", Path(__file__).parent / "estimate" / "conftest.py")
 _conftest = importlib.util.module_from_spec(_spec)

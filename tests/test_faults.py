@@ -3,13 +3,11 @@ reaches its count, and no trial is lost or duplicated. Long versions: benchmarks
 
 from __future__ import annotations
 
-import errno
 import os
 import signal
 import threading
 import time
 import uuid
-from pathlib import Path
 
 import optuna
 import pytest
@@ -24,13 +22,13 @@ def sweep(tmp_path, monkeypatch):
     """run(kind, **settings) -> audit of the finished sweep; worker processes get the fault pipeline too."""
     from tuner.sweep import SweepSettings, run_sweep
 
-    install(monkeypatch.setattr)
     (tmp_path / "faults.yaml").write_text(SPACE)
     monkeypatch.setenv("TUNER_RESULTS", str(tmp_path / "results"))
 
     def run(kind: str, epoch_s: float = 0.0, **kw):
         for k, v in worker_env(kind, epoch_s).items():
             monkeypatch.setenv(k, v)
+        install(monkeypatch.setattr)
         kw.setdefault("trials", TRIALS)
         kw.setdefault("engine", "grid")
         name = kw.pop("name", f"f-{kind}")
@@ -63,20 +61,8 @@ def test_a_converter_crash_is_failed(sweep):
     assert t.user_attrs["reason"].startswith("int8 conversion failed: Could not translate MLIR to FlatBuffer")
 
 
-def test_a_full_disk_while_writing_a_trial_fails_it_and_leaves_no_half_written_files(sweep, monkeypatch):
-    import tuner.pipeline
-
-    real = tuner.pipeline.save_artifacts
-
-    def save(folder, params, res):
-        if params["width"] != FAULTY_WIDTH:
-            return real(folder, params, res)
-        (Path(folder) / "metrics.json").parent.mkdir(parents=True, exist_ok=True)
-        (Path(folder) / "metrics.json").write_text('{"float_acc')  # the disk fills up mid-file
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(Path(folder) / "metrics.json"))
-
-    monkeypatch.setattr(tuner.pipeline, "save_artifacts", save)
-    a, study, folder = sweep("disk")
+def test_a_full_disk_while_writing_a_trial_fails_it_and_leaves_no_half_written_files(sweep):
+    a, study, folder = sweep("disk-injected")  # ENOSPC half-way through the faulty trial's metrics.json
     assert (a["trials"], a["faults"], a["requeued"], a["lost"], a["duplicated"]) == (TRIALS, 1, 0, 0, 0)
     (t,) = _faulty(study)
     assert t.user_attrs["reason"].startswith("could not write the trial's files: [Errno 28] No space left on device")

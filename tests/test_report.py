@@ -88,8 +88,9 @@ def test_report_renders_in_headless_chromium_without_console_errors(report, tmp_
 
 
 def test_study_opens_in_optuna_dashboard(results):
-    optuna_dashboard = pytest.importorskip("optuna_dashboard")
     from wsgiref.util import setup_testing_defaults
+
+    import optuna_dashboard
 
     app = optuna_dashboard.wsgi(f"sqlite:///{results / 'pick' / 'study.db'}")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -43,7 +42,6 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
 
 @pytest.mark.slow
 def test_budgets_no_candidate_can_meet_are_refused_before_training(tmp_path):
-    start = time.time()
     r = _sweep(tmp_path, "--name", "tight", "--ram-kb", "1", "--epochs", "1")
     assert r.returncode == 2
     errors = [ln for ln in r.stderr.splitlines() if ln.startswith("error:")]
@@ -51,11 +49,10 @@ def test_budgets_no_candidate_can_meet_are_refused_before_training(tmp_path):
     assert errors[0].startswith("error: no candidate meets the budgets: all 16 candidates pre-checked were over budget")
     assert "RAM" in errors[0] and "> budget 1 kB" in errors[0]
     assert not (tmp_path / "tight").exists()
-    assert time.time() - start < 120
 
 
 @pytest.mark.slow
-def test_pre_training_rejection_is_fast_and_trains_nothing():
+def test_pre_training_rejection_trains_nothing():
     from tuner.budgets import Budgets
     from tuner.pipeline import Problem, run_candidate
     from tuner.targets import load_target
@@ -79,14 +76,10 @@ def test_pre_training_rejection_is_fast_and_trains_nothing():
         "seglearn-watch", load_target("nano33ble"), Budgets(train_seconds=20 * 60), domain="motion"
     )
     problem.features(params)  # data windowing is cached per preprocessing setting
-    epochs, seconds = [], []
-    for latency in (1e-3, 2e-3, 2e-3):  # the first call warms TensorFlow's converter up
-        problem.budgets = Budgets(latency_ms=latency, train_seconds=0.5)
-        start = time.perf_counter()
-        with pytest.raises(CandidateRejected) as info:
-            run_candidate(params, problem, on_epoch=lambda e, logs: epochs.append(e))
-        seconds.append(time.perf_counter() - start)
-    assert min(seconds[1:]) < 1.0, seconds  # best of two: the machine may be shared
+    epochs = []  # how fast the rejection is: benchmarks/precheck_speed.py
+    problem.budgets = Budgets(latency_ms=2e-3, train_seconds=0.5)
+    with pytest.raises(CandidateRejected) as info:
+        run_candidate(params, problem, on_epoch=lambda e, logs: epochs.append(e))
     assert epochs == []
     reason = info.value.reason
     assert "latency" in reason and "> budget 0.002 ms" in reason

@@ -85,7 +85,6 @@ def models(tmp_path_factory) -> dict:
         path = folder / f"{name}.tflite"
         if not path.exists():
             if builders is None:
-                pytest.importorskip("tensorflow")
                 builders = _builders()
             m, int8 = builders[name]
             path.write_bytes(_convert(m, int8))

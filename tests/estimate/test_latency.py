@@ -208,6 +208,6 @@ def test_real_unsupported_op_end_to_end(models):
     assert e.macs == base.macs and len(e.layers) == len(base.layers)
     assert e.latency_ms_high > base.latency_ms_high
     # tflite-micro has no kernel for it: the arena is planned analytically, and the note says so
-    if e.arena_method == "analytical":
-        assert any("tflite-micro could not allocate" in n for n in e.notes)
+    assert e.arena_method == "analytical"
+    assert any("tflite-micro could not allocate" in n for n in e.notes)
     assert e.arena_bytes > 0
