@@ -113,3 +113,29 @@ def test_a_stale_heartbeat_from_another_host_is_recovered(tmp_path):
     assert recover_interrupted(study, requeue=False) == [trial.number]
     assert study.trials[trial.number].user_attrs["reason"] == "worker died while running (killed or crashed)"
     assert not study.get_trials(states=(optuna.trial.TrialState.WAITING,))
+
+
+def test_a_failing_heartbeat_is_logged_and_training_goes_on(monkeypatch, caplog):
+    from optuna.exceptions import StorageInternalError
+
+    from tuner.sweep import resume
+
+    class Storage:
+        beats = 0
+
+        def get_heartbeat_interval(self):
+            return 1
+
+        def record_heartbeat(self, trial_id):
+            self.beats += 1
+            if self.beats > 1:  # the first beat (on entry) works, the next ones hit a lost connection
+                raise StorageInternalError("connection to the database lost")
+
+    monkeypatch.setattr(resume, "HEARTBEAT_S", 0.05)
+    storage = Storage()
+    with resume.Heartbeat(storage, 7):
+        deadline = time.time() + 10
+        while storage.beats < 3 and time.time() < deadline:
+            time.sleep(0.05)
+    assert storage.beats >= 3
+    assert "heartbeat of trial id 7 not recorded: connection to the database lost" in caplog.text
