@@ -120,4 +120,4 @@ def test_pruned_trials_are_recorded_as_pruned_with_their_curve(fake_sweep, engin
         assert t.user_attrs["state"] == "pruned" and t.user_attrs["reason"].startswith("pruned at epoch 6")
         assert len(t.user_attrs["val_accuracy_curve"]) == 6 and set(t.constraints) >= {"latency", "ram"}
     states = {r.state for r in records(study) if r.trial in {t.number for t in pruned}}
-    assert states == ({CandidateState.PRUNED} if pruned else set())
+    assert states == {CandidateState.PRUNED}
