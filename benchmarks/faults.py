@@ -60,15 +60,19 @@ def sweep(
     def killer() -> None:  # SIGKILL a worker mid-trial, every few seconds, `kills` times
         from sqlalchemy.exc import SQLAlchemyError
 
+        rdb = None  # one storage (one connection pool) for the whole watch
         while not stop.is_set() and len(killed) < kills:
             try:
-                study = optuna.load_study(study_name=name, storage=storage)
+                rdb = rdb or optuna.storages.RDBStorage(storage)
+                study = optuna.load_study(study_name=name, storage=rdb)
                 running = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
             except (KeyError, SQLAlchemyError):
                 running = []
             for t in running:
                 pid = t.system_attrs.get("worker", ":").rsplit(":", 1)[1]
-                if pid.isdigit() and t.datetime_start and (time.time() - t.datetime_start.timestamp()) > epoch_s:
+                started = t.datetime_start and (time.time() - t.datetime_start.timestamp()) > epoch_s
+                # not a re-run: a second kill of the same candidate fails it (the rule for candidates that kill)
+                if pid.isdigit() and started and "retry_of" not in t.user_attrs:
                     os.kill(int(pid), signal.SIGKILL)
                     killed.append(t.number)
                     stop.wait(3 * epoch_s * 3)

@@ -82,15 +82,23 @@ def test_a_candidate_over_the_memory_limit_is_failed_in_its_worker_process(sweep
     assert (folder / "workers" / "0.log").exists()
 
 
-def test_a_candidate_that_kills_its_worker_is_rerun_once_then_failed(sweep):
+def test_candidates_that_kill_their_worker_are_rerun_once_then_failed(sweep, monkeypatch):
+    # 4 such candidates on 2 workers: 8 deaths, each worker restarted 4 times (the sweep keeps going
+    # while trials finish between deaths)
+    monkeypatch.setenv("TUNER_FAULT_WIDTHS", "24,40,56,64")
     a, study, folder = sweep("die", workers=2)
-    assert (a["trials"], a["faults"], a["requeued"], a["lost"], a["duplicated"]) == (TRIALS, 2, 1, 0, 0)
-    first, retry = sorted(_faulty(study), key=lambda t: t.number)
-    assert first.user_attrs["interrupted"] is True and retry.user_attrs["retry_of"] == first.number
-    assert retry.state == optuna.trial.TrialState.FAIL and "interrupted" not in retry.user_attrs
-    assert retry.user_attrs["reason"].startswith(f"worker died twice running this candidate (trial {first.number}")
+    assert (a["trials"], a["faults"], a["requeued"], a["lost"], a["duplicated"]) == (TRIALS, 8, 4, 0, 0)
+    faulty = [t for t in study.get_trials() if t.user_attrs["candidate"]["width"] in (24, 40, 56, 64)]
+    first = {t.number: t for t in faulty if t.user_attrs.get("interrupted")}
+    retries = [t for t in faulty if "retry_of" in t.user_attrs]
+    assert len(first) == len(retries) == 4 and {t.user_attrs["retry_of"] for t in retries} == set(first)
+    for t in retries:
+        assert t.state == optuna.trial.TrialState.FAIL and "interrupted" not in t.user_attrs
+        assert t.params == first[t.user_attrs["retry_of"]].params
+        why = t.user_attrs["reason"]
+        assert why.startswith(f"worker died twice running this candidate (trial {t.user_attrs['retry_of']} ")
     logs = "".join(p.read_text() for p in (folder / "workers").iterdir())
-    assert logs.count("exited with code -9; restarting it") == 2
+    assert logs.count("exited with code -9; restarting it") == 8
 
 
 URL = os.environ.get("TUNER_TEST_POSTGRES")
@@ -104,10 +112,11 @@ def test_sigkill_of_one_of_four_workers_on_postgresql_mid_trial(sweep):
     def kill_one() -> None:  # SIGKILL the worker of the first trial seen running (3 s per trial)
         from sqlalchemy.exc import SQLAlchemyError
 
-        deadline = time.time() + 240
+        deadline, storage = time.time() + 240, None
         while time.time() < deadline and not killed:
             try:
-                study = optuna.load_study(study_name=name, storage=URL)
+                storage = storage or optuna.storages.RDBStorage(URL)  # one connection pool for the whole watch
+                study = optuna.load_study(study_name=name, storage=storage)
             except (KeyError, SQLAlchemyError):  # not created yet, or its tables are being created
                 time.sleep(0.2)
                 continue

@@ -67,6 +67,9 @@ def sweep(
         )
     console.print()  # the live view's last line has no newline of its own
     df = leaderboard(name, include_all=True, storage=storage)
-    write_atomic(folder / "leaderboard.csv", df.to_csv(index=False))
     print_leaderboard(console, df, f"Leaderboard: {name} (target {target})", limit=15)
+    try:
+        write_atomic(folder / "leaderboard.csv", df.to_csv(index=False))
+    except OSError as exc:  # e.g. a full disk: the sweep is done and recorded; say so, do not crash
+        console.print(f"[yellow]warning: could not write {folder / 'leaderboard.csv'} ({exc})[/yellow]")
     console.print(f"Results: [bold]{folder}[/bold]")

@@ -6,11 +6,12 @@ the cores. Workers die with the parent (PR_SET_PDEATHSIG), so `kill -9` of `tune
 stray trainers; `--resume` then re-runs what was running. The parent trains nothing: it polls the
 study for the progress display and collects exit codes. Logs: `results/<name>/workers/<i>.log`.
 
-A worker that dies (SIGKILL, the kernel's OOM killer, a crash in native code) is restarted, up to
-MAX_RESTARTS_PER_WORKER times; its trial is failed and re-run once by the next free worker
-(`tuner.sweep.resume`). TUNER_WORKER_MEMORY_MB caps each worker's address space (RLIMIT_AS), so a
-candidate that needs more fails with MemoryError, or kills only its worker, not the machine; with it
-set, even one worker runs in its own process.
+A worker that dies (SIGKILL, the kernel's OOM killer, a crash in native code) is restarted; its trial
+is failed and re-run once by the next free worker (`tuner.sweep.resume`). A worker that dies
+MAX_RESTARTS_PER_WORKER times in a row without any trial finishing in between is not restarted.
+TUNER_WORKER_MEMORY_MB caps each worker's address space (RLIMIT_AS), so a candidate that needs more
+fails with MemoryError, or kills only its worker, not the machine; with it set, even one worker
+runs in its own process.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 from tuner.errors import InputError
 
 MEMORY_ENV = "TUNER_WORKER_MEMORY_MB"
-MAX_RESTARTS_PER_WORKER = 3  # a worker that dies (killed, out of memory) is restarted this often
+MAX_RESTARTS_PER_WORKER = 3  # deaths in a row, with no trial finished in between, before giving up on a worker
 
 
 def threads_per_worker(workers: int) -> int:
@@ -91,7 +92,9 @@ def run_processes(settings: Any, deadline: float | None, emit: Any) -> None:
         return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=setup), log
 
     procs = [spawn(i) for i in range(settings.workers)]
-    restarts = [0] * settings.workers
+    restarts = [0] * settings.workers  # deaths in a row of each worker
+    finished_at = [0] * settings.workers  # trials finished when it last died
+    n_done = 0
     emit("stage", stage=f"{settings.workers} workers, {n} TensorFlow thread(s) each")
     study = optuna.load_study(study_name=settings.name, storage=open_storage(storage_url(settings)))
     reported: set[int] = set()
@@ -100,8 +103,13 @@ def run_processes(settings: Any, deadline: float | None, emit: Any) -> None:
             for i, (p, log) in enumerate(procs):
                 # killed or crashed (not done, not bad input): its trial is re-queued by the others or
                 # by its successor, which also keeps the sweep at N workers
-                if p.poll() is not None and p.returncode not in (0, 2) and restarts[i] < MAX_RESTARTS_PER_WORKER:
+                if p.poll() is None or p.returncode in (0, 2):
+                    continue
+                if n_done > finished_at[i]:  # the sweep moved on since its last death: a new streak
+                    restarts[i] = 0
+                if restarts[i] < MAX_RESTARTS_PER_WORKER:
                     restarts[i] += 1
+                    finished_at[i] = n_done
                     log.write(f"\n[tuner] worker {i} exited with code {p.returncode}; restarting it\n")
                     log.close()
                     emit("stage", stage=f"worker {i} exited with code {p.returncode}; restarting it")
@@ -113,6 +121,7 @@ def run_processes(settings: Any, deadline: float | None, emit: Any) -> None:
                 if not is_interrupted(t) and t.state != optuna.trial.TrialState.WAITING
             ]
             done = [r for r in recs if r.state.is_finished()]
+            n_done = len(done)
             for r in done:
                 if r.trial not in reported:
                     reported.add(r.trial)
