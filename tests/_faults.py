@@ -82,7 +82,9 @@ def _exhaust_memory() -> None:
     np.ones(limit // 8 + (1 << 20))  # more float64s than the whole address space allows
 
 
-def fault_run_candidate(params: dict, problem: Any, on_event: Any = None, on_epoch: Any = None) -> Any:
+def fault_run_candidate(
+    params: dict, problem: Any, on_event: Any = None, on_epoch: Any = None, stages: Any = None
+) -> Any:
     from tuner.pipeline import CandidateResult
 
     emit = on_event or (lambda *a, **k: None)
@@ -152,7 +154,7 @@ def install(patch: Any = None) -> None:
     put(tuner.pipeline, "run_candidate", fault_run_candidate)
     from_source = classmethod(lambda cls, data, target, budgets, *a, **k: fake_problem(budgets))
     put(tuner.pipeline.Problem, "from_source", from_source)
-    put(runner, "check_budgets_reachable", lambda settings, space, target, budgets, n=16: fake_problem(budgets))
+    put(runner, "check_budgets_reachable", lambda settings, space, target, budgets, **kw: fake_problem(budgets))
     put(runner, "_keras_cleanup", lambda: None)
     put(tuner.estimate.training_time, "refreshed_host", lambda folder, rows: HostThroughput(0.1, 1e-3, 1e-9))
     if os.environ.get("TUNER_FAULT") == "disk-injected":
