@@ -54,6 +54,15 @@ def test_targets_table():
     assert "transferred" in next(x for x in p.stdout.splitlines() if "nano33ble" in x)
 
 
+def test_targets_table_piped_into_a_narrow_pipe_cuts_no_cell():
+    env = {**__import__("os").environ, "COLUMNS": "60"}
+    code = "import sys; from tuner.cli import main; sys.argv = ['tuner', 'targets']; main()"
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert p.returncode == 0, p.stderr
+    assert "…" not in p.stdout
+    assert any(x.strip().startswith("nucleo-l4r5zi ") and "cmsis-nn" in x for x in p.stdout.splitlines())
+
+
 def test_estimate_json(models):
     p = run("estimate", str(models["small_cnn_path"]), "--target", "ek-ra6m4", "--json")
     assert p.returncode == 0, p.stderr

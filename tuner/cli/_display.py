@@ -102,6 +102,14 @@ _DROP_ORDER = ("train s act/est", "Δ pt", "flash kB", "float acc", "score", "RA
 _TEXT_MIN = 16  # narrowest useful params / reason column
 
 
+def print_table(con: Console, table: Table) -> None:
+    """In a terminal: fit its width. Piped or redirected: natural width, so no cell is cut to `…`."""
+    if con.is_terminal:
+        con.print(table)
+    else:
+        Console(file=con.file, width=10_000).print(table)
+
+
 def print_leaderboard(con: Console, df: pd.DataFrame, title: str, limit: int | None = None) -> None:
     """In a terminal: the columns that fit its width (never without `#`), params folded in their
     column. Piped or redirected: every column at its natural width, one line per row."""

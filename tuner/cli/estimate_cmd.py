@@ -143,7 +143,7 @@ def targets_cmd(
     from rich import box
     from rich.table import Table
 
-    from tuner.cli._display import console
+    from tuner.cli._display import console, print_table
 
     t = Table(
         title="Targets",
@@ -170,7 +170,7 @@ def targets_cmd(
             "calibrated" if x.latency.calibrated else "transferred",
             f"x{x.latency.band_low:.2f} .. x{x.latency.band_high:.2f}",
         )
-    console.print(t)
+    print_table(console, t)
 
 
 @app.command("calibrate")
