@@ -24,7 +24,9 @@ def test_train_restores_best_epoch_and_learns(toy):
     x, y = toy
     m = _model()
     r = train(m, x[:300], y[:300], x[300:], y[300:], {"learning_rate": 0.01, "epochs": 6, "patience": 2}, seed=1)
-    assert 1 <= r.best_epoch <= r.epochs_run <= 6
+    # 300 samples at batch 32 = 10 steps per epoch: at least 300 steps -> up to 30 epochs, patience 6
+    assert r.plan == {"batch_size_used": 32, "max_epochs_used": 30, "patience_used": 6}
+    assert 1 <= r.best_epoch <= r.epochs_run <= 30
     assert r.history["val_accuracy"][r.best_epoch - 1] == max(r.history["val_accuracy"])
     acc = float((m.predict(x[300:], verbose=0).argmax(1) == y[300:]).mean())
     assert acc == pytest.approx(max(r.history["val_accuracy"]), abs=1e-6)  # best weights restored

@@ -10,7 +10,7 @@ if TYPE_CHECKING:  # pandas is imported by the verbs that return tables, not by 
 
 
 def sweep(
-    space: str = "motion",
+    space: str | None = None,
     target: str = "nano33ble",
     data: str | None = None,
     name: str = "demo",
@@ -27,8 +27,15 @@ def sweep(
     resume: bool = False,
     seed: int = 0,
     on_event: Any = None,
+    rate_hz: float | None = None,
+    metric: str = "accuracy",
 ) -> Path:
     """Run (or `resume`) a tuning sweep; returns the results folder `results/<name>/`.
+
+    `space`: a name or YAML path; None picks it from `data` (image folder -> image, WAV folder ->
+    audio, long table -> motion, wide table -> tabular; no data: motion). `rate_hz`: sampling rate of
+    time series without a time column. `metric`: accuracy, balanced_accuracy or macro_f1, what the
+    sampler, pruner and leaderboard rank by.
 
     `engine`: tpe (default), nsga2, random, grid, hyperband, bayesian (see docs/engines.md).
     `workers`: processes on this machine sharing the study; `storage`: an Optuna RDB URL (e.g.
@@ -39,6 +46,14 @@ def sweep(
 
     import_tensorflow_quietly()  # before any engine or data code imports it loudly
 
+    if space is None:
+        space = "motion"
+        if data is not None and not resume:
+            from tuner.data import data_domain
+
+            space = data_domain(data)
+            if on_event is not None:
+                on_event("note", text=f"no --space given: {data} holds {space} data, so the sweep uses space '{space}'")
     settings = SweepSettings.checked(
         name=name,
         space=space,
@@ -55,6 +70,8 @@ def sweep(
         storage=storage,
         workers=workers,
         seed=seed,
+        rate_hz=rate_hz,
+        metric=metric,
     )
     return run_sweep(settings, resume=resume, on_event=on_event)
 

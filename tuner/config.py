@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -43,6 +43,11 @@ class CandidateConfig(BaseModel):
     space: str = Field(description="search space the candidate was sampled from")
     target: str
     seed: int = 0
+    rate_hz: float | None = Field(None, gt=0, description="sampling rate given for time series without a time column")
+    metric: Literal["accuracy", "balanced_accuracy", "macro_f1"] = Field(
+        "accuracy", description="validation metric early stopping watches (the sweep's ranking metric)"
+    )
+    class_weight: Literal["balanced"] | None = Field(None, description="balanced: weigh classes by 1/count")
     budgets: BudgetsConfig = Field(default_factory=BudgetsConfig)
     candidate: dict[str, Any] = Field(description="preprocessing, architecture and training parameters")
 
@@ -154,7 +159,8 @@ def render_config(cfg: CandidateConfig) -> str:
         space = load_space(cfg.space)
     except InputError:
         space = None
-    head = cfg.model_dump(exclude={"candidate"})
+    unset = {k for k in ("rate_hz", "class_weight") if getattr(cfg, k) is None}
+    head = cfg.model_dump(exclude={"candidate"} | unset)
     lines = [
         "# Candidate exported by `tuner export`. Edit any value, then run `tuner retrain THIS_FILE`",
         "# (`--data PATH` trains on other data, `--epochs N` longer, `--qat` quantization-aware).",

@@ -153,6 +153,9 @@ def trial_config(name: str, rec: TrialRecord, study: Any = None) -> CandidateCon
         space=absolute(settings.space, bool(Path(settings.space).suffix)),
         target=absolute(settings.target, bool(Path(settings.target).suffix)),
         seed=settings.seed,
+        rate_hz=settings.rate_hz,
+        metric=settings.metric,
+        class_weight="balanced" if settings.class_weights.startswith("balanced") else None,
         budgets=BudgetsConfig(
             latency_ms=settings.latency_ms,
             ram_kb=settings.ram_kb,
@@ -309,7 +312,9 @@ def retrain(
     target = load_target(cfg.target)
     budgets = Budgets.from_limits(target, **cfg.budgets.model_dump())
     # retrain never rejects: the user asked for this model; budget breaches are reported instead
-    problem = Problem.from_source(data or cfg.data, target, Budgets(), seed=cfg.seed, epochs=epochs, domain=cfg.domain)
+    problem = Problem.from_source(
+        data or cfg.data, target, Budgets(), seed=cfg.seed, epochs=epochs, domain=cfg.domain, rate_hz=cfg.rate_hz
+    ).configure(metric=cfg.metric, class_weight=cfg.class_weight or "none", repeats=1)
     from tuner.estimate.training_time import measure_host
 
     problem.host = measure_host()

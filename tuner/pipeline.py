@@ -6,6 +6,7 @@ Used by the sweep for every trial and by `retrain` for an exported config, so bo
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -47,14 +48,88 @@ class Problem:
     time_model: TrainingTimeModel | None = None  # the sweep's, refitted on its trials; else from `host`
     _features: dict[str, Any] = field(default_factory=dict)
     _prechecks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    metric: str = "accuracy"  # ranks candidates (tuner.metrics); early stopping and pruning watch it
+    class_weight: dict[int, float] | None = None  # balanced weights for imbalanced classes
+    folds: list[Problem] = field(default_factory=list)  # extra train/validation draws (small data)
 
     @classmethod
     def from_source(
-        cls, data: str, target: Any, budgets: Budgets, seed: int = 0, epochs: int | None = None, domain: str = ""
+        cls,
+        data: str,
+        target: Any,
+        budgets: Budgets,
+        seed: int = 0,
+        epochs: int | None = None,
+        domain: str = "",
+        rate_hz: float | None = None,
     ) -> Problem:
-        ds = load_data(data, domain=domain)  # refuses data the space's domain cannot take
+        ds = load_data(data, domain=domain, rate_hz=rate_hz)  # refuses data the space's domain cannot take
         train, val, test = split(ds, seed=seed)
         return cls(data, train, val, test, target, budgets, seed, epochs)
+
+    def configure(self, metric: str = "accuracy", class_weight: str = "auto", repeats: int | None = None) -> Problem:
+        """Ranking metric, class weights ("auto": balanced when imbalanced, "balanced", "none") and
+        validation repeats (None: `validation_repeats` decides) for this data."""
+        from tuner.metrics import balanced_class_weights
+
+        self.metric = metric
+        n = len(self.class_names)
+        if class_weight == "auto":
+            self.class_weight = balanced_class_weights(self.train.y, n)
+        else:
+            self.class_weight = (
+                balanced_class_weights(self.train.y, n, ratio=1.0) if class_weight == "balanced" else None
+            )
+        k = validation_repeats(len(self.val)) if repeats is None else repeats
+        self.folds = []
+        seen = [_ids(self.val)]
+        for i in range(1, 10 * k):  # draws that repeat an earlier validation set are skipped
+            if len(self.folds) == k - 1:
+                break
+            fold = self._fold(i)
+            if _ids(fold.val) not in seen:
+                seen.append(_ids(fold.val))
+                self.folds.append(fold)
+        return self
+
+    def _fold(self, i: int) -> Problem:
+        from tuner.data import resplit
+
+        train, val = resplit(self.train, self.val, seed=self.seed + 1000 * i)
+        return Problem(
+            self.data_source,
+            train,
+            val,
+            self.test,
+            self.target,
+            self.budgets,
+            self.seed,
+            self.epochs,
+            metric=self.metric,
+            class_weight=self.class_weight,
+        )
+
+    @property
+    def validation_note(self) -> str:
+        """How the ranking score is validated, for sweep.yaml and the docs."""
+        what = "groups" if self.train.groups is not None else "samples"
+        if not self.folds:
+            return (
+                f"one validation split ({len(self.val)} {what}, {len(self.train)} for training); "
+                f"the test split ({len(self.test)}) is only reported"
+            )
+        return (
+            f"{len(self.folds) + 1} repeated validation splits: the ranking score is the mean {self.metric} "
+            f"over {len(self.folds) + 1} seeded re-draws of about {len(self.val)} validation {what} from "
+            f"the {len(self.train) + len(self.val)} training ones; the test split ({len(self.test)}) is only reported"
+        )
+
+    @property
+    def class_weight_note(self) -> str:
+        if not self.class_weight:
+            return "none (classes about balanced)"
+        w = ", ".join(f"{self.class_names[c]} {v:.2f}" for c, v in self.class_weight.items())
+        return f"balanced (n / (classes x count)): {w}"
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -70,7 +145,9 @@ class Problem:
             pre.fit(self.train)
             out = {}
             for name, ds in (("train", self.train), ("val", self.val), ("test", self.test)):
-                out[name] = pre.transform(ds)
+                # training windows at the candidate's stride; evaluation ones at one fixed hop
+                train_only = getattr(pre, "transform_train", None) if name == "train" else None
+                out[name] = train_only(ds) if train_only else pre.transform(ds)
             self._features[key] = (pre.state(), out)
             _evict(self._features, FEATURE_CACHE_BYTES)
         self._features[key] = self._features.pop(key)  # most recently used last
@@ -92,6 +169,21 @@ def _evict(cache: dict[str, Any], limit: int) -> None:
 
     while len(cache) > 1 and sum(size(v) for v in cache.values()) > limit:
         cache.pop(next(iter(cache)))
+
+
+def _ids(ds: Dataset) -> frozenset[int]:
+    """The samples of a split, by content (splits copy arrays)."""
+    return frozenset(hash(np.asarray(a).tobytes()) for a in ds.x)
+
+
+# Fewer validation samples (recordings, images, rows) than this: the ranking score is averaged over
+# REPEATS seeded train/validation draws (a winner picked on a dozen samples is picked by luck).
+SMALL_VALIDATION = 20
+REPEATS = 3
+
+
+def validation_repeats(n_val: int) -> int:
+    return REPEATS if n_val < SMALL_VALIDATION else 1
 
 
 @dataclass
@@ -151,13 +243,23 @@ def precheck(
             "n_layers": sum(1 for _ in model._flatten_layers(include_self=False)),
         }
     est = problem._prechecks[key]
-    epochs = int(problem.epochs or params.get("epochs", 30))
+    from tuner.schedule import schedule
+
+    # the epochs and batch training will use (small data: more epochs, smaller batches)
+    plan = schedule(
+        len(x_train),
+        int(params.get("batch_size", 32)),
+        int(problem.epochs or params.get("epochs", 30)),
+        0,
+        fixed_epochs=bool(problem.epochs),
+    )
+    epochs = plan.epochs
     cost = TrainCost(
         family=str(params.get("family", "")),
         macs=int(est["macs"]),
         n_train=len(x_train),
         n_val=int(n_val),
-        batch_size=int(params.get("batch_size", 32)),
+        batch_size=plan.batch_size,
         dw_macs=int(est["dw_macs"]),
         bn_elems=int(est["bn_elems"]),
         n_layers=int(est["n_layers"]),
@@ -165,7 +267,13 @@ def precheck(
     model_t = problem.time_model or TrainingTimeModel(
         problem.host or HostThroughput(0.05, 1e-3, 1e-9, source="default")
     )
-    return est, model_t.estimate(cost, epochs)
+    train = model_t.estimate(cost, epochs)
+    draws = 1 + len(problem.folds)  # repeated validation trains once per draw
+    if draws > 1:
+        train = dataclasses.replace(
+            train, seconds=train.seconds * draws, low=train.low * draws, high=train.high * draws
+        )
+    return est, train
 
 
 def train_time_message(reasons: list[str], train: TrainEstimate) -> list[str]:
@@ -212,6 +320,7 @@ def run_candidate(
 ) -> CandidateResult:
     """Run one candidate. Raises CandidateRejected (over budget, before training) or CandidateFailed."""
     from tuner.estimate import estimate_tflite
+    from tuner.metrics import recalls, score, scores
     from tuner.models import build_model
     from tuner.quantize import predict_int8, to_int8
     from tuner.train import train
@@ -270,19 +379,35 @@ def run_candidate(
     emit("stage", stage="train")
     with timed("fit"):
         result = train(
-            model, x_tr, y_tr, x_va, y_va, params, seed=problem.seed, on_epoch=on_epoch, epochs=problem.epochs
+            model,
+            x_tr,
+            y_tr,
+            x_va,
+            y_va,
+            params,
+            seed=problem.seed,
+            on_epoch=on_epoch,
+            epochs=problem.epochs,
+            metric=problem.metric,
+            class_weight=problem.class_weight,
         )
 
     emit("stage", stage="int8")
     with timed("int8_convert"):
         tflite = to_int8(model, x_tr, seed=problem.seed)
     n = len(problem.class_names)
+    with timed("validation"):  # the ranking score: int8 on validation, over repeated draws on small data
+        val_scores = [score(y_va, predict_int8(tflite, x_va).argmax(axis=1), n, problem.metric)]
+        for i, fold in enumerate(problem.folds):
+            emit("stage", stage=f"validation draw {i + 2}/{len(problem.folds) + 1}")
+            val_scores.append(_fold_score(params, fold))
     with timed("eval_float"):
         float_acc, float_cm = _accuracy_and_confusion(_predict_float(model, x_te), y_te, n)
     with timed("eval_int8"):
         int8_acc, int8_cm = _accuracy_and_confusion(predict_int8(tflite, x_te), y_te, n)
     if not np.isfinite(float_acc):
         raise CandidateFailed("evaluation produced NaN")
+    int8_scores = scores(int8_cm)
 
     emit("stage", stage="estimate")
     with timed("estimate_exact"):
@@ -301,10 +426,45 @@ def run_candidate(
         "history": result.history,
         "class_names": list(problem.class_names),
         "stage_seconds": timed.seconds,  # the same dict: `write` is added by save_artifacts
+        # test split: every metric; validation: the ranking score (mean over draws), never the test
+        "int8_balanced_accuracy": int8_scores["balanced_accuracy"],
+        "int8_macro_f1": int8_scores["macro_f1"],
+        "float_balanced_accuracy": scores(float_cm)["balanced_accuracy"],
+        "int8_recall": dict(zip(problem.class_names, recalls(int8_cm), strict=True)),
+        "val_score": float(np.mean(val_scores)),
+        "val_scores": val_scores,
+        "metric": problem.metric,
+        **(result.plan or {}),
     }
     post = problem.budgets.violations(est["latency_ms"], est["ram_bytes"], est["flash_bytes"], 0.0)
     state, reason = ("rejected", "; ".join(post)) if post else ("feasible", "")
     return CandidateResult(state, reason, metrics, est, tflite, model, pre.state())
+
+
+def _fold_score(params: dict[str, Any], fold: Problem) -> float:
+    """The int8 validation metric of the candidate trained on another train/validation draw."""
+    from tuner.metrics import score
+    from tuner.models import build_model
+    from tuner.quantize import predict_int8, to_int8
+    from tuner.train import train
+
+    pre, feats = fold.features(params)
+    (x_tr, y_tr), (x_va, y_va) = feats["train"], feats["val"]
+    model = build_model(params, pre.input_shape, len(fold.class_names), seed=fold.seed)
+    train(
+        model,
+        x_tr,
+        y_tr,
+        x_va,
+        y_va,
+        params,
+        seed=fold.seed,
+        epochs=fold.epochs,
+        metric=fold.metric,
+        class_weight=fold.class_weight,
+    )
+    tflite = to_int8(model, x_tr, seed=fold.seed)
+    return score(y_va, predict_int8(tflite, x_va).argmax(axis=1), len(fold.class_names), fold.metric)
 
 
 def save_artifacts(folder: Path, params: dict[str, Any], res: CandidateResult) -> None:
@@ -335,7 +495,9 @@ def build_untrained_int8(config_path: str | Path) -> tuple[bytes, Any]:
     from tuner.targets import load_target
 
     cfg = load_config(config_path)
-    problem = Problem.from_source(cfg.data, load_target(cfg.target), Budgets(), seed=cfg.seed, domain=cfg.domain)
+    problem = Problem.from_source(
+        cfg.data, load_target(cfg.target), Budgets(), seed=cfg.seed, domain=cfg.domain, rate_hz=cfg.rate_hz
+    )
     pre, feats = problem.features(cfg.candidate)
     model = build_model(cfg.candidate, pre.input_shape, len(problem.class_names), seed=cfg.seed)
     return to_int8(model, feats["train"][0], n_samples=16), pre.cost()

@@ -1,7 +1,7 @@
-"""Training: seeded fit with early stopping on validation accuracy and best-weights restore.
+"""Training: seeded fit with early stopping on the validation metric and best-weights restore.
 
-Validation loss bottoms out long before accuracy on small motion sets (STACK-NOTES), so early
-stopping watches `val_accuracy`.
+Validation loss bottoms out long before accuracy on small motion sets, so early stopping watches
+the metric (`val_score`: tuner.schedule), with the loss only as a tie-break.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ class TrainResult:
     train_seconds: float
     history: dict[str, list[float]]
     epoch_seconds: list[float] = field(default_factory=list)  # wall time of each epoch, validation included
+    plan: dict[str, int] | None = None  # batch, max epochs and patience used (tuner.schedule)
 
 
 def train(
@@ -38,9 +39,16 @@ def train(
     seed: int = 0,
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
     epochs: int | None = None,
+    metric: str = "accuracy",
+    class_weight: dict[int, float] | None = None,
 ) -> TrainResult:
-    """Compile and fit `model`; `on_epoch(epoch, logs)` may raise to prune. NaN loss -> CandidateFailed."""
+    """Compile and fit `model`; `on_epoch(epoch, logs)` may raise to prune. NaN loss -> CandidateFailed.
+
+    Early stopping keeps the best weights by `metric` on validation (tuner.schedule: training length
+    scales with the data unless `epochs` is given); `class_weight` for imbalanced classes."""
     import keras
+
+    from tuner.schedule import schedule, val_score_callback
 
     keras.utils.set_random_seed(seed)
     model.compile(
@@ -51,10 +59,18 @@ def train(
         # small models (motion epochs 2x faster on 2 cores, same accuracy: docs/engines.md)
         steps_per_execution=STEPS_PER_EXECUTION,
     )
-    n_epochs = int(epochs if epochs is not None else params.get("epochs", 30))
+    plan = schedule(
+        len(x_train),
+        int(params.get("batch_size", 32)),
+        int(epochs if epochs is not None else params.get("epochs", 30)),
+        int(params.get("patience", 8)),
+        fixed_epochs=epochs is not None,
+    )
+    n_classes = int(model.output_shape[-1])
     callbacks: list[Any] = [
+        val_score_callback(x_val, y_val, n_classes, metric),
         keras.callbacks.EarlyStopping(
-            monitor="val_accuracy", patience=int(params.get("patience", 8)), restore_best_weights=True
+            monitor="val_score", mode="max", patience=plan.patience, restore_best_weights=True
         ),
         keras.callbacks.TerminateOnNaN(),
     ]
@@ -77,8 +93,9 @@ def train(
             x_train,
             y_train,
             validation_data=(x_val, y_val),
-            epochs=n_epochs,
-            batch_size=int(params.get("batch_size", 32)),
+            epochs=plan.epochs,
+            batch_size=plan.batch_size,
+            class_weight=class_weight,
             callbacks=callbacks,
             verbose=0,
             shuffle=True,
@@ -92,6 +109,6 @@ def train(
     weights_ok = all(np.isfinite(np.asarray(w)).all() for w in model.get_weights())
     if not losses or any(not math.isfinite(v) for v in losses) or not weights_ok:
         raise CandidateFailed("training diverged (NaN/inf loss or weights); lower the learning rate or check the data")
-    val_acc = hist.history.get("val_accuracy", [0.0])
+    val_score = hist.history.get("val_score") or hist.history.get("val_accuracy", [0.0])
     history = {k: [float(v) for v in vs] for k, vs in hist.history.items()}
-    return TrainResult(len(losses), int(np.argmax(val_acc)) + 1, seconds, history, epoch_s)
+    return TrainResult(len(losses), int(np.argmax(val_score)) + 1, seconds, history, epoch_s, plan.summary)

@@ -89,12 +89,14 @@ def fake_sweep(tmp_path, monkeypatch):
     (tmp_path / "tiny.yaml").write_text(TINY)
     problem = types.SimpleNamespace(epochs=None, budgets=Budgets(), calls=[], host=None, seed=0)
 
-    def check(settings, space, target, budgets, n=8, startup=None):
+    def check(settings, space, target, budgets, n=8, startup=None, problem=problem):
         problem.budgets = budgets
         problem.epochs = settings.epochs
         return problem
 
     monkeypatch.setattr(sweep_runner, "check_budgets_reachable", check)
+    monkeypatch.setattr(sweep_runner, "_load_problem", lambda settings, space, target: problem)
+    monkeypatch.setattr(sweep_runner, "_fit_space", lambda settings, space, problem, emit: (settings, space))
     monkeypatch.setattr(sweep_runner, "_keras_cleanup", lambda: None)
     monkeypatch.setattr(tuner.pipeline, "run_candidate", fake_run_candidate)
     monkeypatch.setattr(

@@ -49,7 +49,9 @@ class SweepDisplay:
         return Group(self.progress, status, Text(self.last, style="dim"))
 
     def __call__(self, kind: str, **info: Any) -> None:
-        if kind == "stage":
+        if kind == "note":  # a line to keep (what the sweep decided for the user), above the live view
+            self.live.console.print(info["text"], soft_wrap=True)
+        elif kind == "stage":
             self.stage = info["stage"]
         elif kind == "trial":
             self.trial = info["number"]

@@ -13,7 +13,10 @@ Opt = typer.Option
 
 @app.command()
 def sweep(
-    space: Annotated[str, Opt(help="search space name (see `tuner spaces`) or path to a YAML")] = "motion",
+    space: Annotated[
+        str | None,
+        Opt(help="search space name (see `tuner spaces`) or path to a YAML; default: picked from --data, else motion"),
+    ] = None,
     target: Annotated[str, Opt(help="target board id (see `tuner targets`) or path to a target YAML")] = "nano33ble",
     data: Annotated[str | None, Opt(help="data: bundled demo name or a path; default: the space's demo data")] = None,
     name: Annotated[str, Opt(help="sweep name: results go to results/NAME/")] = "demo",
@@ -35,6 +38,12 @@ def sweep(
     workers: Annotated[int, Opt(help="worker processes on this machine; TensorFlow threads split between them")] = 1,
     resume: Annotated[bool, Opt(help="continue an existing sweep (after a crash too) up to --trials in total")] = False,
     seed: Annotated[int, Opt(help="seed for splits, sampling and training")] = 0,
+    rate_hz: Annotated[
+        float | None, Opt(help="sampling rate in Hz of time series without a time column (long CSV)")
+    ] = None,
+    metric: Annotated[
+        str, Opt(help="ranking metric: accuracy (default), balanced_accuracy or macro_f1 (imbalanced classes)")
+    ] = "accuracy",
 ) -> None:
     """Launch (or resume) a tuning sweep, then print the leaderboard and the results folder."""
     from tuner.api import leaderboard
@@ -64,6 +73,8 @@ def sweep(
             resume=resume,
             seed=seed,
             on_event=display,
+            rate_hz=rate_hz,
+            metric=metric,
         )
     console.print()  # the live view's last line has no newline of its own
     df = leaderboard(name, include_all=True, storage=storage)

@@ -114,12 +114,31 @@ def split(
     if test is None:
         test = _stratified_mask(ds.y, test_fraction, rng)
     rest = np.flatnonzero(~test)
-    val_rel = None
-    if grouped and len(np.unique(ds.groups[rest])) >= 3:
-        val_rel = _group_split(ds.groups[rest], ds.y[rest], val_fraction, rng)
-    if val_rel is None:
-        val_rel = _stratified_mask(ds.y[rest], val_fraction, rng)
+    val_rel = _validation_mask(ds.subset(rest), val_fraction, rng)
     train_idx, val_idx, test_idx = rest[~val_rel], rest[val_rel], np.flatnonzero(test)
     if min(len(train_idx), len(val_idx), len(test_idx)) == 0:
         raise InputError(f"{ds.source}: too few samples ({len(ds)}) to split into train/validation/test")
     return ds.subset(train_idx), ds.subset(val_idx), ds.subset(test_idx)
+
+
+def _validation_mask(pool: Dataset, fraction: float, rng: np.random.Generator) -> np.ndarray:
+    """Held-out validation samples of `pool`: whole groups when >= 3 remain, else stratified by class."""
+    mask = None
+    if pool.groups is not None and len(np.unique(pool.groups)) >= 3:
+        mask = _group_split(pool.groups, pool.y, fraction, rng)
+    return _stratified_mask(pool.y, fraction, rng) if mask is None else mask
+
+
+def concat(a: Dataset, b: Dataset) -> Dataset:
+    """Samples of `a` then `b` (two splits of one data set)."""
+    x = list(a.x) + list(b.x) if isinstance(a.x, list) or isinstance(b.x, list) else np.concatenate([a.x, b.x])
+    groups = None if a.groups is None or b.groups is None else np.concatenate([a.groups, b.groups])
+    return replace(a, x=x, y=np.concatenate([a.y, b.y]), groups=groups)
+
+
+def resplit(train: Dataset, val: Dataset, seed: int, val_fraction: float = 0.2) -> tuple[Dataset, Dataset]:
+    """Another seeded train/validation draw from the same pool (train + validation): repeated
+    validation for small data. The test split is not part of the pool."""
+    pool = concat(train, val)
+    mask = _validation_mask(pool, val_fraction, np.random.default_rng(seed))
+    return pool.subset(np.flatnonzero(~mask)), pool.subset(np.flatnonzero(mask))

@@ -28,10 +28,11 @@ _DOMAIN_KINDS = {"motion": "timeseries", "audio": "timeseries", "image": "image"
 _HINT = {"timeseries": "motion or audio", "image": "image", "tabular": "tabular"}
 
 
-def load_data(source: str, domain: str = "") -> Dataset:
+def load_data(source: str, domain: str = "", rate_hz: float | None = None) -> Dataset:
     """Load a bundled demo set by name, or the user's data from a path (loader picked from what it finds).
 
     With `domain` (the search space's), data the space cannot take is refused before anything runs.
+    `rate_hz`: sampling rate of time series that do not carry one (a long CSV without a time column).
     """
     if source in BUNDLED:
         ds = BUNDLED[source]()
@@ -41,11 +42,69 @@ def load_data(source: str, domain: str = "") -> Dataset:
             raise InputError(f"data '{source}' is neither a bundled set ({', '.join(BUNDLED)}) nor an existing path")
         from tuner.data.files import load_path
 
-        ds = load_path(path)
+        ds = load_path(path, rate_hz)
+    if rate_hz is not None:
+        if ds.kind != "timeseries":
+            raise InputError(f"{ds.source}: --rate-hz is for time series, but this is {ds.kind} data; drop it")
+        if abs((ds.rate_hz or 0.0) - rate_hz) > 0.01 * rate_hz:
+            raise InputError(f"{ds.source}: --rate-hz {rate_hz:g} disagrees with the data's own {ds.rate_hz:g} Hz")
     if domain:
         check_domain(ds, domain)
     ds.check()
     return ds
+
+
+# Bundled set -> the space that fits it; a user's path is judged by what it holds (data_domain).
+_BUNDLED_DOMAIN = {
+    "seglearn-watch": "motion",
+    "mnist-5k": "image",
+    "digits": "image",
+    "keywords": "audio",
+    "iris": "tabular",
+}
+
+
+def data_domain(source: str) -> str:
+    """The search-space domain that fits `source`, judged cheaply (file names, a table's header):
+    image folder -> image, WAV folder -> audio, long table (a `sample` column) -> motion, wide -> tabular."""
+    if source in _BUNDLED_DOMAIN:
+        return _BUNDLED_DOMAIN[source]
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise InputError(f"data '{source}' is neither a bundled set ({', '.join(BUNDLED)}) nor an existing path")
+    from tuner.data import files
+
+    tables = [path] if path.is_file() else sorted(p for p in path.iterdir() if p.suffix.lower() in files.TABLE_EXTS)
+    if path.is_file() and path.suffix.lower() == ".npz":
+        ds = files.load_npz(path)
+        return "motion" if ds.kind == "timeseries" else ds.kind
+    if tables and tables[0].suffix.lower() in files.TABLE_EXTS:
+        t = tables[0]
+        if t.suffix.lower() == ".csv":
+            import pandas as pd
+
+            try:
+                cols = pd.read_csv(t, nrows=0).columns
+            except Exception:
+                cols = files.load_table(t).channel_names  # raises the loader's one-line message
+        else:
+            cols = files._read_table(t).columns
+        return "motion" if "sample" in {str(c).strip().lower() for c in cols} else "tabular"
+    if path.is_dir():
+        exts = {f.suffix.lower() for f in path.rglob("*") if f.is_file()}
+        if exts & files.IMAGE_EXTS:
+            return "image"
+        if exts & files.AUDIO_EXTS:
+            return "audio"
+    return load_path_kind(path)
+
+
+def load_path_kind(path: Path) -> str:
+    """Fallback: load the data and map its kind (the loader's message names what is wrong)."""
+    from tuner.data.files import load_path
+
+    ds = load_path(path)
+    return str(ds.meta.get("domain", "motion")) if ds.kind == "timeseries" else ds.kind
 
 
 def check_domain(ds: Dataset, domain: str) -> None:

@@ -139,8 +139,9 @@ def _rate_from(df: Any, path: Path) -> tuple[float | None, str | None]:
     return None, None
 
 
-def load_table(path: Path, default_rate_hz: float = 50.0) -> Dataset:
-    """CSV or parquet, long or wide format (see docs/data.md)."""
+def load_table(path: Path, default_rate_hz: float = 50.0, rate_hz: float | None = None) -> Dataset:
+    """CSV or parquet, long or wide format (see docs/data.md). `rate_hz`: the rate of a long table
+    without a time or rate_hz column (`--rate-hz`)."""
     df = _read_table(path)
     if len(df) == 0:
         raise InputError(f"{path}: the table has no rows; add samples")
@@ -151,7 +152,7 @@ def load_table(path: Path, default_rate_hz: float = 50.0) -> Dataset:
         row = int(np.flatnonzero(df[label].isna().to_numpy())[0])
         raise InputError(f"{path}: row {row + 2} has an empty label; label every row")
     if "sample" in lower:
-        return _long(df, path, lower["sample"], label, group, default_rate_hz)
+        return _long(df, path, lower["sample"], label, group, default_rate_hz, rate_hz)
     feats = _numeric_columns(df, {label, group}, path)
     x = df[feats].to_numpy(dtype=np.float32)
     _check_ragged(x, path)
@@ -176,8 +177,12 @@ def _check_ragged(x: np.ndarray, path: Path) -> None:
         )
 
 
-def _long(df: Any, path: Path, sample: Any, label: Any, group: Any, default_rate_hz: float) -> Dataset:
+def _long(
+    df: Any, path: Path, sample: Any, label: Any, group: Any, default_rate_hz: float, given_hz: float | None = None
+) -> Dataset:
     rate, time_col = _rate_from(df, path)
+    if rate is not None and given_hz is not None and abs(rate - given_hz) > 0.01 * given_hz:
+        raise InputError(f"{path}: --rate-hz {given_hz:g} disagrees with the file's column '{time_col}' ({rate:g} Hz)")
     feats = _numeric_columns(df, {sample, label, group, time_col}, path)
     recs, labels, groups = [], [], []
     for sid, part in df.groupby(sample, sort=False):
@@ -191,8 +196,15 @@ def _long(df: Any, path: Path, sample: Any, label: Any, group: Any, default_rate
         if group is not None:
             groups.append(str(part[group].iloc[0]))
     names, y = np.unique(np.asarray(labels), return_inverse=True)
+    if rate is None and given_hz is not None:
+        rate = given_hz
     if rate is None:
-        log.warning("%s: no time_ms/time_s/rate_hz column; assuming %g Hz", path, default_rate_hz)
+        log.warning(
+            "%s: no time_ms/time_s/rate_hz column; assuming %g Hz (pass --rate-hz, or rate_hz= in the API, "
+            "to set the sampling rate)",
+            path,
+            default_rate_hz,
+        )
         rate = default_rate_hz
     return Dataset(
         "timeseries",
@@ -360,11 +372,11 @@ def load_wav_folder(path: Path) -> Dataset:
     )
 
 
-def _folder(path: Path) -> Dataset:
+def _folder(path: Path, rate_hz: float | None = None) -> Dataset:
     entries = [p for p in path.iterdir() if not p.name.startswith(".")]
     tables = sorted(p for p in entries if p.is_file() and p.suffix.lower() in TABLE_EXTS)
     if tables:
-        return _concat([load_table(t) for t in tables], path)
+        return _concat([load_table(t, rate_hz=rate_hz) for t in tables], path)
     subdirs = [p for p in entries if p.is_dir()]
     exts = {f.suffix.lower() for d in subdirs for f in d.rglob("*") if f.is_file()}
     if not subdirs or not exts & (IMAGE_EXTS | AUDIO_EXTS):
@@ -379,15 +391,15 @@ def _folder(path: Path) -> Dataset:
     return load_image_folder(path) if exts & IMAGE_EXTS else load_wav_folder(path)
 
 
-def load_path(path: Path) -> Dataset:
-    """Pick the loader from what the path holds."""
+def load_path(path: Path, rate_hz: float | None = None) -> Dataset:
+    """Pick the loader from what the path holds; `rate_hz` for long tables without a time column."""
     if path.is_dir():
-        return _folder(path)
+        return _folder(path, rate_hz)
     suffix = path.suffix.lower()
     if suffix == ".npz":
         return load_npz(path)
     if suffix in TABLE_EXTS:
-        return load_table(path)
+        return load_table(path, rate_hz=rate_hz)
     if suffix in AUDIO_EXTS | IMAGE_EXTS:
         raise InputError(f"{path}: a single file is one sample; pass the folder with one sub-folder per class")
     raise InputError(f"{path}: unsupported data format '{suffix}'; use a folder of images/WAVs, .csv, .parquet or .npz")

@@ -19,6 +19,9 @@ FILTERS = ("none", "lowpass", "highpass")
 SPECTRA = ("fft_bins", "power_edges")
 N_STATS = 7  # mean, std, min, max, rms, skewness, kurtosis
 FILTER_ORDER = 4  # Butterworth, as 2 biquad sections
+# Validation and test windows use this one hop for every candidate (`stride_ms` moves only the
+# training windows), so all candidates are scored on windows starting at the same instants.
+EVAL_HOP_MS = 250
 
 
 def parse_edges(text: str | list | tuple, rate_hz: float) -> tuple[float, ...]:
@@ -132,6 +135,7 @@ class MotionPreprocessor:
         self.rate_hz = rate_hz
         self.length = int(round(params.get("window_ms", 2000) * rate_hz / 1000))
         self.stride = max(1, int(round(params.get("stride_ms", 1000) * rate_hz / 1000)))
+        self.eval_stride = max(1, int(round(EVAL_HOP_MS * rate_hz / 1000)))
         self.fft_length = int(params.get("fft_length", 16))
         self.n_channels = n_channels
         self.filter = params.get("filter", "none") if self.block == "spectral" else "none"
@@ -176,12 +180,13 @@ class MotionPreprocessor:
             w = sosfilt(self.sos, w, axis=1).astype(np.float32)
         return spectral_features(w, self.fft_length, self.edges, self.rate_hz)
 
-    def windowed(self, ds: Dataset) -> tuple[np.ndarray, np.ndarray]:
-        """(n, length, channels) windows of every recording and their labels, in transform()'s order:
-        the raw input of the block (and of its C twin, tuner.deploy)."""
+    def windowed(self, ds: Dataset, stride: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(n, length, channels) windows of every recording and their labels, in transform()'s order
+        (every EVAL_HOP_MS unless `stride` is given): the raw input of the block (and of its C twin,
+        tuner.deploy)."""
         ws, ys = [], []
         for rec, label in zip(ds.x, ds.y, strict=True):
-            w = windows(rec, self.length, self.stride)
+            w = windows(rec, self.length, stride or self.eval_stride)
             ws.append(w)
             ys.append(np.full(len(w), label))
         w, y = np.concatenate(ws), np.concatenate(ys)
@@ -196,16 +201,24 @@ class MotionPreprocessor:
         return w, y
 
     def fit(self, train: Dataset) -> None:
-        w, _ = self.windowed(train)
+        w, _ = self.windowed(train, self.stride)
         f = self._features(w)
         axes = tuple(range(f.ndim - 1))
         self.mean = f.mean(axis=axes).astype(np.float32)
         self.std = np.maximum(f.std(axis=axes), 1e-6).astype(np.float32)
 
     def transform(self, ds: Dataset) -> tuple[np.ndarray, np.ndarray]:
+        """Evaluation windows (validation, test): every EVAL_HOP_MS, whatever the candidate's stride."""
+        return self._transform(ds, self.eval_stride)
+
+    def transform_train(self, ds: Dataset) -> tuple[np.ndarray, np.ndarray]:
+        """Training windows: every `stride_ms`."""
+        return self._transform(ds, self.stride)
+
+    def _transform(self, ds: Dataset, stride: int) -> tuple[np.ndarray, np.ndarray]:
         if self.mean is None:
             raise RuntimeError("fit() the preprocessor on the training split first")
-        w, y = self.windowed(ds)
+        w, y = self.windowed(ds, stride)
         return ((self._features(w) - self.mean) / self.std).astype(np.float32), y
 
     def state(self) -> dict[str, Any]:

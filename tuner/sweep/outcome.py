@@ -56,7 +56,7 @@ def reuse(study: Any, asked: Any, engine: Any, twin: TrialRecord) -> dict[str, A
     for k, v in twin.metrics.items():
         trial.set_user_attr(k, v)
     _constraints(trial, twin.constraints or INFEASIBLE)
-    acc = twin.metrics.get("int8_accuracy", 0.0) if twin.state.value == "feasible" else 0.0
+    acc = objective(twin.metrics) if twin.state.value == "feasible" else 0.0
     tell(study, asked, engine, acc, twin.metrics)
     return {
         "state": twin.state.value,
@@ -149,9 +149,7 @@ def run_and_record(
     for k in METRIC_ATTRS:
         if flat.get(k) is not None:
             trial.set_user_attr(k, flat[k])
-    trial.set_user_attr(
-        "val_accuracy_curve", [float(a) for a in res.metrics.get("history", {}).get("val_accuracy", [])]
-    )
+    trial.set_user_attr("val_accuracy_curve", [float(a) for a in _metric_curve(res.metrics.get("history", {}))])
     for k in ("n_train", "n_val", "n_layers", "epoch_seconds", "est_train_source"):
         trial.set_user_attr(k, res.metrics.get(k))
     _constraints(
@@ -169,7 +167,7 @@ def run_and_record(
     trial.set_user_attr(
         "stage_seconds", {**res.metrics.get("stage_seconds", {}), "record": time.perf_counter() - start}
     )
-    tell(study, asked, engine, flat["int8_accuracy"] if res.state == "feasible" else 0.0, flat)
+    tell(study, asked, engine, objective(flat) if res.state == "feasible" else 0.0, flat)
     return {"state": res.state, "reason": res.reason, "int8_accuracy": flat["int8_accuracy"]}
 
 
@@ -199,6 +197,18 @@ def _fail(study: Any, asked: Any, engine: Any, tdir: Path, reason: str, details:
     engine.tell(asked, None)
     study.tell(trial, state=optuna.trial.TrialState.FAIL)
     return {"state": "failed", "reason": reason}
+
+
+def _metric_curve(history: dict[str, list[float]]) -> list[float]:
+    """Validation curve of the sweep's metric (what pruning compared), per epoch."""
+    return history.get("val_metric") or history.get("val_accuracy", [])
+
+
+def objective(metrics: dict[str, Any]) -> float:
+    """What the sampler maximizes: the sweep's metric on validation (`val_score`); sweeps recorded
+    before it existed: int8 test accuracy. The test split never steers the search."""
+    v = metrics.get("val_score")
+    return float(v if v is not None else metrics.get("int8_accuracy", 0.0))
 
 
 def _write_candidate(tdir: Path, params: dict[str, Any]) -> None:

@@ -91,7 +91,8 @@ class EpochGuard:
         self.latency_ms, self.ram_bytes = latency_ms, ram_bytes
 
     def __call__(self, epoch: int, logs: dict[str, float]) -> None:
-        acc = float(logs.get("val_accuracy", float("nan")))
+        # the sweep's metric on validation (tuner.schedule sets val_metric); plain accuracy otherwise
+        acc = float(logs.get("val_metric", logs.get("val_accuracy", float("nan"))))
         self.curve.append(acc)
         if self.deadline is not None and time.time() > self.deadline:
             raise Pruned(f"stopped after epoch {epoch + 1}: the sweep's --timeout was reached", self.curve)

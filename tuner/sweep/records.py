@@ -45,6 +45,12 @@ METRIC_ATTRS = (
     "epochs_run",
     "dw_macs",
     "bn_elems",
+    # ranking on validation (the sweep's --metric) and the class-balanced test metrics
+    "val_score",
+    "metric",
+    "int8_balanced_accuracy",
+    "int8_macro_f1",
+    "int8_recall",
 )
 
 

@@ -98,7 +98,8 @@ def _create(settings: SweepSettings, storage: Any) -> Any:
     )
     if "settings" not in study.user_attrs:
         study.set_user_attr("settings", settings.model_dump())
-        study.set_metric_names(["int8_accuracy", "latency_ms", "ram_bytes"][: len(directions(settings.engine))])
+        names = [f"val_{settings.metric}", "latency_ms", "ram_bytes"]
+        study.set_metric_names(names[: len(directions(settings.engine))])
     write_atomic(folder / "sweep.yaml", yaml.safe_dump(settings.model_dump(), sort_keys=False))
     return study
 
@@ -139,9 +140,14 @@ def run_sweep(settings: SweepSettings, resume: bool = False, on_event: Any = Non
     deadline = time.time() + settings.timeout if settings.timeout else None
     problem = None
     startup: dict[str, float] = {}
-    if not n_stored:  # a new sweep: can any candidate meet the budgets?
+    if not n_stored:  # a new sweep: fit the space to the data, then can any candidate meet the budgets?
+        emit("stage", stage="loading data")
+        t0 = time.perf_counter()
+        problem = _load_problem(settings, space, target)
+        startup["load_data"] = time.perf_counter() - t0
+        settings, space = _fit_space(settings, space, problem, emit)
         emit("stage", stage="pre-checking a sample of candidates against the budgets")
-        problem = check_budgets_reachable(settings, space, target, budgets, startup=startup)
+        problem = check_budgets_reachable(settings, space, target, budgets, startup=startup, problem=problem)
     _create(settings, storage)
     if settings.workers == 1 and memory_limit is None:
         run_worker(settings, index=0, deadline=deadline, on_event=emit, problem=problem, startup=startup)
@@ -152,6 +158,51 @@ def run_sweep(settings: SweepSettings, resume: bool = False, on_event: Any = Non
     return sweep_dir(settings.name)
 
 
+def _load_problem(settings: SweepSettings, space: Any, target: Any) -> Any:
+    """The sweep's data, split (test held back), with its budgets."""
+    from tuner.pipeline import Problem
+
+    return Problem.from_source(
+        settings.data or space.data,
+        target,
+        settings.budgets(target),
+        settings.seed,
+        settings.epochs,
+        domain=space.domain,
+        rate_hz=settings.rate_hz,
+    ).configure(metric=settings.metric)
+
+
+def _fit_space(settings: SweepSettings, space: Any, problem: Any, emit: Any) -> tuple[SweepSettings, Any]:
+    """Resolve the space against the data (tuner.resolve); the result is kept in the settings."""
+    from tuner.resolve import data_facts, resolve_space
+
+    facts = data_facts([problem.train, problem.val, problem.test], space.domain)
+    resolved, note = resolve_space(space, facts)
+    if note:
+        emit("note", text=note)
+    if problem.folds:
+        emit("note", text=f"ranking score: {problem.validation_note}")
+    if problem.class_weight:
+        emit("note", text=f"imbalanced classes: class weights {problem.class_weight_note}")
+    update = {
+        "resolved_space": resolved.model_dump(),
+        "space_note": note,
+        "validation": problem.validation_note,
+        "class_weights": problem.class_weight_note,
+    }
+    return settings.model_copy(update=update), resolved
+
+
+def sweep_space(settings: SweepSettings) -> Any:
+    """The space a sweep samples from: the resolved one stored in its settings (older sweeps: the file)."""
+    from tuner.space import SearchSpace, load_space
+
+    if settings.resolved_space:
+        return SearchSpace.model_validate(settings.resolved_space)
+    return load_space(settings.space)
+
+
 def check_budgets_reachable(
     settings: SweepSettings,
     space: Any,
@@ -159,6 +210,7 @@ def check_budgets_reachable(
     budgets: Budgets,
     n: int = 16,
     startup: dict[str, float] | None = None,
+    problem: Any = None,
 ) -> Any:
     """Pre-check up to `n` valid random candidates (no training); InputError if none meets the budgets.
 
@@ -168,14 +220,13 @@ def check_budgets_reachable(
     splits), which the sweep reuses. `startup` receives the seconds of each phase."""
 
     from tuner.estimate.training_time import machine_host
-    from tuner.pipeline import Problem, precheck
+    from tuner.pipeline import precheck
 
     phases = startup if startup is not None else {}
-    t0 = time.perf_counter()
-    problem = Problem.from_source(
-        settings.data or space.data, target, budgets, settings.seed, settings.epochs, domain=space.domain
-    )
-    phases["load_data"] = time.perf_counter() - t0
+    if problem is None:
+        t0 = time.perf_counter()
+        problem = _load_problem(settings, space, target)
+        phases["load_data"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     if budgets.train_seconds:  # only then does the check need this machine's throughput
         problem.host = machine_host()
@@ -267,8 +318,6 @@ def run_worker(
 
     from tuner.engines import make_engine
     from tuner.estimate.training_time import TrainingTimeModel, observed_from_attrs, refreshed_host
-    from tuner.pipeline import Problem
-    from tuner.space import load_space
     from tuner.sweep.outcome import reuse, run_and_record
     from tuner.sweep.pruning import EpochGuard, median_pruner
     from tuner.sweep.resume import (
@@ -288,7 +337,7 @@ def run_worker(
     folder = sweep_dir(settings.name)
     url = storage_url(settings)
     storage = open_storage(url)
-    space = load_space(settings.space)
+    space = sweep_space(settings)
     target = load_target(settings.target)
     max_epochs = settings.epochs or int(space.fixed.get("epochs", 30))
     n_existing = len(optuna.load_study(study_name=settings.name, storage=storage).get_trials(deepcopy=False))
@@ -299,14 +348,7 @@ def run_worker(
     t0 = time.perf_counter()
     if problem is None:
         emit("stage", stage="loading data")
-        problem = Problem.from_source(
-            settings.data or space.data,
-            target,
-            settings.budgets(target),
-            settings.seed,
-            settings.epochs,
-            domain=space.domain,
-        )
+        problem = _load_problem(settings, space, target)
         phases["load_data"] = phases.get("load_data", 0.0) + time.perf_counter() - t0
     t0 = time.perf_counter()
     host = refreshed_host(folder, [])  # this machine's measurement: once per machine, then cached

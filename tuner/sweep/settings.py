@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator
 
@@ -57,6 +57,8 @@ _DEFINING = (
     "flash_kb",
     "max_train_minutes",
     "seed",
+    "rate_hz",
+    "metric",
 )
 
 
@@ -79,6 +81,13 @@ class SweepSettings(BaseModel):
     storage: str | None = Field(None, repr=False)  # in memory as given; dumped with the password redacted
     workers: int = Field(1, gt=0)
     seed: int = 0
+    rate_hz: float | None = Field(None, gt=0)  # time series without a time column
+    metric: Literal["accuracy", "balanced_accuracy", "macro_f1"] = "accuracy"  # what ranks candidates
+    # The space after resolving it against the data (tuner.resolve): what the sweep samples from.
+    resolved_space: dict[str, Any] | None = None
+    space_note: str = ""  # what resolving dropped and why
+    validation: str = ""  # how the ranking score is validated (one split or repeated splits)
+    class_weights: str = ""  # class weights in training (balanced when the classes are imbalanced)
     tuner_version: str | None = None  # of the tuner that created the sweep (set when it is created)
 
     @field_validator("name")
