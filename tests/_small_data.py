@@ -51,7 +51,7 @@ def write_imbalanced_images(root: Path, counts: tuple[int, ...] = (60, 12, 8), s
         d = root / f"c{k}"
         d.mkdir(parents=True, exist_ok=True)
         for i in range(n):
-            a = rng.normal(60, 25, (side, side))
-            a[masks[k % len(masks)]] += rng.uniform(60, 140)
+            a = rng.normal(60, 30, (side, side))
+            a[masks[k % len(masks)]] += rng.uniform(10, 50)  # faint bars: not every image is easy
             Image.fromarray(np.clip(a, 0, 255).astype(np.uint8), mode="L").save(d / f"{i}.png")
     return root

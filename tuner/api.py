@@ -83,7 +83,7 @@ def leaderboard(
     sort: str | None = None,
     weights: str | dict[str, float] | None = None,
 ) -> pd.DataFrame:
-    """Leaderboard of sweep `name`: feasible first, best int8 accuracy first, then Pareto rank.
+    """Leaderboard of sweep `name`: feasible first, best validation score (the sweep's metric) first, then Pareto rank.
 
     `sort`: any column (`latency_ms`, `ram_bytes:desc`, ...); `weights`: a weighted score instead,
     e.g. `"accuracy=1,latency=0.3,ram=0.1"`; `include_all`: rejected, pruned and failed rows with reasons.

@@ -160,6 +160,7 @@ def render_config(cfg: CandidateConfig) -> str:
     except InputError:
         space = None
     unset = {k for k in ("rate_hz", "class_weight") if getattr(cfg, k) is None}
+    unset |= {"metric"} if cfg.metric == "accuracy" else set()  # defaults left out: older configs read alike
     head = cfg.model_dump(exclude={"candidate"} | unset)
     lines = [
         "# Candidate exported by `tuner export`. Edit any value, then run `tuner retrain THIS_FILE`",

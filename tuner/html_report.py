@@ -436,6 +436,9 @@ def write_report(name: str, storage: str | None = None, out: str | Path | None =
             f"{_fmt(_num(w['ram_bytes']) and _num(w['ram_bytes']) / 1024, '.1f')} kB, flash "
             f"{_fmt(_num(w['flash_bytes']) and _num(w['flash_bytes']) / 1024, '.1f')} kB"
         )
+        from tuner.rank import ranking_lines
+
+        best_txt = "; ".join([best_txt, *ranking_lines(feas)])  # the ranking metric and per-class recall
     budget_txt = (
         "Budgets: "
         + ", ".join(

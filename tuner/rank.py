@@ -26,6 +26,7 @@ COLUMNS = [
     "int8_balanced_accuracy",
     "int8_macro_f1",
     "val_score",
+    "metric",
     "int8_drop",
     "int8_drop_flag",
     "latency_ms",
@@ -55,7 +56,7 @@ _STATE_ORDER = {
 }
 # Weighted score: objective name -> (column, +1 higher is better / -1 lower is better).
 OBJECTIVES = {
-    "accuracy": ("_rank", 1),  # the ranking score (see leaderboard_frame)
+    "accuracy": ("int8_accuracy", 1),  # in a leaderboard: the ranking score (_rank, see leaderboard_frame)
     "latency": ("latency_ms", -1),
     "ram": ("ram_bytes", -1),
     "flash": ("flash_bytes", -1),
@@ -131,6 +132,7 @@ def weighted_scores(df: pd.DataFrame, weights: Mapping[str, float]) -> pd.Series
     score = pd.Series(0.0, index=df.index)
     for name, w in weights.items():
         col, sign = OBJECTIVES[name]
+        col = "_rank" if name == "accuracy" and "_rank" in df else col
         v = pd.to_numeric(df[col], errors="coerce").astype(float)
         lo, hi = v.min(), v.max()
         norm = pd.Series(1.0, index=df.index) if not hi > lo else (v - lo) / (hi - lo)
@@ -203,12 +205,29 @@ def leaderboard_frame(
     return df.drop(columns=["_s", "_acc", "_rank"]).reset_index(drop=True)
 
 
+def ranking_lines(df: pd.DataFrame) -> list[str]:
+    """What ranked the rows, and the winner's recall per class (int8, test split): a class the
+    winner misses shows here even when its accuracy looks fine."""
+    if df.empty or df.iloc[0]["state"] != "feasible":
+        return []
+    top = df.iloc[0]
+    out = []
+    if pd.notna(top.get("val_score")):
+        metric = top.get("metric") or "the sweep's metric"
+        out.append(f"ranked by {metric} of the int8 model on validation (val_score {top['val_score']:.3f})")
+    recall = top.get("int8_recall")
+    if isinstance(recall, dict) and recall:
+        per = ", ".join(f"{k} {v:.2f}" if v is not None else f"{k} -" for k, v in recall.items())
+        out.append(f"winner (trial {int(top['trial'])}) recall per class, int8 on test: {per}")
+    return out
+
+
 def _parse_sort(sort: str | None) -> tuple[str | None, bool]:
     if not sort:
         return None, True
     col, _, direction = sort.partition(":")
     col = col.strip()
-    sortable = [c for c in COLUMNS if c not in ("params", "int8_recall")]
+    sortable = [c for c in COLUMNS if c not in ("params", "int8_recall", "metric")]
     if col not in sortable:
         raise InputError(f"cannot sort by {col!r}; columns: {', '.join(sortable)}")
     if direction not in ("", "asc", "desc"):

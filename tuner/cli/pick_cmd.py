@@ -52,7 +52,8 @@ def leaderboard_cmd(
         typer.echo(json.dumps(out.to_dict(orient="records"), indent=1, default=str))
     elif format is Format.csv:
         out = df.copy()
-        out["params"] = out["params"].map(lambda p: json.dumps(p, sort_keys=True))
+        for col in ("params", "int8_recall"):
+            out[col] = out[col].map(lambda p: json.dumps(p, sort_keys=True) if p is not None else "")
         typer.echo(out.to_csv(index=False), nl=False)
     else:
         if df.empty:
@@ -60,6 +61,10 @@ def leaderboard_cmd(
             console.print(f"sweep '{name}' has no feasible candidates yet{hint}")
             return
         print_leaderboard(console, df, f"Leaderboard: {name}", limit=limit)
+        from tuner.rank import ranking_lines
+
+        for line in ranking_lines(df):
+            console.print(line)
 
 
 @app.command("show")

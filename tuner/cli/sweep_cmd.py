@@ -79,6 +79,10 @@ def sweep(
     console.print()  # the live view's last line has no newline of its own
     df = leaderboard(name, include_all=True, storage=storage)
     print_leaderboard(console, df, f"Leaderboard: {name} (target {target})", limit=15)
+    from tuner.rank import ranking_lines
+
+    for line in ranking_lines(df):
+        console.print(line)
     try:
         write_atomic(folder / "leaderboard.csv", df.to_csv(index=False))
     except OSError as exc:  # e.g. a full disk: the sweep is done and recorded; say so, do not crash
