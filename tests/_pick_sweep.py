@@ -48,7 +48,7 @@ def build(root: Path) -> Path:
     try:
         space = root / "pick-tiny.yaml"
         space.write_text(yaml.safe_dump(SPACE))
-        tuner.sweep(space=str(space), name="pick", trials=3, engine="grid", seed=0, flash_kb=200)
+        tuner.sweep(space=str(space), name="pick", trials=3, engine="grid", seed=0, flash_kb=200, repeats=1)
         settings = yaml.safe_load((results / "pick" / "sweep.yaml").read_text())
         picked = optuna.load_study(study_name="pick", storage=f"sqlite:///{results / 'pick' / 'study.db'}")
         for name in ("empty", "none-fit"):  # no trials; only the rejected trial of "pick"

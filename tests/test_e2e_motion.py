@@ -44,7 +44,7 @@ def sweep_result(tmp_path_factory):
     space.write_text(yaml.safe_dump(SPACE))
     import tuner
 
-    folder = tuner.sweep(space=str(space), name="tiny", trials=3, engine="grid", seed=0, flash_kb=200)
+    folder = tuner.sweep(space=str(space), name="tiny", trials=3, engine="grid", seed=0, flash_kb=200, repeats=1)
     yield root, folder
     os.environ.pop("TUNER_RESULTS", None)
 

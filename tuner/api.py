@@ -29,13 +29,15 @@ def sweep(
     on_event: Any = None,
     rate_hz: float | None = None,
     metric: str = "accuracy",
+    repeats: int | None = None,
 ) -> Path:
     """Run (or `resume`) a tuning sweep; returns the results folder `results/<name>/`.
 
     `space`: a name or YAML path; None picks it from `data` (image folder -> image, WAV folder ->
     audio, long table -> motion, wide table -> tabular; no data: motion). `rate_hz`: sampling rate of
     time series without a time column. `metric`: accuracy, balanced_accuracy or macro_f1, what the
-    sampler, pruner and leaderboard rank by.
+    sampler, pruner and leaderboard rank by. `repeats`: train/validation draws the ranking score
+    averages (None: 3 when validation has fewer than 20 samples, else 1).
 
     `engine`: tpe (default), nsga2, random, grid, hyperband, bayesian (see docs/engines.md).
     `workers`: processes on this machine sharing the study; `storage`: an Optuna RDB URL (e.g.
@@ -72,6 +74,7 @@ def sweep(
         seed=seed,
         rate_hz=rate_hz,
         metric=metric,
+        repeats=repeats,
     )
     return run_sweep(settings, resume=resume, on_event=on_event)
 

@@ -76,6 +76,9 @@ def _resolve(settings: SweepSettings, resume: bool) -> tuple[SweepSettings, Any,
                 f"sweep '{settings.name}' in the storage has different settings: "
                 f"{'; '.join(diff)}; repeat its flags or add --resume"
             )
+        # a worker joining a shared study samples the space the first one fitted to the data
+        fitted = ("resolved_space", "space_note", "validation", "class_weights")
+        settings = settings.model_copy(update={k: stored[k] for k in fitted if stored.get(k)})
     return settings, storage, len(study.get_trials(deepcopy=False))
 
 
@@ -170,7 +173,7 @@ def _load_problem(settings: SweepSettings, space: Any, target: Any) -> Any:
         settings.epochs,
         domain=space.domain,
         rate_hz=settings.rate_hz,
-    ).configure(metric=settings.metric)
+    ).configure(metric=settings.metric, repeats=settings.repeats)
 
 
 def _fit_space(settings: SweepSettings, space: Any, problem: Any, emit: Any) -> tuple[SweepSettings, Any]:
