@@ -287,23 +287,27 @@ def _fmt(d: dict[str, Any] | None, metric: str) -> str:
 
 
 def report(results: dict[str, Any]) -> str:
+    """Markdown table; one tuner column per trial checkpoint that was run."""
+    ks = sorted({int(k) for r in results.values() for k in r.get("tuner", {}) if k.isdigit()})
     lines = [
-        "| domain | data set (split train/val/test) | ranked by | tuner @10 | tuner @30 | baseline | reference | "
-        "gap @30 (pt) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| domain | data set (train/val/test) | ranked by | "
+        + "".join(f"tuner @{k} | " for k in ks)
+        + "baseline | reference | gap @max (pt) |",
+        "|---|---|---|" + "---|" * len(ks) + "---|---|---|",
     ]
     for name, r in results.items():
         t = r.get("tuner", {})
-        at10, at30 = t.get("10"), t.get("30")
         ref = r["reference"]
         key = "balanced_accuracy" if r["metric"] == "balanced_accuracy" else "accuracy"
-        gap = f"{100 * (at30[key] - ref[key]):+.1f}" if at30 else "-"
+        last = t.get(str(max(r.get("trials") or [0]))) if t else None
+        gap = f"{100 * (last[key] - ref[key]):+.1f}" if last else "-"
+        cells = "".join(f"{_fmt(t.get(str(k)), key)} | " for k in ks)
         lines.append(
-            f"| {r['domain']} | {name} ({r['split']}) | {r['metric']} | {_fmt(at10, key)} | {_fmt(at30, key)} | "
+            f"| {r['domain']} | {name} ({r['split']}) | {r['metric']} | {cells}"
             f"{_fmt(r['baseline'], key)} | {_fmt(ref, key)} ({ref['what']}) | {gap} |"
         )
     lines.append("")
-    lines.append("Cells: int8 test accuracy / balanced accuracy (reference: float). Gap: the ranking metric.")
+    lines.append("Cells: test accuracy / balanced accuracy; tuner and baseline int8, reference float.")
     return "\n".join(lines)
 
 
@@ -313,6 +317,7 @@ def main() -> None:
     ap.add_argument("--trials", nargs="*", type=int, default=[10, 30], help="checkpoints; the sweep runs the max")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/out/domains"))
     ap.add_argument("--report-only", action="store_true")
+    ap.add_argument("--merge", nargs="*", type=Path, default=[], help="also report the results.json of other --out")
     args = ap.parse_args()
     unknown = [d for d in args.datasets if d not in DATASETS]
     if unknown:
@@ -327,6 +332,8 @@ def main() -> None:
         for name in args.datasets:
             results[name] = run_one(name, args.trials, args.out)
             path.write_text(json.dumps(results, indent=1, default=str))
+    for other in args.merge:
+        results.update(json.loads((other / "results.json").read_text()))
     text = report({k: results[k] for k in DATASETS if k in results})
     (args.out / "domains.md").write_text(text + "\n")
     print(text)

@@ -112,7 +112,7 @@ class Problem:
     @property
     def validation_note(self) -> str:
         """How the ranking score is validated, for sweep.yaml and the docs."""
-        what = "groups" if self.train.groups is not None else "samples"
+        what = "samples (whole subjects)" if self.train.groups is not None else "samples"
         if not self.folds:
             return (
                 f"one validation split ({len(self.val)} {what}, {len(self.train)} for training); "
@@ -121,7 +121,7 @@ class Problem:
         return (
             f"{len(self.folds) + 1} repeated validation splits: the ranking score is the mean {self.metric} "
             f"over {len(self.folds) + 1} seeded re-draws of about {len(self.val)} validation {what} from "
-            f"the {len(self.train) + len(self.val)} training ones; the test split ({len(self.test)}) is only reported"
+            f"a pool of {len(self.train) + len(self.val)}; the test split ({len(self.test)}) is only reported"
         )
 
     @property
