@@ -41,8 +41,8 @@ def leaderboard_cmd(
     limit: Annotated[int | None, Opt(help="show at most this many rows (table only)")] = None,
     storage: Annotated[str | None, Opt(help="Optuna storage URL if not the sweep's own")] = None,
 ) -> None:
-    """Ranked candidates: feasible first, best int8 accuracy first, then Pareto rank over
-    (int8 accuracy, latency, RAM, flash). int8 drops over 5 points are flagged."""
+    """Ranked candidates: feasible first, best validation score (the sweep's --metric, int8) first,
+    then Pareto rank over (that score, latency, RAM, flash). int8 drops over 5 points are flagged."""
     from tuner.api import leaderboard
     from tuner.cli._display import console, print_leaderboard
 
