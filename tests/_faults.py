@@ -155,6 +155,8 @@ def install(patch: Any = None) -> None:
     from_source = classmethod(lambda cls, data, target, budgets, *a, **k: fake_problem(budgets))
     put(tuner.pipeline.Problem, "from_source", from_source)
     put(runner, "check_budgets_reachable", lambda settings, space, target, budgets, **kw: fake_problem(budgets))
+    put(runner, "_load_problem", lambda settings, space, target: fake_problem(settings.budgets(target)))
+    put(runner, "_fit_space", lambda settings, space, problem, emit: (settings, space))  # no data to fit to
     put(runner, "_keras_cleanup", lambda: None)
     put(tuner.estimate.training_time, "refreshed_host", lambda folder, rows: HostThroughput(0.1, 1e-3, 1e-9))
     if os.environ.get("TUNER_FAULT") == "disk-injected":
