@@ -49,6 +49,7 @@ def test_cli_sweep_refuses_a_name_that_leaves_results(tmp_path, where):
     r = _cli(tmp_path, "sweep", "--name", name, "--trials", "1")
     assert r.returncode == 2, r.stderr[-1500:]
     assert r.stderr.strip().splitlines() == [f"error: sweep name {name!r} is not allowed: use {NAME_RULE}"]
+    assert r.stdout == ""  # refused before the live view starts
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # no results/, no abs/, nothing
 
 

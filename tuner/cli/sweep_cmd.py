@@ -51,9 +51,11 @@ def sweep(
     from tuner.cli._display import SweepDisplay, console, print_leaderboard
     from tuner.errors import InputError
     from tuner.files import write_atomic
+    from tuner.sweep import check_name
 
     if trials <= 0:
         raise InputError(f"--trials must be >= 1, got {trials}")
+    check_name(name)  # before the live view starts: a bad name is one line, nothing else
     with SweepDisplay(trials) as display:
         folder = run(
             space=space,

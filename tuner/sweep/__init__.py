@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from tuner.sweep.records import METRIC_ATTRS, CandidateState, TrialRecord
 from tuner.sweep.runner import run_sweep
-from tuner.sweep.settings import SweepSettings, load_settings, open_study, records, storage_url, sweep_dir
+from tuner.sweep.settings import SweepSettings, check_name, load_settings, open_study, records, storage_url, sweep_dir
 from tuner.sweep.storage import redact_url
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "CandidateState",
     "SweepSettings",
     "TrialRecord",
+    "check_name",
     "load_settings",
     "open_study",
     "records",
