@@ -34,6 +34,7 @@ an ESP32 (no PIE vector unit) its C fallbacks. The paths and the units each one 
 from __future__ import annotations
 
 from tuner.estimate._graph import Graph, Op, op_macs
+from tuner.targets import LATENCY_UNITS
 
 _MAC_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV", "BATCH_MATMUL"}
 _POOL_OPS = {"AVERAGE_POOL_2D", "MAX_POOL_2D", "L2_POOL_2D"}
@@ -120,23 +121,7 @@ IGNORED = {
 SUPPORTED = _MAC_OPS | _POOL_OPS | _ELEMENTWISE | _ACTIVATIONS | _MOVES | set(IGNORED)
 
 
-UNITS = (
-    "mac_conv",
-    "mac_1x1",
-    "im2col",
-    "tail",
-    "mac_dw3",
-    "mac_dw",
-    "mac_fc",
-    "out",
-    "elem",
-    "act",
-    "move",
-    "op",
-    "wbyte",
-    "mvp_mac",
-    "mvp_out",
-)
+UNITS = LATENCY_UNITS  # one list: the target schema validates profiles against it
 # Kernel paths (registry): library + core SIMD -> how the MAC loops run.
 PATHS: dict[str, str] = {
     "cmsis-nn-dsp": "CMSIS-NN s8 kernels, DSP-extension SIMD (SMLAD) paths: Cortex-M4/M7/M33",
