@@ -105,7 +105,8 @@ _TEXT_MIN = 16  # narrowest useful params / reason column
 
 
 def print_table(con: Console, table: Table) -> None:
-    """In a terminal: fit its width. Piped or redirected: natural width, so no cell is cut to `…`."""
+    """In a terminal: fit its width. Piped or redirected: natural width, so no cell is cut to `…` (a table
+    that does not expand renders at its natural width, whatever room it is given)."""
     if con.is_terminal:
         con.print(table)
     else:
@@ -115,11 +116,7 @@ def print_table(con: Console, table: Table) -> None:
 def print_leaderboard(con: Console, df: pd.DataFrame, title: str, limit: int | None = None) -> None:
     """In a terminal: the columns that fit its width (never without `#`), params folded in their
     column. Piped or redirected: every column at its natural width, one line per row."""
-    if con.is_terminal:
-        con.print(leaderboard_table(df, title, limit, width=con.width))
-    else:
-        # a table that does not expand renders at its natural width, whatever room it is given
-        Console(file=con.file, width=10_000).print(leaderboard_table(df, title, limit, width=None))
+    print_table(con, leaderboard_table(df, title, limit, width=con.width if con.is_terminal else None))
 
 
 def leaderboard_table(df: pd.DataFrame, title: str, limit: int | None = None, width: int | None = None) -> Table:
