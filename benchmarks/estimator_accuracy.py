@@ -106,10 +106,11 @@ def _rows(held, title: str) -> None:
     print("|---|---|---|---:|---:|---:|---:|---:|---|---|")
     for h in held:
         q = jackknife_q(held, h)
-        inside = "yes" if abs(h.log_resid) <= q else "NO"
+        inside = "yes" if h.score <= q else "NO"
+        w = h.half_width(q)
         print(
             f"| {h.board} | {h.path} | {h.model} | {h.weight:g} | {h.measured_ms:.3g} | {h.per_op_ms:.3g} | "
-            f"{h.per_op_err:+.0%} | {h.naive_err:+.0%} | {inside} (x{math.exp(-q):.2f}..x{math.exp(q):.2f}) | "
+            f"{h.per_op_err:+.0%} | {h.naive_err:+.0%} | {inside} (x{math.exp(-w):.2f}..x{math.exp(w):.2f}) | "
             f"{h.how} |"
         )
 

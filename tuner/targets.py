@@ -7,6 +7,7 @@ latency coefficients, the error band, and the flash/RAM/DSP constants, each with
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Literal
 
@@ -65,6 +66,44 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def share_log_sd(log_cov: dict[str, dict[str, float]], cycles_by_unit: dict[str, float]) -> float:
+    """Sd of log(total cycles) when each unit's log cost has covariance `log_cov` (delta method:
+    the gradient of log(total) by log(cost of unit k) is unit k's share of the cycles)."""
+    total = sum(cycles_by_unit.values())
+    if total <= 0:
+        return 0.0
+    share = {k: v / total for k, v in cycles_by_unit.items() if v and k in log_cov}
+    var = sum(share[j] * share[k] * log_cov[j].get(k, 0.0) for j in share for k in share)
+    return math.sqrt(max(var, 0.0))
+
+
+class UnitBand(_Strict):
+    """Band of a calibrated board that depends on the model's mix of work units (normalised
+    split-conformal): half-width in log space = q x hypot(share_log_sd(log_cov, cycles), noise_sd)."""
+
+    q: float = Field(gt=0, description="conformal quantile of |log(measured/estimate)| / sd on held-out models")
+    noise_sd: float = Field(ge=0, description="log-sd of one measurement (sources disagree 10-30%)")
+    log_cov: dict[str, dict[str, float]] = Field(
+        description="posterior covariance of the log cycles-per-unit of this board (Laplace approximation of the fit)"
+    )
+    source: str = Field(min_length=3)
+
+    @field_validator("log_cov")
+    @classmethod
+    def _cov(cls, v: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        unknown = sorted(({k for k in v} | {j for row in v.values() for j in row}) - set(LATENCY_UNITS))
+        if unknown:
+            raise ValueError(f"log_cov has unknown units {unknown}; known: {list(LATENCY_UNITS)}")
+        bad = [k for k in v if not v[k].get(k, 0.0) >= 0]
+        if bad:
+            raise ValueError(f"log_cov variances must be >= 0, got negative for {bad}")
+        return v
+
+    def half_width(self, cycles_by_unit: dict[str, float]) -> float:
+        """Half-width of the band in log space for a model with these cycles per unit."""
+        return self.q * math.hypot(share_log_sd(self.log_cov, cycles_by_unit), self.noise_sd)
+
+
 class LatencyModel(_Strict):
     """Cycles per work unit on this board, and the error band of the estimate."""
 
@@ -74,6 +113,10 @@ class LatencyModel(_Strict):
     naive_cycles_per_mac: float = Field(gt=0, description="naive baseline: one cycles-per-MAC constant")
     calibrated: bool = Field(description="True if fitted on measurements of this board")
     source: str = Field(min_length=3)
+    unit_band: UnitBand | None = Field(
+        default=None,
+        description="calibrated boards: the band per model (band_low/high are then its typical value)",
+    )
 
     @field_validator("cycles_per_unit")
     @classmethod

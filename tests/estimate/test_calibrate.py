@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from tuner.errors import InputError
 from tuner.estimate import estimate_tflite
 from tuner.estimate._calibrate import calibrate, read_measurements
-from tuner.estimate._validate import band, leave_one_model_out
+from tuner.estimate._validate import band_q, leave_one_model_out
 from tuner.targets import load_target
 
 
@@ -31,10 +33,15 @@ def test_recovers_a_scaled_board(models, tmp_path):
             assert prof.latency.cycles_per_unit[k] == pytest.approx(1.5 * v, rel=1e-2)
     assert all(r.fitted_ms == pytest.approx(r.measured_ms, rel=1e-2) for r in report)
     assert all(r.loo_ms == pytest.approx(r.measured_ms, rel=1e-2) for r in report)
-    # calibrated now: the family's leave-one-model-out band (own residuals are ~0: nothing to widen)
-    low, high, _ = band(leave_one_model_out(), "cmsis-nn")
-    assert (prof.latency.band_low, prof.latency.band_high) == (float(f"{low:.3g}"), float(f"{high:.4g}"))
-    assert "leave-one-out residuals of the 4 user measurements" in prof.latency.source
+    # calibrated now: the family's normalised leave-one-model-out quantile (own residuals ~0: nothing to widen)
+    q, _ = band_q(leave_one_model_out(), "cmsis-nn")
+    ub = prof.latency.unit_band
+    assert ub.q == float(f"{q:.4g}") and "leave-one-out residuals of the 4 user measurements" in ub.source
+    # the band of each measured model follows from q and the fit's posterior
+    for n in ("small_cnn", "dw5"):
+        e = estimate_tflite(models[n], prof, exact=False)
+        assert e.latency_ms_high / e.latency_ms < base.latency.band_high  # narrower than transferred
+        assert e.latency_ms_high / e.latency_ms > math.exp(ub.q * ub.noise_sd * 0.999)
 
 
 def test_one_row_moves_a_board_from_transferred_to_calibrated(models, tmp_path):
@@ -43,8 +50,10 @@ def test_one_row_moves_a_board_from_transferred_to_calibrated(models, tmp_path):
     prof, (row,) = calibrate(base, read_measurements(_csv(tmp_path, models, 0.5, ("small_cnn",))), "b")
     assert prof.latency.calibrated and row.loo_ms is None
     assert row.fitted_ms == pytest.approx(row.measured_ms, rel=0.02)
-    low, high, _ = band(leave_one_model_out(), "cmsis-nn")  # the calibrated band, narrower than the transferred
-    assert (prof.latency.band_low, prof.latency.band_high) == (float(f"{low:.3g}"), float(f"{high:.4g}"))
+    q, _ = band_q(leave_one_model_out(), "cmsis-nn")  # the calibrated band
+    assert prof.latency.unit_band.q == float(f"{q:.4g}") and base.latency.unit_band is None
+    e = estimate_tflite(models["small_cnn"], prof, exact=False)  # the measured model: narrower than transferred
+    assert e.latency_ms_high / e.latency_ms < base.latency.band_high
     assert prof.latency.band_high < base.latency.band_high
 
 

@@ -6,15 +6,16 @@ import math
 from dataclasses import replace
 
 import pytest
+from pydantic import ValidationError
 
 from tuner.errors import InputError
 from tuner.estimate._boards import BOARD_BY_ID, Memory
 from tuner.estimate._calibration_data import LATENCY_CSV, measurements, read_rows, reference_graphs
-from tuner.estimate._fit import fit_path, observations
+from tuner.estimate._fit import SIGMA_U, fit_path, observations
 from tuner.estimate._graph import op_macs
 from tuner.estimate._profiles import all_profiles
-from tuner.estimate._validate import Held, band, conformal_q, jackknife_coverage, leave_one_model_out
-from tuner.targets import dump_target, load_target
+from tuner.estimate._validate import Held, band, band_q, conformal_q, jackknife_coverage, leave_one_model_out
+from tuner.targets import UnitBand, dump_target, load_target, share_log_sd
 
 
 def test_shipped_csv_rows_and_sources():
@@ -140,3 +141,49 @@ def test_accuracy_benchmark_prints_the_out_of_sample_figures():
     assert cells[1] == str(len(lomo)) and cells[2] == f"{mape([h.per_op_err for h in lomo]):.1%}"
     assert cells[6] == str(len(lobo)) and cells[7] == f"{mape([h.per_op_err for h in lobo]):.1%}"
     assert "LOMO MAPE <= 15%" in p.stdout and "### What was fitted on what" in p.stdout
+
+
+def test_posterior_sd_small_for_a_seen_mix_of_units_large_for_a_prior_only_unit():
+    obs = observations()
+    f = fit_path("cmsis-nn-dsp", [o for o in obs if o.model != "ad_fc_autoencoder"])
+    kws = next(o for o in obs if o.board == "nucleo-l4r5zi" and o.model == "kws_dscnn")
+    ad = next(o for o in obs if o.board == "nucleo-l4r5zi" and o.model == "ad_fc_autoencoder")
+    sd_kws, sd_ad = f.log_sd(kws.board, kws.units, kws.cpb), f.log_sd(ad.board, ad.units, ad.cpb)
+    assert sd_kws < 0.1 and 0.25 < sd_ad < SIGMA_U  # FC cost: only its prior (SIGMA_U) knows it
+    cov = f.unit_log_cov("nucleo-l4r5zi")
+    # no row has FC work: its log cost = the prior's spread on top of the board scale's
+    assert cov["mac_fc"]["mac_fc"] == pytest.approx(SIGMA_U**2 + cov["mac_conv"]["mac_conv"], rel=0.05)
+    assert set(cov) == {*f.coeffs, "wbyte"}
+
+
+def test_share_log_sd_is_the_delta_method():
+    cov = {"op": {"op": 0.04, "out": 0.01}, "out": {"op": 0.01, "out": 0.09}}
+    # shares 1/4, 3/4: var = 0.04/16 + 2 * 0.01 * 3/16 + 0.09 * 9/16
+    assert share_log_sd(cov, {"op": 1.0, "out": 3.0}) == pytest.approx(math.sqrt(0.0025 + 0.00375 + 0.050625))
+    assert share_log_sd(cov, {"op": 0.0}) == 0.0
+    band = UnitBand(q=2.0, noise_sd=0.1, log_cov=cov, source="test")
+    assert band.half_width({"op": 1.0}) == pytest.approx(2.0 * math.hypot(0.2, 0.1))
+    with pytest.raises(ValidationError, match="unknown units"):
+        UnitBand(q=1.0, noise_sd=0.1, log_cov={"bogus": {"bogus": 1.0}}, source="test")
+    with pytest.raises(ValidationError, match=">= 0"):
+        UnitBand(q=1.0, noise_sd=0.1, log_cov={"op": {"op": -1.0}}, source="test")
+
+
+def test_normalised_conformal_scores_residuals_by_their_sd():
+    # scores 0.1 .. 1.0 as in the plain case, on rows whose sd alternates 0.2 / 0.4
+    sds = [0.2 if i % 2 else 0.4 for i in range(1, 11)]
+    held = [replace(_held("f", math.exp(0.1 * i * sd)), sigma=sd) for i, sd in zip(range(1, 11), sds, strict=True)]
+    assert [h.score for h in held] == pytest.approx([0.1 * i for i in range(1, 11)])
+    cov, ratio, n = jackknife_coverage(held)
+    assert (cov, n) == (0.8, 10)  # q from the other nine: 0.9 for rows 1-8, 0.8 for rows 9 and 10
+    # bands exp(2 q sd): 0.32, 0.36 x4 | 0.64, 0.72 x4 in log: the median is between 0.36 and 0.64
+    assert ratio == pytest.approx(math.exp(0.5))
+    q, _ = band_q(held, "f")
+    assert q == pytest.approx(0.9)
+    low, high, _ = band(held, "f")  # typical band: q x the median sd
+    assert high == pytest.approx(math.exp(0.27)) and low == pytest.approx(math.exp(-0.27))
+
+
+def test_calibrated_profiles_carry_the_band_per_model_transferred_do_not():
+    for t in all_profiles():
+        assert (t.latency.unit_band is not None) == t.latency.calibrated, t.id

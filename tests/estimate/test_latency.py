@@ -3,6 +3,8 @@ target's coefficients, bands, float and unsupported-op handling, DSP cost."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from tuner.errors import InputError
@@ -119,10 +121,29 @@ def test_one_layer_cycles(models, target):
     e = estimate_tflite(models["conv"], t, exact=False)
     assert e.layers[0].cycles == pytest.approx(cycles)
     assert e.latency_ms == pytest.approx(cycles / t.clock_hz * 1e3)
-    assert e.latency_ms_low == pytest.approx(e.latency_ms * t.latency.band_low)
-    assert e.latency_ms_high == pytest.approx(e.latency_ms * t.latency.band_high)
+    low, high = t.latency.band_low, t.latency.band_high
+    if t.latency.calibrated:  # the band of this model's mix of units (normalised conformal)
+        half = t.latency.unit_band.half_width({k: c[k] * v for k, v in u.items()})
+        low, high = math.exp(-half), math.exp(half)
+    else:
+        assert t.latency.unit_band is None
+    assert e.latency_ms_low == pytest.approx(e.latency_ms * low)
+    assert e.latency_ms_high == pytest.approx(e.latency_ms * high)
     macs = 6 * 6 * 4 * 18
     assert e.naive_latency_ms == pytest.approx(t.latency.naive_cycles_per_mac * macs / t.clock_hz * 1e3)
+
+
+def test_calibrated_band_depends_on_the_models_mix_of_units(models):
+    # esp32 is calibrated on person detection only: a model made of the same kinds of work gets a
+    # narrower band than a dense model, whose fully-connected cost only the prior knows
+    t = load_target("esp32")
+    assert t.latency.calibrated and t.latency.unit_band is not None
+    conv = estimate_tflite(models["small_cnn"], t, exact=False)
+    fc = estimate_tflite(models["fc"], t, exact=False)
+    ratio = lambda e: e.latency_ms_high / e.latency_ms_low  # noqa: E731
+    assert ratio(fc) > 1.2 * ratio(conv) > 1.2
+    for e in (conv, fc):  # symmetric in log space
+        assert e.latency_ms_high / e.latency_ms == pytest.approx(e.latency_ms / e.latency_ms_low)
 
 
 def test_memory_term_uses_the_board_facts(models):

@@ -6,9 +6,10 @@ base profile's per-unit costs are the prior of the shared kernel physics, the me
 the board's memory facts, and the board scale is fitted on the user's rows (with several models
 the per-unit costs move towards them, pulled back by the same ridge prior).
 
-Band: the board is now calibrated, so it gets the leave-one-model-out conformal band of its
-kernel family from the shipped data; with 3 or more rows it is widened, if needed, to cover the
-leave-one-out residuals of the user's own rows.
+Band: the board is now calibrated, so it gets the normalised leave-one-model-out conformal band
+of its kernel family from the shipped data (quantile q of |log residual| / sd), with the sd of
+each model's estimate from this fit's posterior (`unit_band`); with 3 or more rows q is widened,
+if needed, to cover the leave-one-out residuals of the user's own rows.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from tuner.errors import InputError
 from tuner.estimate._features import kernel_path, model_units
-from tuner.estimate._fit import PATH_FAMILY, PRIORS, Obs, fit_path
+from tuner.estimate._fit import PATH_FAMILY, PRIORS, SIGMA_R, Obs, fit_path
 from tuner.estimate._graph import op_macs, parse
 from tuner.targets import LATENCY_UNITS, Target, target_from_dict
 
@@ -116,25 +117,30 @@ def calibrate(
     scale = fit.scale[new_id]
     hz_ms = clock / 1e3
     loo: list[float | None] = [None] * len(obs)
+    loo_sd = [math.nan] * len(obs)
     if len(obs) >= 3:
         for i in range(len(obs)):
             f = fit_path(path, obs[:i] + obs[i + 1 :], prior=prior, memory_prior=g0)
             loo[i] = f.cycles(f.scale[new_id], obs[i].units, obs[i].cpb) / hz_ms
+            loo_sd[i] = math.hypot(f.log_sd(new_id, obs[i].units, obs[i].cpb), SIGMA_R)
     report = [
         CalibrationRow(
             str(measurements[i][0]), o.macs, measurements[i][1], fit.cycles(scale, o.units, o.cpb) / hz_ms, loo[i]
         )
         for i, o in enumerate(obs)
     ]
-    from tuner.estimate._validate import band, leave_one_model_out
+    from tuner.estimate._validate import band_q, leave_one_model_out
 
     family = PATH_FAMILY[path]
-    low, high, what = band(leave_one_model_out(), family)
-    band_src = f"split-conformal (80%) on the shipped leave-one-model-out residuals of {what}"
-    if len(obs) >= 3:
-        own = [math.log(r.measured_ms / r.loo_ms) for r in report if r.loo_ms]
-        low, high = min(low, math.exp(min(own))), max(high, math.exp(max(own)))
+    q, what = band_q(leave_one_model_out(), family)
+    band_src = f"normalised split-conformal (80%) on the shipped leave-one-model-out residuals of {what}"
+    if len(obs) >= 3:  # widen q, if needed, to cover the user's own leave-one-out residuals
+        q = max(q, *(abs(math.log(r.measured_ms / r.loo_ms)) / sd for r, sd in zip(report, loo_sd, strict=True)))
         band_src += f", widened to cover the leave-one-out residuals of the {len(obs)} user measurements"
+    log_cov = fit.unit_log_cov(new_id)
+    sds = sorted(math.hypot(fit.log_sd(new_id, o.units, o.cpb), SIGMA_R) for o in obs)
+    typical = q * sds[len(sds) // 2]
+    low, high = math.exp(-typical), math.exp(typical)
     naive = math.exp(sum(math.log(o.cycles / o.macs) for o in obs if o.macs) / max(1, sum(1 for o in obs if o.macs)))
     today = _dt.date.today().isoformat()
     data = base.model_dump(mode="json")
@@ -152,9 +158,16 @@ def calibrate(
         "band_high": float(f"{max(high, 1.0):.4g}"),
         "naive_cycles_per_mac": float(f"{naive:.4g}"),
         "calibrated": True,
+        "unit_band": {
+            "q": float(f"{q:.4g}"),
+            "noise_sd": SIGMA_R,
+            "log_cov": {j: {k: float(f"{v:.6g}") for k, v in row.items()} for j, row in log_cov.items()},
+            "source": band_src + "; log_cov: posterior covariance of the fit (Laplace approximation)",
+        },
         "source": (
             f"tuner calibrate on {today}: {len(obs)} user measurements, per-op model (kernel path {path}) with "
-            f"{base.id}'s per-unit costs as prior; band: {band_src}"
+            f"{base.id}'s per-unit costs as prior; band (per model, see unit_band; band_low/high: its median "
+            f"on the user's models): {band_src}"
         ),
     }
     return target_from_dict(data, new_id), report

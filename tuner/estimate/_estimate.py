@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -65,8 +66,9 @@ class Estimate:
     """Estimate of one model on one target. Latencies in milliseconds, sizes in bytes.
 
     - `latency_ms` = DSP + network; `latency_ms_low/high`: the profile's split-conformal band
-      (out-of-sample residuals: leave-one-model-out for a calibrated board, leave-one-board-out
-      for a transferred one), widened for unsupported ops and float models.
+      (out-of-sample residuals: leave-one-model-out for a calibrated board, normalised by the
+      sd of this model's estimate; leave-one-board-out for a transferred one), widened for
+      unsupported ops and float models.
     - `naive_latency_ms`: the naive baseline (one cycles-per-MAC constant), network only.
     - `ram_bytes` = `arena_bytes` (smallest TFLM tensor arena the model loads with: activations,
       Prepare-time temporaries, persistent TFLM data) +
@@ -144,10 +146,13 @@ def estimate_tflite(
     layers = []
     unsupported: list[str] = []
     unsupported_cycles = 0.0
+    cycles_by_unit: dict[str, float] = {}
     path = kernel_path(tgt.kernels, tgt.core)  # a float model: the int8 cycles times FLOAT_FACTOR
     for op in graph.ops:
         units = op_units(graph, op, path)
         cycles = sum(coeff[k] * v for k, v in units.items())
+        for k, v in units.items():
+            cycles_by_unit[k] = cycles_by_unit.get(k, 0.0) + coeff[k] * v
         note = ""
         if is_float:
             cycles *= FLOAT_FACTOR
@@ -175,6 +180,9 @@ def estimate_tflite(
     nn_ms = nn_cycles / hz_ms
     dsp_ms = dsp.cycles(tgt) / hz_ms if dsp else 0.0
     low_f, high_f = tgt.latency.band_low, tgt.latency.band_high
+    if tgt.latency.unit_band is not None:  # calibrated board: the band of this model's mix of units
+        half = tgt.latency.unit_band.half_width(cycles_by_unit)
+        low_f, high_f = math.exp(-half), math.exp(half)
     if is_float:
         low_f, high_f = low_f / FLOAT_BAND, high_f * FLOAT_BAND
     unsup_ms = unsupported_cycles / hz_ms

@@ -38,6 +38,7 @@ from tuner.estimate._calibration_data import (
     reference_graphs,
 )
 from tuner.estimate._features import UNITS, kernel_path, model_units
+from tuner.targets import share_log_sd
 
 # Prior cost of one work unit relative to the path's anchor unit (the first key).
 _DSP = "SMLAD: 2 MACs per instruction after SXTB16 widening; ~0.75 cycles per MAC with loads"
@@ -221,12 +222,47 @@ class PathFit:
     scale: dict[str, float]  # s_b per board
     naive_cpm: dict[str, float]  # cycles per MAC per board
     core: dict[str, str]
+    # Laplace approximation of the posterior at the MAP: covariance of the fitted log-parameters,
+    # named "u:UNIT" (shared log-corrections), "g" (log memory factor), "s:BOARD" (log board scale)
+    param_names: tuple[str, ...] = ()
+    cov: tuple[tuple[float, ...], ...] = ()
 
     def unit_cycles(self, units: dict[str, float]) -> float:
         return float(sum(self.coeffs.get(k, 0.0) * units.get(k, 0.0) for k in UNITS if k != "wbyte"))
 
     def cycles(self, scale: float, units: dict[str, float], cpb: float) -> float:
         return scale * self.unit_cycles(units) + self.memory_factor * cpb * units.get("wbyte", 0.0)
+
+    def unit_log_cov(self, board: str) -> dict[str, dict[str, float]]:
+        """Posterior covariance of the log cycles-per-unit of a calibrated board: log cost of unit k
+        = u_k + s_board (the anchor unit has no u), of `wbyte` = g (Laplace approximation)."""
+        if not self.cov:
+            return {}
+        idx = {n: i for i, n in enumerate(self.param_names)}
+        cov = np.array(self.cov)
+
+        def vec(unit: str) -> np.ndarray:
+            v = np.zeros(len(self.param_names))
+            if unit == "wbyte":
+                v[idx["g"]] = 1.0
+                return v
+            v[idx[f"s:{board}"]] = 1.0
+            if f"u:{unit}" in idx:
+                v[idx[f"u:{unit}"]] = 1.0
+            return v
+
+        units = [*self.coeffs, "wbyte"]
+        vs = {k: vec(k) for k in units}
+        return {j: {k: float(vs[j] @ cov @ vs[k]) for k in units} for j in units}
+
+    def cycles_by_unit(self, scale: float, units: dict[str, float], cpb: float) -> dict[str, float]:
+        out = {k: scale * c * units.get(k, 0.0) for k, c in self.coeffs.items()}
+        out["wbyte"] = self.memory_factor * cpb * units.get("wbyte", 0.0)
+        return out
+
+    def log_sd(self, board: str, units: dict[str, float], cpb: float) -> float:
+        """Posterior sd of log(predicted cycles) of a model on a calibrated board (delta method)."""
+        return share_log_sd(self.unit_log_cov(board), self.cycles_by_unit(self.scale[board], units, cpb))
 
     def donors(self, core: str) -> list[str]:
         same = sorted(b for b in self.scale if self.core[b] == core)
@@ -282,6 +318,9 @@ def fit_path(
     ]
     sol = least_squares(resid, np.concatenate([np.zeros(nf), [lg0], s0]), method="trf")
     u, lg, ls = unpack(sol.x)
+    # residuals are standardised (rows by SIGMA_R, priors by SIGMA_U / SIGMA_G), so J'J is the
+    # posterior precision of the log-parameters at the MAP
+    cov = np.linalg.pinv(sol.jac.T @ sol.jac)
     naive = {}
     for b in boards:
         mine = [o for o in obs if o.board == b]
@@ -294,6 +333,8 @@ def fit_path(
         scale={b: float(math.exp(ls[i])) for i, b in enumerate(boards)},
         naive_cpm=naive,
         core={o.board: o.core for o in obs},
+        param_names=(*(f"u:{k}" for k in free), "g", *(f"s:{b}" for b in boards)),
+        cov=tuple(tuple(float(x) for x in row) for row in cov),
     )
 
 

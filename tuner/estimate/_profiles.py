@@ -14,8 +14,8 @@ from pathlib import Path
 from tuner.estimate._boards import BOARDS, Board
 from tuner.estimate._calibration_data import COREMARK_SOURCE, measurements
 from tuner.estimate._features import kernel_path
-from tuner.estimate._fit import PATH_FAMILY, PathFit, fit_all, observations
-from tuner.estimate._validate import Held, band, leave_one_board_out, leave_one_model_out
+from tuner.estimate._fit import PATH_FAMILY, SIGMA_R, PathFit, fit_all, observations
+from tuner.estimate._validate import Held, band, band_q, leave_one_board_out, leave_one_model_out
 from tuner.targets import DEFAULT_TARGET, LATENCY_UNITS, Target, dump_target, target_from_dict
 
 _FPU_SRC = (
@@ -132,6 +132,12 @@ def _r(x: float, digits: int = 4) -> float:
     return float(f"{x:.{digits}g}")
 
 
+def _rounded_cov(cov: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """The covariance with 6 significant digits, units whose variance is 0 dropped."""
+    keep = [k for k in cov if cov[k][k] > 0]
+    return {j: {k: _r(cov[j][k], 6) for k in keep} for j in keep}
+
+
 def _fitted_on(board: str, family: str) -> str:
     rows = [m for m in measurements() if m.board == board and m.family == family and m.weight > 0]
     return "; ".join(f"{m.model} ({m.source}, weight {m.weight:g})" for m in rows)
@@ -146,14 +152,27 @@ def build_profile(b: Board, v: Validation) -> Target:
     if calibrated:
         scale, naive, coeffs, g = fit.scale[b.id], fit.naive_cpm[b.id], fit.coeffs, fit.memory_factor
         low, high, what = band(v.lomo, fam)
+        q, _ = band_q(v.lomo, fam)
+        unit_band = {
+            "q": _r(q),
+            "noise_sd": SIGMA_R,
+            "log_cov": _rounded_cov(fit.unit_log_cov(b.id)),
+            "source": (
+                f"normalised split-conformal (80%) on leave-one-model-out residuals of {what}: q = conformal "
+                "quantile of |log(measured/estimate)| / sd; log_cov = posterior covariance of this board's log "
+                "per-unit costs (Laplace approximation of the fit)"
+            ),
+        }
         lsrc = (
             f"per-op model, kernel path `{path}`: per-unit costs shared by the path's boards, board scale fitted "
             f"on this board's rows of tuner/_data/calibration/latency.csv: {_fitted_on(b.id, fam)}. Band: "
-            f"split-conformal (80%) on leave-one-model-out residuals of {what}."
+            f"normalised split-conformal (80%) on leave-one-model-out residuals of {what}; it depends on the "
+            "model (unit_band); band_low/high are its median on those rows."
         )
     elif fit is not None:
         scale, naive, coeffs, g = fit.cold_scale(b.core), fit.cold_scale(b.core, True), fit.coeffs, fit.memory_factor
         low, high, what = band(v.lobo, fam)
+        unit_band = None
         donors = ", ".join(fit.donors(b.core))
         rule = "same core" if any(fit.core[d] == b.core for d in fit.scale) else f"CoreMark/MHz ({COREMARK_SOURCE})"
         lsrc = (
@@ -191,6 +210,7 @@ def build_profile(b: Board, v: Validation) -> Target:
             "naive_cycles_per_mac": _r(naive),
             "calibrated": calibrated,
             "source": lsrc + f" wbyte = memory factor {g:.3g} (shared by the path) x {cpb:.3g} cycles per byte.",
+            "unit_band": unit_band,
         },
         "runtime_ram_bytes": {"value": 4096.0, "source": _RUNTIME_RAM_SRC},
         "flash_framework_bytes": {"value": 10600, "source": _FRAMEWORK_SRC},

@@ -6,9 +6,12 @@
 - leave-one-board-out (LOBO): drop every row of one board (all its kernel families), refit,
   predict the board by the cold-start transfer. The error of a *transferred* profile.
 
-Bands are split-conformal on those out-of-sample log-residuals: with n residuals, the
-half-width q is the ceil((n+1)(1-ALPHA))-th smallest |log(measured/predicted)|, and the band is
-estimate x [exp(-q), exp(q)]. The coverage reported for a pool is itself out of sample: each
+Bands are split-conformal on those out-of-sample log-residuals: with n scores, q is the
+ceil((n+1)(1-ALPHA))-th smallest. LOBO (transferred boards): the score is |log(measured/predicted)|
+and the band estimate x [exp(-q), exp(q)]. LOMO (calibrated boards): normalised split-conformal,
+the score is |log residual| / sd, sd = hypot(posterior sd of the log prediction, SIGMA_R) from the
+fold's fit (`PathFit.log_sd`: a model whose mix of work units the fit has seen gets a small sd, a
+model that leans on units only the prior knows a large one), and the band is exp(+-q x sd). The coverage reported for a pool is itself out of sample: each
 row's band comes from the other rows' residuals (jackknife). A family with fewer than
 `MIN_POOL` residuals borrows the pool of all families.
 """
@@ -19,7 +22,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tuner.estimate._fit import PATH_FAMILY, Obs, cold_prediction, fit_all, observations
+from tuner.estimate._fit import PATH_FAMILY, SIGMA_R, Obs, cold_prediction, fit_all, observations
 
 ALPHA = 0.2  # bands aim to cover 80% of held-out rows
 MIN_POOL = 5
@@ -39,10 +42,22 @@ class Held:
     weight: float
     how: str  # "own scale", "same core", "CoreMark/MHz", "cross-path from ..."
     source: str
+    sigma: float = math.nan  # posterior sd of log(prediction) + row noise (calibrated boards only)
 
     @property
     def log_resid(self) -> float:
         return math.log(self.measured_ms / self.per_op_ms)
+
+    @property
+    def score(self) -> float:
+        """Conformity score: |log residual|, divided by the prediction's sd where it has one
+        (calibrated boards: normalised split-conformal)."""
+        r = abs(self.log_resid)
+        return r / self.sigma if math.isfinite(self.sigma) and self.sigma > 0 else r
+
+    def half_width(self, q: float) -> float:
+        """Band half-width in log space for this row at conformal quantile `q` of the scores."""
+        return q * self.sigma if math.isfinite(self.sigma) and self.sigma > 0 else q
 
     @property
     def per_op_err(self) -> float:
@@ -53,7 +68,7 @@ class Held:
         return (self.naive_ms - self.measured_ms) / self.measured_ms
 
 
-def _held(o: Obs, per_op: float, naive: float, how: str) -> Held:
+def _held(o: Obs, per_op: float, naive: float, how: str, sigma: float = math.nan) -> Held:
     per_ms = o.clock_mhz * 1e3  # cycles per millisecond
     return Held(
         o.board,
@@ -66,6 +81,7 @@ def _held(o: Obs, per_op: float, naive: float, how: str) -> Held:
         o.weight,
         how,
         o.row.source if o.row else "",
+        sigma,
     )
 
 
@@ -89,7 +105,8 @@ def leave_one_model_out(obs: Sequence[Obs] | None = None) -> list[Held]:
                 continue
             f = fits[o.path]
             per_op = f.cycles(f.scale[o.board], o.units, o.cpb)
-            out.append(_held(o, per_op, f.naive_cpm[o.board] * o.macs, "own scale"))
+            sigma = math.hypot(f.log_sd(o.board, o.units, o.cpb), SIGMA_R)
+            out.append(_held(o, per_op, f.naive_cpm[o.board] * o.macs, "own scale", sigma))
     return out
 
 
@@ -123,17 +140,31 @@ def pool(held: Sequence[Held], family: str) -> tuple[list[Held], str]:
     return rows, f"{len(rows)} rows of all families ({family} has {len(mine)}, fewer than {MIN_POOL})"
 
 
-def band(held: Sequence[Held], family: str) -> tuple[float, float, str]:
-    """(low, high) factors of the band for `family` from out-of-sample residuals, and a description."""
+def band_q(held: Sequence[Held], family: str) -> tuple[float, str]:
+    """Conformal quantile of the scores of `family`'s pool, and a description of the pool."""
     rows, what = pool(held, family)
-    q = conformal_q([abs(h.log_resid) for h in rows])
-    return math.exp(-q), math.exp(q), what
+    return conformal_q([h.score for h in rows]), what
+
+
+def band(held: Sequence[Held], family: str) -> tuple[float, float, str]:
+    """(low, high) factors of the typical band for `family` and a description: exp(-+q) for plain
+    residuals; for normalised ones (calibrated boards) q x the median sd of the pool's rows."""
+    q, what = band_q(held, family)
+    rows, _ = pool(held, family)
+    half = _median([h.half_width(q) for h in rows]) if rows else q
+    return math.exp(-half), math.exp(half), what
+
+
+def _median(xs: Sequence[float]) -> float:
+    s = sorted(xs)
+    mid = len(s) // 2
+    return s[mid] if len(s) % 2 else (s[mid - 1] + s[mid]) / 2
 
 
 def jackknife_q(held: Sequence[Held], h: Held) -> float:
-    """Band half-width for row `h` from the residuals of the other rows (its family's pool rule)."""
+    """Conformal quantile of the scores for row `h`, from the other rows (its family's pool rule)."""
     pooled, _ = pool([x for x in held if x is not h], h.family)
-    return conformal_q([abs(x.log_resid) for x in pooled])
+    return conformal_q([x.score for x in pooled])
 
 
 def jackknife_coverage(held: Sequence[Held], family: str | None = None) -> tuple[float, float, int]:
@@ -143,8 +174,9 @@ def jackknife_coverage(held: Sequence[Held], family: str | None = None) -> tuple
     if not rows:
         return math.nan, math.nan, 0
     qs = [jackknife_q(held, h) for h in rows]
-    hits = sum(abs(h.log_resid) <= q for h, q in zip(rows, qs, strict=True))
-    ratios = sorted(math.exp(2 * q) for q in qs)
+    hits = sum(h.score <= q for h, q in zip(rows, qs, strict=True))
+    ratios = [math.exp(2 * h.half_width(q)) for h, q in zip(rows, qs, strict=True)]
+    ratios.sort()
     mid = len(ratios) // 2
     median = ratios[mid] if len(ratios) % 2 else math.sqrt(ratios[mid - 1] * ratios[mid])
     return hits / len(rows), median, len(rows)
