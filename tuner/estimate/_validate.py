@@ -11,8 +11,9 @@ ceil((n+1)(1-ALPHA))-th smallest. LOBO (transferred boards): the score is |log(m
 and the band estimate x [exp(-q), exp(q)]. LOMO (calibrated boards): normalised split-conformal,
 the score is |log residual| / sd, sd = hypot(posterior sd of the log prediction, SIGMA_R) from the
 fold's fit (`PathFit.log_sd`: a model whose mix of work units the fit has seen gets a small sd, a
-model that leans on units only the prior knows a large one), and the band is exp(+-q x sd). The coverage reported for a pool is itself out of sample: each
-row's band comes from the other rows' residuals (jackknife). A family with fewer than
+model that leans on units only the prior knows a large one), and the band is exp(+-q x sd).
+The coverage reported for a pool is itself out of sample: each row's band comes from the other
+rows' residuals (jackknife). A family with fewer than
 `MIN_POOL` residuals borrows the pool of all families.
 """
 
