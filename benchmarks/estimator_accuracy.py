@@ -142,6 +142,9 @@ def _unfitted() -> None:
         units = model_units(graphs[m.model], kernel_path(t.kernels, t.core))
         ms = sum(c[k] * v for k, v in units.items()) / (m.clock_mhz * 1e3)
         lo, hi = ms * t.latency.band_low, ms * t.latency.band_high
+        if t.latency.unit_band is not None:  # calibrated: the band of this model's mix of units
+            half = t.latency.unit_band.half_width({k: c[k] * v for k, v in units.items()})
+            lo, hi = ms * math.exp(-half), ms * math.exp(half)
         inside = "yes" if lo <= m.latency_ms <= hi else "NO"
         ref_ms = "-"
         if ref is not None and m.board in ref.scale:

@@ -185,5 +185,12 @@ def test_normalised_conformal_scores_residuals_by_their_sd():
 
 
 def test_calibrated_profiles_carry_the_band_per_model_transferred_do_not():
+    from tuner.estimate._features import kernel_path
+    from tuner.estimate._profiles import typical_half_width
+
     for t in all_profiles():
         assert (t.latency.unit_band is not None) == t.latency.calibrated, t.id
+        if t.latency.calibrated:  # shown band: the median over the reference models on the board
+            half = typical_half_width(t.latency.unit_band, t.latency.cycles_per_unit, kernel_path(t.kernels, t.core))
+            assert t.latency.band_high == pytest.approx(math.exp(half), abs=1e-3), t.id
+            assert t.latency.band_low == pytest.approx(math.exp(-half), abs=1e-3), t.id

@@ -155,7 +155,8 @@ def targets_cmd(
         caption="+ default target. latency: calibrated = fitted on this board's own measurements, transferred = "
         "scale borrowed from measured boards of the same kernel path. band: the true latency lies within estimate "
         "x low .. x high for 80% of held-out rows (split-conformal: leave-one-model-out residuals for calibrated "
-        "boards, leave-one-board-out for transferred ones)",
+        "boards, where the band also depends on the model and its median over the reference models is shown; "
+        "leave-one-board-out for transferred ones)",
     )
     for c in ("id", "core", "MHz", "RAM kB", "flash kB", "kernels", "latency", "band"):
         t.add_column(c, justify="right" if c in ("MHz", "RAM kB", "flash kB") else "left", no_wrap=True)

@@ -102,7 +102,8 @@ BOARDS: tuple[Board, ...] = (
             5,
             8,
             source=_ST_WS.format("l4") + " (5 WS, 100-120 MHz); stm32l4xx_hal_flash.c "
-            "(64 data bits per flash read; ART prefetch on I-Code only)",
+            "(64 data bits per flash read; ART: prefetch and 32 lines x 32 B of cache on I-Code, 8 lines x 32 B "
+            "on D-Code)",
         ),
     ),
     Board(

@@ -24,7 +24,7 @@ from tuner.errors import InputError
 from tuner.estimate._features import kernel_path, model_units
 from tuner.estimate._fit import PATH_FAMILY, PRIORS, SIGMA_R, Obs, fit_path
 from tuner.estimate._graph import op_macs, parse
-from tuner.targets import LATENCY_UNITS, Target, target_from_dict
+from tuner.targets import LATENCY_UNITS, Target, UnitBand, target_from_dict
 
 
 @dataclass(frozen=True)
@@ -129,6 +129,7 @@ def calibrate(
         )
         for i, o in enumerate(obs)
     ]
+    from tuner.estimate._profiles import typical_half_width
     from tuner.estimate._validate import band_q, leave_one_model_out
 
     family = PATH_FAMILY[path]
@@ -138,9 +139,6 @@ def calibrate(
         q = max(q, *(abs(math.log(r.measured_ms / r.loo_ms)) / sd for r, sd in zip(report, loo_sd, strict=True)))
         band_src += f", widened to cover the leave-one-out residuals of the {len(obs)} user measurements"
     log_cov = fit.unit_log_cov(new_id)
-    sds = sorted(math.hypot(fit.log_sd(new_id, o.units, o.cpb), SIGMA_R) for o in obs)
-    typical = q * sds[len(sds) // 2]
-    low, high = math.exp(-typical), math.exp(typical)
     naive = math.exp(sum(math.log(o.cycles / o.macs) for o in obs if o.macs) / max(1, sum(1 for o in obs if o.macs)))
     today = _dt.date.today().isoformat()
     data = base.model_dump(mode="json")
@@ -152,22 +150,25 @@ def calibrate(
     )
     coeffs = {k: float(f"{scale * fit.coeffs.get(k, 0.0):.4g}") for k in LATENCY_UNITS}
     coeffs["wbyte"] = float(f"{fit.memory_factor * base.memory.cycles_per_byte:.4g}")
+    unit_band = {
+        "q": float(f"{q:.4g}"),
+        "noise_sd": SIGMA_R,
+        "log_cov": {j: {k: float(f"{v:.6g}") for k, v in row.items()} for j, row in log_cov.items()},
+        "source": band_src + "; log_cov: posterior covariance of the fit (Laplace approximation)",
+    }
+    typical = typical_half_width(UnitBand(**unit_band), coeffs, path)
+    low, high = math.exp(-typical), math.exp(typical)
     data["latency"] = {
         "cycles_per_unit": coeffs,
         "band_low": float(f"{min(low, 1.0):.3g}"),
         "band_high": float(f"{max(high, 1.0):.4g}"),
         "naive_cycles_per_mac": float(f"{naive:.4g}"),
         "calibrated": True,
-        "unit_band": {
-            "q": float(f"{q:.4g}"),
-            "noise_sd": SIGMA_R,
-            "log_cov": {j: {k: float(f"{v:.6g}") for k, v in row.items()} for j, row in log_cov.items()},
-            "source": band_src + "; log_cov: posterior covariance of the fit (Laplace approximation)",
-        },
+        "unit_band": unit_band,
         "source": (
             f"tuner calibrate on {today}: {len(obs)} user measurements, per-op model (kernel path {path}) with "
             f"{base.id}'s per-unit costs as prior; band (per model, see unit_band; band_low/high: its median "
-            f"on the user's models): {band_src}"
+            f"over the seven reference models): {band_src}"
         ),
     }
     return target_from_dict(data, new_id), report

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tuner.estimate._boards import BOARDS, Board
-from tuner.estimate._calibration_data import COREMARK_SOURCE, measurements
-from tuner.estimate._features import kernel_path
+from tuner.estimate._calibration_data import COREMARK_SOURCE, measurements, reference_graphs
+from tuner.estimate._features import kernel_path, model_units
 from tuner.estimate._fit import PATH_FAMILY, SIGMA_R, PathFit, fit_all, observations
 from tuner.estimate._validate import Held, band, band_q, leave_one_board_out, leave_one_model_out
-from tuner.targets import DEFAULT_TARGET, LATENCY_UNITS, Target, dump_target, target_from_dict
+from tuner.targets import DEFAULT_TARGET, LATENCY_UNITS, Target, UnitBand, dump_target, target_from_dict
 
 _FPU_SRC = (
     "Arm Cortex-M4/M33 FPU instruction timings (VADD/VMUL 1 cycle, VFMA 3, VDIV/VSQRT 14); "
@@ -132,6 +132,15 @@ def _r(x: float, digits: int = 4) -> float:
     return float(f"{x:.{digits}g}")
 
 
+def typical_half_width(unit_band: UnitBand, cycles_per_unit: dict[str, float], path: str) -> float:
+    """Median band half-width (log space) of the shipped reference models on a board."""
+    halves = sorted(
+        unit_band.half_width({k: cycles_per_unit[k] * v for k, v in model_units(g, path).items()})
+        for g in reference_graphs().values()
+    )
+    return halves[len(halves) // 2]
+
+
 def _rounded_cov(cov: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
     """The covariance with 6 significant digits, units whose variance is 0 dropped."""
     keep = [k for k in cov if cov[k][k] > 0]
@@ -184,6 +193,9 @@ def build_profile(b: Board, v: Validation) -> Target:
         raise ValueError(f"no fit for kernel path {path!r} of board {b.id}")
     units = {k: _r(scale * coeffs.get(k, 0.0)) for k in LATENCY_UNITS}
     units["wbyte"] = _r(g * cpb)
+    if unit_band is not None:  # shown by `tuner targets`: the median band of the reference models here
+        half = typical_half_width(UnitBand(**unit_band), units, path)
+        low, high = math.exp(-half), math.exp(half)
     dsp, dsp_src = DSP_TABLES[_DSP_BY_CORE[b.core]]
     mem = b.memory
     data = {
