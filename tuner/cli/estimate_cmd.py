@@ -227,6 +227,7 @@ def calibrate_cmd(
         )
     console.print(t)
     console.print(
-        f"band x{prof.latency.band_low:g} .. x{prof.latency.band_high:g}; wrote {out} "
+        f"band x{prof.latency.band_low:g} .. x{prof.latency.band_high:g} (median over the reference models; "
+        f"each estimate gets its own); wrote {out} "
         f"(use: tuner estimate MODEL.tflite --target {out})"
     )
