@@ -155,6 +155,9 @@ class Target(_Strict):
     flash_framework_bytes: Cited = Field(description="TFLM framework code (interpreter, allocator) in bytes")
     code_size_factor: Cited = Field(description="kernel code size relative to a Cortex-M4 Thumb-2 build")
     dsp_cycles_per_op: dict[str, float] = Field(description="cycles per DSP op kind (DspCost.ops keys)")
+    # None: a profile written before the DSP term had a band (the estimate then assumes DSP_BAND_UNKNOWN)
+    dsp_band_low: float | None = Field(default=None, gt=0, le=1, description="true DSP cycles >= model * this")
+    dsp_band_high: float | None = Field(default=None, ge=1, description="true DSP cycles <= model * this")
     dsp_source: str = Field(min_length=3)
     notes: str = ""
 

@@ -70,12 +70,21 @@ def test_resamples_other_rates() -> None:
 
 def test_spectrogram_cost_hand_count() -> None:
     # 100 ms window = 1600 samples; 128-sample frames every 160: 1 + (1600-128)//160 = 10 frames.
-    # Per frame: 128 window mul, 64 * log2(128) = 448 butterflies, 65 bins x (3 mul + 1 add), 65 logs.
-    # Standardization: 10 x 65 outputs x (1 mul + 1 add).
+    # Per frame, as the generated C: 128 window mul; the real FFT = a 64-point complex FFT (32 x 6
+    # butterflies) + 32 split-step iterations = 224 units; 65 bins x (2 mul + 1 add + 1 div) for
+    # |X|^2 / n; 65 x (1 add + 1 log + 1 mul) for log10(p + 1e-10).
+    # 650 outputs x ((f - mean) / std, / scale + zero point, 2 clamps, 2 rounding adds).
     pre = AudioPreprocessor({"dsp": "spectrogram", "fft_length": 128, "frame_stride_ms": 10, "window_ms": 100})
     cost = pre.cost()
     assert pre.input_shape == (10, 65)
-    assert cost.ops == {"mul": 10 * (128 + 195) + 650, "add": 10 * 65 + 650, "fft": 4480, "log": 650}
+    assert cost.ops == {
+        "mul": 10 * (128 + 130 + 65),
+        "add": 10 * (65 + 65) + 4 * 650,
+        "div": 10 * 65 + 2 * 650,
+        "fft": 10 * 224,
+        "log": 650,
+        "cmp": 2 * 650,
+    }
     assert cost.buffer_bytes == 2 * 1600 + 4 * 128 + 4 * 130  # int16 window, frame, complex spectrum
 
 

@@ -43,13 +43,14 @@ def test_transform_scales_to_unit_range_and_handles_mixed_sizes() -> None:
 
 def test_cost_hand_count() -> None:
     # 8x8 RGB -> 4x4 grayscale: 16 output pixels. Resize (before the colour change) on 3 channels:
-    # 3 lerps x (1 mul + 2 add) per value = 3*16*3 mul, 6*16*3 add, + 2*4 of each for coordinates.
-    # Gray: 3 mul + 2 add per pixel. Scale/quantize: 1 mul + 1 add per output value.
+    # 3 lerps x (1 mul + 2 add) per value = 3*16*3 mul, 6*16*3 add (coordinates come from const tables).
+    # Gray: 3 mul + 2 add per pixel. Per output value v / 255 and the int8 quantization: 2 div
+    # (/ 255, / scale), 3 add (zero point, 2 rounding adds), 2 compares (clamps).
     cost = ImagePreprocessor({"resolution": 4, "color": "grayscale"}, source_shape=(8, 8, 3)).cost()
-    assert cost.ops == {"mul": 144 + 8 + 48 + 16, "add": 288 + 8 + 32 + 16}
+    assert cost.ops == {"mul": 144 + 48, "add": 288 + 32 + 3 * 16, "div": 2 * 16, "cmp": 2 * 16}
     assert cost.buffer_bytes == 2 * 8 * 3  # two uint8 source rows
     same = ImagePreprocessor({"resolution": 8, "color": "rgb"}, source_shape=(8, 8, 3)).cost()
-    assert same.ops == {"mul": 192, "add": 192}  # no resize, no colour change
+    assert same.ops == {"add": 3 * 192, "div": 2 * 192, "cmp": 2 * 192}  # no resize, no colour change
 
 
 def test_bad_parameters() -> None:

@@ -66,9 +66,11 @@ def test_filter_and_edges_costs() -> None:
     base = {"dsp": "spectral", "window_ms": 2000, "fft_length": 16}
     plain = MotionPreprocessor(base, RATE, n_channels=1).cost()
     filt = MotionPreprocessor({**base, "filter": "lowpass", "filter_cutoff_hz": 5}, RATE, n_channels=1).cost()
-    # 4th order = 2 biquads, 5 mul + 4 add per sample each, on 100 samples; 2 state floats per biquad
+    # 4th order = 2 biquads, 5 mul + 4 add per sample each, on 100 samples; 2 state floats per biquad;
+    # the filter first removes the window mean (a sum and a subtraction per sample, one divide)
     assert filt.ops["mul"] - plain.ops["mul"] == 2 * 5 * 100
-    assert filt.ops["add"] - plain.ops["add"] == 2 * 4 * 100
+    assert filt.ops["add"] - plain.ops["add"] == 2 * 4 * 100 + 2 * 100
+    assert filt.ops["div"] - plain.ops["div"] == 1
     assert filt.buffer_bytes - plain.buffer_bytes == 2 * 2 * 4
     edges = MotionPreprocessor({**base, "spectrum": "power_edges", "power_edges": "0.5,5,25"}, RATE, 1)
     assert edges.input_shape == (3 + 2,)

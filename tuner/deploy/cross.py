@@ -35,6 +35,7 @@ class CoreSpec:
     unicorn: str | None
     cpi: float
     cpi_source: str
+    cpi_range: tuple[float, float] = (0.0, 0.0)  # what the true figure may be: the band of the DSP estimate
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,14 @@ class CrossBuild:
 def known_cores() -> dict[str, CoreSpec]:
     raw = yaml.safe_load(CORES_FILE.read_text())
     return {
-        k: CoreSpec(k, tuple(v["gcc_flags"]), v.get("unicorn"), float(v["cpi"]), str(v["cpi_source"]))
+        k: CoreSpec(
+            k,
+            tuple(v["gcc_flags"]),
+            v.get("unicorn"),
+            float(v["cpi"]),
+            str(v["cpi_source"]),
+            (float(v["cpi_range"][0]), float(v["cpi_range"][1])),
+        )
         for k, v in raw.items()
     }
 

@@ -20,6 +20,9 @@ FLOAT_BAND = 2.0
 # An unsupported op is costed by the element fallback rule; its true cost is assumed to lie
 # within [1/UNSUPPORTED_SPREAD, UNSUPPORTED_SPREAD] times that.
 UNSUPPORTED_SPREAD = 5.0
+# The DSP band of a profile written before the DSP term had one (no dsp_band_low/high): the per-op tables
+# shipped until then priced the generated C 2-4x low (emulated instruction counts).
+DSP_BAND_UNKNOWN = (0.5, 4.0)
 
 
 @dataclass(frozen=True)
@@ -65,10 +68,11 @@ class LayerEstimate:
 class Estimate:
     """Estimate of one model on one target. Latencies in milliseconds, sizes in bytes.
 
-    - `latency_ms` = DSP + network; `latency_ms_low/high`: the profile's split-conformal band
-      (out-of-sample residuals: leave-one-model-out for a calibrated board, normalised by the
-      sd of this model's estimate; leave-one-board-out for a transferred one), widened for
-      unsupported ops and float models.
+    - `latency_ms` = DSP + network; `latency_ms_low/high`: the network's share times the profile's
+      split-conformal band (out-of-sample residuals: leave-one-model-out for a calibrated board,
+      normalised by the sd of this model's estimate; leave-one-board-out for a transferred one),
+      widened for unsupported ops and float models, plus the DSP share times the profile's DSP band
+      (`dsp_band_low/high`: held-out residuals against emulated instruction counts, times the CPI range).
     - `naive_latency_ms`: the naive baseline (one cycles-per-MAC constant), network only.
     - `ram_bytes` = `arena_bytes` (smallest TFLM tensor arena the model loads with: activations,
       Prepare-time temporaries, persistent TFLM data) +
@@ -186,8 +190,17 @@ def estimate_tflite(
     if is_float:
         low_f, high_f = low_f / FLOAT_BAND, high_f * FLOAT_BAND
     unsup_ms = unsupported_cycles / hz_ms
-    low = (nn_ms - unsup_ms + unsup_ms / UNSUPPORTED_SPREAD) * low_f + dsp_ms
-    high = (nn_ms - unsup_ms + unsup_ms * UNSUPPORTED_SPREAD) * high_f + dsp_ms
+    dsp_low, dsp_high = tgt.dsp_band_low, tgt.dsp_band_high
+    if dsp_low is None or dsp_high is None:
+        dsp_low, dsp_high = DSP_BAND_UNKNOWN
+        if dsp:
+            notes.append(
+                f"the target profile has no DSP band (written before it had one): DSP time taken within "
+                f"{DSP_BAND_UNKNOWN[0]:g}-{DSP_BAND_UNKNOWN[1]:g}x its estimate"
+            )
+    # the two bands are added end to end (not in quadrature): no claim that the errors are independent
+    low = (nn_ms - unsup_ms + unsup_ms / UNSUPPORTED_SPREAD) * low_f + dsp_ms * dsp_low
+    high = (nn_ms - unsup_ms + unsup_ms * UNSUPPORTED_SPREAD) * high_f + dsp_ms * dsp_high
     if unsupported:
         names = sorted(set(unsupported))
         notes.append(

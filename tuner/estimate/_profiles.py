@@ -13,91 +13,12 @@ from pathlib import Path
 
 from tuner.estimate._boards import BOARDS, Board
 from tuner.estimate._calibration_data import COREMARK_SOURCE, measurements, reference_graphs
+from tuner.estimate._dsp_fit import core_table
 from tuner.estimate._features import kernel_path, model_units
 from tuner.estimate._fit import PATH_FAMILY, SIGMA_R, PathFit, fit_all, observations
 from tuner.estimate._validate import Held, band, band_q, leave_one_board_out, leave_one_model_out
 from tuner.targets import DEFAULT_TARGET, LATENCY_UNITS, Target, UnitBand, dump_target, target_from_dict
 
-_FPU_SRC = (
-    "Arm Cortex-M4/M33 FPU instruction timings (VADD/VMUL 1 cycle, VFMA 3, VDIV/VSQRT 14); "
-    "exp/log/sin from libm, estimate ~60 cycles; radix-2 butterfly = 1 complex multiply + 2 complex "
-    "adds (10 flops) plus loads"
-)
-DSP_TABLES = {
-    "fpu": (
-        {
-            "mac": 3,
-            "add": 1,
-            "mul": 1,
-            "div": 14,
-            "cmp": 1,
-            "sqrt": 14,
-            "log": 60,
-            "exp": 60,
-            "trig": 60,
-            "fft": 14,
-        },
-        _FPU_SRC,
-    ),
-    "fpu-dual": (
-        {
-            "mac": 1,
-            "add": 1,
-            "mul": 1,
-            "div": 14,
-            "cmp": 1,
-            "sqrt": 14,
-            "log": 40,
-            "exp": 40,
-            "trig": 40,
-            "fft": 8,
-        },
-        "Cortex-M7/M55/M85 dual-issue FPU: as Cortex-M4 FPU timings with "
-        "fused multiply-add in 1 cycle throughput (estimate)",
-    ),
-    "soft": (
-        {
-            "mac": 110,
-            "add": 60,
-            "mul": 50,
-            "div": 160,
-            "cmp": 30,
-            "sqrt": 400,
-            "log": 1500,
-            "exp": 1500,
-            "trig": 1500,
-            "fft": 400,
-        },
-        "no FPU: software floating point (RP2040 ROM / libgcc soft-float), estimate from typical soft-float call costs",
-    ),
-    "xtensa": (
-        {
-            "mac": 2,
-            "add": 1,
-            "mul": 1,
-            "div": 30,
-            "cmp": 1,
-            "sqrt": 30,
-            "log": 80,
-            "exp": 80,
-            "trig": 80,
-            "fft": 14,
-        },
-        "Xtensa LX6/LX7 single-precision FPU (MADD.S; no hardware divide/sqrt: Newton iterations ~30 cycles), estimate",
-    ),
-}
-_DSP_BY_CORE = {
-    "cortex-m4f": "fpu",
-    "cortex-m33": "fpu",
-    "cortex-m7": "fpu-dual",
-    "cortex-m55": "fpu-dual",
-    "cortex-m85": "fpu-dual",
-    "cortex-m0plus": "soft",
-    "riscv32-imc": "soft",
-    "riscv32-hp": "fpu",
-    "xtensa-lx6": "xtensa",
-    "xtensa-lx7": "xtensa",
-}
 _CODE_FACTOR = {"cortex-m0plus": 1.1, "riscv32-imc": 1.15, "xtensa-lx6": 1.1, "xtensa-lx7": 1.1}
 
 
@@ -196,7 +117,7 @@ def build_profile(b: Board, v: Validation) -> Target:
     if unit_band is not None:  # shown by `tuner targets`: the median band of the reference models here
         half = typical_half_width(UnitBand(**unit_band), units, path)
         low, high = math.exp(-half), math.exp(half)
-    dsp, dsp_src = DSP_TABLES[_DSP_BY_CORE[b.core]]
+    dsp = core_table(b.core)
     mem = b.memory
     data = {
         "id": b.id,
@@ -227,8 +148,10 @@ def build_profile(b: Board, v: Validation) -> Target:
         "runtime_ram_bytes": {"value": 4096.0, "source": _RUNTIME_RAM_SRC},
         "flash_framework_bytes": {"value": 10600, "source": _FRAMEWORK_SRC},
         "code_size_factor": {"value": _CODE_FACTOR.get(b.core, 1.0), "source": _CODE_SRC},
-        "dsp_cycles_per_op": dsp,
-        "dsp_source": dsp_src,
+        "dsp_cycles_per_op": dsp.cycles_per_op,
+        "dsp_band_low": dsp.band_low,
+        "dsp_band_high": dsp.band_high,
+        "dsp_source": dsp.source,
         "notes": (b.notes + (" Default target." if b.id == DEFAULT_TARGET else "")).strip(),
     }
     return target_from_dict(data, b.id)

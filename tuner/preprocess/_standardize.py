@@ -7,9 +7,17 @@ from typing import Any
 import numpy as np
 
 
+def output_ops(n_out: int, standardized: bool = True) -> dict[str, int]:
+    """Operations of the last step for `n_out` model inputs, as the generated C does them
+    (tuner.deploy): (f - mean) / std when `standardized`, then the int8 quantization
+    x / scale + zero_point, two clamp compares and the round-to-even add/subtract of 1.5 * 2^23.
+    Image inputs are scaled by v / 255 instead (`standardized=False`): one add fewer."""
+    return {"add": (4 if standardized else 3) * n_out, "div": 2 * n_out, "cmp": 2 * n_out}
+
+
 class Standardizer:
-    """Per-feature (last axis) mean/std from the training split: one add and one mul per value on the
-    device, folded into the int8 input quantization in practice but counted anyway."""
+    """Per-feature (last axis) mean/std from the training split: (f - mean) / std per value on the
+    device (see `output_ops`)."""
 
     def __init__(self) -> None:
         self.mean: np.ndarray | None = None

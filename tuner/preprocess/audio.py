@@ -166,31 +166,39 @@ class AudioPreprocessor:
         self.scaler.load_state(state)
 
     def cost(self) -> Any:
-        """Operations for one window on the device, and the buffers it needs.
+        """Operations for one window on the device, counted as the generated C does them
+        (tuner.deploy), and the buffers it needs.
 
-        Per frame: Hann window (L mul), FFT ((n/2) log2 n radix-2 butterflies), power (re^2 + im^2
-        and the 1/n scale: 3 mul + 1 add per bin); spectrogram: 1 log per bin;
-        mel: 1 mac per non-zero filter weight, 1 log per filter; DCT: n_filters x n_coeffs mac.
-        Standardization: 1 add + 1 mul per output. Buffers: the window of int16 audio, the frame
-        (n_fft floats), the complex spectrum (n_fft + 2 floats), the mel energies. Constant tables
-        (window, twiddles, filters, DCT) live in flash and are not counted here.
+        Per frame: Hann window (`frame` mul), the real FFT of n_fft points (`fft_units`), power
+        |X|^2 / n_fft (2 mul + 1 add + 1 div per bin); spectrogram: 1 add + 1 log + 1 mul (log10)
+        per bin; mel: 1 mac per non-zero filter weight, 1 add + 1 log per filter (+ 1 mul for the
+        log10 of MFE); DCT: n_filters x n_coeffs mac. Every model input: `output_ops` (standardize +
+        quantize). Buffers: the window of int16 audio, the frame (n_fft floats), the complex spectrum
+        (n_fft + 2 floats), the mel energies. Constant tables (window, twiddles, filters, DCT) live in
+        flash and are not counted here.
         """
         from tuner.estimate import DspCost
+        from tuner.preprocess._standardize import output_ops
+        from tuner.preprocess.motion import fft_units
 
         f, n = self.n_frames, self.n_fft
         bins = n // 2 + 1
-        per = {"mul": self.frame + 3 * bins, "add": bins, "fft": (n // 2) * int(math.log2(n))}
+        per = {"mul": self.frame + 2 * bins, "add": bins, "div": bins, "fft": fft_units(n)}
         if self.block == "spectrogram":
+            per["add"] += bins
             per["log"] = bins
+            per["mul"] += bins
         else:
             per["mac"] = int(np.count_nonzero(self.fb))
             per["log"] = self.n_filters
-            if self.block == "mfcc":
+            per["add"] += self.n_filters
+            if self.block == "mfe":
+                per["mul"] += self.n_filters
+            else:
                 per["mac"] += self.n_filters * self.n_coeffs
         ops = {k: v * f for k, v in per.items()}
-        n_out = math.prod(self.input_shape)
-        ops["add"] += n_out
-        ops["mul"] += n_out
+        for k, v in output_ops(math.prod(self.input_shape)).items():
+            ops[k] = ops.get(k, 0) + v
         buffer = 2 * self.n_samples + 4 * n + 4 * (n + 2)
         if self.block != "spectrogram":
             buffer += 4 * self.n_filters

@@ -89,27 +89,31 @@ class ImagePreprocessor:
         return None
 
     def cost(self) -> Any:
-        """Operations for one frame of the source size on the device, and the buffers it needs.
+        """Operations for one frame of the source size on the device, counted as the generated C
+        does them (tuner.deploy), and the buffers it needs.
 
-        Per output value: bilinear = 3 lerps (1 mul + 2 add each) unless the size already matches;
-        grayscale from RGB: 3 mul + 2 add per output pixel; scale + int8 quantize: 1 mul + 1 add.
-        Buffer: two source rows (a streaming resize reads the camera line by line). NOT included:
-        the camera frame buffer itself, which depends on the camera driver.
+        Per output value: bilinear = 3 lerps (1 mul + 2 add each) unless the size already matches
+        (source coordinates come from const tables); grayscale from RGB: 3 mul + 2 add per output
+        pixel; v / 255 and the int8 quantization: `output_ops` once per quantized value (grey to RGB
+        quantizes once and replicates). Buffer: two source rows (a streaming resize reads the camera
+        line by line). NOT included: the camera frame buffer itself, which depends on the camera driver.
         """
         from tuner.estimate import DspCost
+        from tuner.preprocess._standardize import output_ops
 
         h, w, c_src = self.source_shape
         r = self.resolution
         c_out = self.input_shape[2]
-        n_out = r * r * c_out
         c_resized = 1 if (self.color == "grayscale" and c_src == 1) else c_src  # resize before colour change
-        ops = {"add": n_out, "mul": n_out}
+        quantized = r * r * (1 if c_src == 1 else c_out)
+        ops = {"mul": 0, **output_ops(quantized, standardized=False)}
         if (h, w) != (r, r):
-            ops["mul"] += 3 * r * r * c_resized + 2 * r  # lerps + source coordinates per row/column
-            ops["add"] += 6 * r * r * c_resized + 2 * r
+            ops["mul"] += 3 * r * r * c_resized
+            ops["add"] += 6 * r * r * c_resized
         if self.color == "grayscale" and c_src == 3:
             ops["mul"] += 3 * r * r
             ops["add"] += 2 * r * r
+        ops = {k: v for k, v in ops.items() if v}
         line_buffer = 2 * w * c_src  # uint8
         return DspCost(ops=ops, buffer_bytes=line_buffer, name=f"image-{r}x{r}-{self.color}")
 

@@ -107,6 +107,13 @@ def spectral_features(
     return per_axis.transpose(0, 2, 1).reshape(n, -1).astype(np.float32)
 
 
+def fft_units(n: int) -> int:
+    """Work of the real FFT of `n` points as the generated C computes it (tuner.deploy): an n/2-point
+    complex radix-2 FFT ((n/4) log2(n/2) butterflies) and the n/4 iterations of the split step, each
+    about one butterfly's work: (n/4) log2(n) in all."""
+    return (n // 4) * int(math.log2(n))
+
+
 def band_bins(fft_length: int, rate_hz: float, edges: tuple[float, ...]) -> list[np.ndarray]:
     """FFT bins (0..fft_length/2) summed into each band [e_i, e_i+1) (the last band includes its upper
     edge). A band narrower than the bin spacing that holds no bin centre takes its nearest bin, so
@@ -229,37 +236,49 @@ class MotionPreprocessor:
         self.std = np.asarray(state["std"], dtype=np.float32)
 
     def cost(self) -> Any:
-        """Operations for one window on the device, and the float buffers it keeps."""
+        """Operations for one window on the device, counted as the generated C does them
+        (tuner.deploy), and the float buffers it keeps. Per channel of T samples:
+        - stats: sum, x^2, min/max (2 add, 1 mul, 2 cmp per sample), centred moments d^2, d^3, d^4
+          (4 add, 3 mul per sample), then 7 div, 5 mul, 2 sqrt, 1 cmp, 1 add for the 7 statistics.
+        - spectral: mean and centring (2 add per sample; 3 more with a filter, which also removes
+          its mean), biquads (5 mul + 4 add per sample and section), moments (4 add + 3 mul per sample,
+          6 div, 5 mul, 1 sqrt, 1 cmp, 1 add), per Welch frame the Hann window (n mul), the real FFT
+          (`fft_units`) and |X|^2 accumulated (2 mul + 2 add per bin), the average (1 div per bin),
+          then 1 add + 1 log + 1 mul per output bin or band (+ the bins summed into bands).
+        Every model input: `output_ops` (standardize + quantize)."""
         from tuner.estimate import DspCost
+        from tuner.preprocess._standardize import output_ops
 
         t, c = self.length, self.n_channels
         n_out = math.prod(self.input_shape)
-        ops = {"add": n_out, "mul": n_out}  # standardization
+        ops = {"mac": 0, "mul": 0, "sqrt": 0, "log": 0, "fft": 0, **output_ops(n_out)}
         window_buf = t * c * 4
         if self.block == "stats":
-            # mean, centered powers (x^2, x^3, x^4), min/max compares, sqrt for std/rms, 2 divides
-            ops["add"] += 6 * t * c
-            ops["mul"] += 4 * t * c
-            ops["cmp"] = 2 * t * c
-            ops["sqrt"] = 2 * c
-            ops["div"] = 4 * c
+            ops["add"] += (6 * t + 1) * c
+            ops["mul"] += (4 * t + 5) * c
+            ops["cmp"] += (2 * t + 1) * c
+            ops["div"] += 7 * c
+            ops["sqrt"] += 2 * c
         elif self.block == "spectral":
-            frames = (t - self.fft_length) // (self.fft_length // 2) + 1
             n = self.fft_length
-            ops["add"] += 5 * t * c + frames * c * (n // 2 + 1)
-            ops["mul"] += 4 * t * c + frames * c * (n + 2 * (n // 2 + 1))  # Hann window, |X|^2
-            ops["fft"] = frames * c * (n // 2) * int(math.log2(n))
-            ops["log"] = c * (n // 2)
-            ops["sqrt"] = c
-            ops["div"] = 3 * c
+            frames = (t - n) // (n // 2) + 1
+            bins = n // 2 + 1
+            per_axis = len(self.edges) - 1 if self.edges is not None else n // 2
+            ops["add"] += c * (7 * t + 1 + frames * 2 * bins + per_axis)
+            ops["mul"] += c * (3 * t + 5 + frames * (n + 2 * bins) + per_axis)
+            ops["div"] += c * (6 + bins)
+            ops["sqrt"] += c
+            ops["cmp"] += c
+            ops["fft"] += c * frames * fft_units(n)
+            ops["log"] += c * per_axis
             window_buf += (n + 2 * (n // 2 + 1)) * 4
-            if self.sos is not None:  # biquads, direct form II transposed: 5 mul + 4 add per sample
+            if self.sos is not None:  # mean removal, then biquads in direct form II transposed
                 sections = len(self.sos)
                 ops["mul"] += 5 * sections * t * c
-                ops["add"] += 4 * sections * t * c
+                ops["add"] += (4 * sections + 2) * t * c
+                ops["div"] += c
                 window_buf += 2 * sections * c * 4  # filter state
-            if self.edges is not None:  # sum bins into bands, then one log per band
-                in_band = sum(len(idx) for idx in band_bins(n, self.rate_hz, self.edges))
-                ops["add"] += c * in_band
-                ops["log"] = c * (len(self.edges) - 1)
+            if self.edges is not None:  # bins summed into bands
+                ops["add"] += c * sum(len(idx) for idx in band_bins(n, self.rate_hz, self.edges))
+        ops = {k: v for k, v in ops.items() if v}
         return DspCost(ops=ops, buffer_bytes=window_buf + n_out * 4, name=f"motion-{self.block}")

@@ -28,8 +28,9 @@ class TabularPreprocessor:
         self.scaler.load_state(state)
 
     def cost(self) -> Any:
-        """One add and one mul per feature; the feature vector as floats."""
+        """Standardize + quantize per feature (`output_ops`, as the generated C); the feature vector as floats."""
         from tuner.estimate import DspCost
+        from tuner.preprocess._standardize import output_ops
 
         n = self.input_shape[0]
-        return DspCost(ops={"add": n, "mul": n}, buffer_bytes=4 * n, name="tabular-standardize")
+        return DspCost(ops=output_ops(n), buffer_bytes=4 * n, name="tabular-standardize")
