@@ -155,6 +155,31 @@ def report(data: tuple[F.Row, ...]) -> None:
     for core in [*cores, *F.TRANSFER]:
         t = F.core_table(core)
         print(f"{core:14s} " + " ".join(f"{t.cycles_per_op[k]:7.4g}" for k in kinds) + f"   {t.band_low}-{t.band_high}")
+    reference(data)
+
+
+# The reference points of issue 10, on the default target (Nano 33 BLE: Cortex-M4F at 64 MHz).
+REFERENCE = (
+    ("demo verify winner: motion stats 2 s", "motion-stats", "M", 0),
+    ("README demo winner: spectral 3 s, FFT 32, bands", "motion-spectral", "L", 2),
+    ("MFE 1 s, 32 ms frames / 20 ms, 40 filters", "audio-mfe", "M", 0),
+    ("MFE 1 s, 40 ms frames / 16 ms, 32 filters", "audio-mfe", "L", 0),
+)
+
+
+def reference(data: tuple[F.Row, ...], core: str = "cortex-m4f", clock_hz: float = 64e6) -> None:
+    t = F.core_table(core)
+    lobo = {r.config: p for r, p in F.held_out(core, "block", data)}
+    print(f"\nReference points on nano33ble ({core}, {clock_hz / 1e6:g} MHz), ms")
+    hdr = f"{'configuration':48s} {'emulated':>9s} {'old':>7s} {'new [band]':>22s} {'LOBO':>8s}"
+    print(hdr)
+    print("-" * len(hdr))
+    ms = 1e3 / clock_hz
+    for name, block, group, i in REFERENCE:
+        r = [x for x in data if x.core == core and x.block == block and x.group == group][i]
+        new = F.predict(t.cycles_per_op, r.ops) * ms
+        band = f"{new:.3f} [{new * t.band_low:.3f}-{new * t.band_high:.3f}]"
+        print(f"{name:48s} {r.cycles * ms:9.3f} {r.old_model_cycles * ms:7.3f} {band:>22s} {lobo[r.config] * ms:8.3f}")
 
 
 def main() -> None:

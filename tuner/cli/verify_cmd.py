@@ -37,7 +37,7 @@ def _lines(r: dict[str, Any]) -> list[str]:
         core = e["unicorn_model"].removeprefix("UC_CPU_ARM_").replace("CORTEX_", "Cortex-")
         out.append(
             f"  DSP time       {e['instructions']:,} instructions x {e['cpi']:g} = {e['dsp_ms']:.3f} ms at "
-            f"{e['clock_hz'] / 1e6:g} MHz (emulated {core}); old cost model {cost_txt}"
+            f"{e['clock_hz'] / 1e6:g} MHz (emulated {core}); cost model {cost_txt}"
         )
         if r["latency_ms_with_emulated_dsp"] is not None:
             out.append(
