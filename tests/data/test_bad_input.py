@@ -70,6 +70,22 @@ def test_non_numeric_column(tmp_path: Path) -> None:
         load_data(str(tmp_path / "t.csv"))
 
 
+def test_recording_column_under_another_name_gets_the_fix(tmp_path: Path) -> None:
+    """A long table whose recording id is not called 'sample' reads as a wide table: the error names the fix."""
+    df = pd.DataFrame({"recording": ["r0"] * 3 + ["r1"] * 3, "a": range(6), "label": ["x"] * 3 + ["y"] * 3})
+    df.to_csv(tmp_path / "t.csv", index=False)
+    with pytest.raises(InputError, match="column 'recording' is not numeric.*rename it to 'sample'$"):
+        load_data(str(tmp_path / "t.csv"))
+
+
+def test_text_column_of_other_values_gets_no_recording_hint(tmp_path: Path) -> None:
+    df = pd.DataFrame({"colour": ["red", "blue", "red", "blue"], "a": range(4), "label": [0, 1, 0, 1]})
+    df.to_csv(tmp_path / "t.csv", index=False)
+    with pytest.raises(InputError, match="column 'colour' is not numeric") as err:
+        load_data(str(tmp_path / "t.csv"))
+    assert "sample'" not in str(err.value).split("time)")[-1]
+
+
 def test_ragged_samples_cannot_be_stacked(tmp_path: Path) -> None:
     x = np.empty(4, dtype=object)
     x[:] = [np.zeros(3), np.zeros(5), np.zeros(3), np.zeros(2)]

@@ -16,10 +16,20 @@ from rich.text import Text
 console = Console()
 
 
-class SweepDisplay:
-    """Live view: trial n/N bar, current stage, best int8 accuracy so far, rejected/pruned/failed counts."""
+def ranking_score(metrics: dict[str, Any]) -> tuple[float | None, str]:
+    """A trial's ranking score and its label: the sweep's metric of the int8 model on validation
+    (`val_score`, what ranks the leaderboard); int8 test accuracy for sweeps recorded before it."""
+    if metrics.get("val_score") is not None:
+        return float(metrics["val_score"]), f"val {metrics.get('metric') or 'accuracy'}"
+    acc = metrics.get("int8_accuracy")
+    return (None if acc is None else float(acc)), "int8 test acc"
 
-    def __init__(self, total: int) -> None:
+
+class SweepDisplay:
+    """Live view: trial n/N bar, current stage, best ranking score so far (the sweep's metric of the
+    int8 model on validation, as the leaderboard ranks), feasible/rejected/pruned/failed counts."""
+
+    def __init__(self, total: int, metric: str = "accuracy") -> None:
         self.progress = Progress(
             TextColumn("[bold]trials"),
             BarColumn(),
@@ -31,6 +41,7 @@ class SweepDisplay:
         self.stage = "starting"
         self.trial: int | None = None
         self.best: float | None = None
+        self.best_label = f"val {metric}"
         self.counts = {"feasible": 0, "rejected": 0, "pruned": 0, "failed": 0}
         self.last = ""
         self.started = time.monotonic()
@@ -41,7 +52,7 @@ class SweepDisplay:
         trial = f"trial {self.trial}" if self.trial is not None else ""
         status = Text.assemble(
             (f"{trial} {self.stage}".strip(), "cyan"),
-            "   best int8 acc ",
+            f"   best {self.best_label} ",
             (best, "bold green"),
             f"   feasible {self.counts['feasible']}  rejected {self.counts['rejected']}  "
             f"pruned {self.counts['pruned']}  failed {self.counts['failed']}",
@@ -61,13 +72,15 @@ class SweepDisplay:
             self.counts = {"feasible": 0, "rejected": 0, "pruned": 0, "failed": 0}
             for r in info["records"]:
                 self.counts[r.state.value] = self.counts.get(r.state.value, 0) + 1
-                acc = r.metrics.get("int8_accuracy")
-                if r.state.value == "feasible" and acc is not None and (self.best is None or acc > self.best):
-                    self.best = acc
+                value, label = ranking_score(r.metrics)
+                if r.state.value == "feasible" and value is not None and (self.best is None or value > self.best):
+                    self.best, self.best_label = value, label
         elif kind == "result":
             msg = f"trial {info['number']}: {info['state']}"
+            if info.get("val_score") is not None:
+                msg += f", val {info.get('metric') or 'accuracy'} {info['val_score']:.3f}"
             if info.get("int8_accuracy") is not None:
-                msg += f", int8 accuracy {info['int8_accuracy']:.3f}"
+                msg += f", int8 test accuracy {info['int8_accuracy']:.3f}"
             if info.get("reason"):
                 msg += f" ({info['reason']})"
             self.last = msg

@@ -56,7 +56,7 @@ def sweep(
     if trials <= 0:
         raise InputError(f"--trials must be >= 1, got {trials}")
     check_name(name)  # before the live view starts: a bad name is one line, nothing else
-    with SweepDisplay(trials) as display:
+    with SweepDisplay(trials, metric) as display:
         folder = run(
             space=space,
             target=target,

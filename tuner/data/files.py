@@ -112,13 +112,27 @@ def _numeric_columns(df: Any, skip: set, path: Path) -> list:
     cols = [c for c in df.columns if c not in skip]
     bad = [c for c in cols if not pd.api.types.is_numeric_dtype(df[c])]
     if bad:
+        hint = ""
+        if "sample" not in skip and _looks_like_recording_ids(df[bad[0]]):
+            hint = f"; if '{bad[0]}' names the recording each row belongs to (a long table), rename it to 'sample'"
         raise InputError(
             f"{path}: column '{bad[0]}' is not numeric; data columns must hold numbers "
-            f"(besides sample, label, subject/group, time)"
+            f"(besides sample, label, subject/group, time){hint}"
         )
     if not cols:
         raise InputError(f"{path}: no data columns besides the label; add one column per channel/feature")
     return cols
+
+
+def _looks_like_recording_ids(col: Any) -> bool:
+    """A text column whose values each fill one run of consecutive rows, most of them several rows
+    long: the id of a recording in a long table under another name than `sample`."""
+    values = col.astype(str).to_numpy()
+    if len(values) < 4:
+        return False
+    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+    runs = np.diff(np.r_[starts, len(values)])
+    return len(set(values[starts])) == len(starts) and float(np.median(runs)) >= 2
 
 
 def _rate_from(df: Any, path: Path) -> tuple[float | None, str | None]:

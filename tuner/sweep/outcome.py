@@ -63,6 +63,8 @@ def reuse(study: Any, asked: Any, engine: Any, twin: TrialRecord) -> dict[str, A
         "reason": twin.reason,
         "duplicate_of": twin.trial,
         "int8_accuracy": twin.metrics.get("int8_accuracy"),
+        "val_score": twin.metrics.get("val_score"),
+        "metric": twin.metrics.get("metric"),
     }
 
 
@@ -168,7 +170,13 @@ def run_and_record(
         "stage_seconds", {**res.metrics.get("stage_seconds", {}), "record": time.perf_counter() - start}
     )
     tell(study, asked, engine, objective(flat) if res.state == "feasible" else 0.0, flat)
-    return {"state": res.state, "reason": res.reason, "int8_accuracy": flat["int8_accuracy"]}
+    return {
+        "state": res.state,
+        "reason": res.reason,
+        "int8_accuracy": flat["int8_accuracy"],
+        "val_score": flat.get("val_score"),
+        "metric": flat.get("metric"),
+    }
 
 
 def _reason(exc: BaseException) -> str:

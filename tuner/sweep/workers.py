@@ -131,6 +131,8 @@ def run_processes(settings: Any, deadline: float | None, emit: Any) -> None:
                         state=r.state.value,
                         reason=r.reason,
                         int8_accuracy=r.metrics.get("int8_accuracy"),
+                        val_score=r.metrics.get("val_score"),
+                        metric=r.metrics.get("metric"),
                     )
             emit("progress", done=len(done), total=settings.trials, records=done)
             running = [r.trial for r in recs if not r.state.is_finished()]

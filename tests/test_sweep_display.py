@@ -1,0 +1,123 @@
+"""The live view shows the ranking score (the sweep's metric of the int8 model on validation), labelled
+as such, not the int8 test accuracy: the leaderboard ranks on validation, so the view must agree."""
+
+from __future__ import annotations
+
+import io
+import types
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from tuner.cli._display import SweepDisplay
+from tuner.sweep import CandidateState, TrialRecord
+
+
+def _text(display: SweepDisplay) -> str:
+    buf = io.StringIO()
+    Console(file=buf, width=200, color_system=None).print(display._render())
+    return buf.getvalue()
+
+
+def _rec(trial: int, state: str, **metrics: float | str) -> TrialRecord:
+    return TrialRecord(trial=trial, state=CandidateState(state), reason="", params={}, metrics=dict(metrics))
+
+
+def test_best_is_the_validation_score_not_test_accuracy() -> None:
+    d = SweepDisplay(3, metric="balanced_accuracy")
+    assert "best val balanced_accuracy -" in _text(d)
+    recs = [
+        # trial 0 ranks first (val 0.90) although trial 1 has the higher test accuracy
+        _rec(0, "feasible", val_score=0.90, int8_accuracy=0.70, metric="balanced_accuracy"),
+        _rec(1, "feasible", val_score=0.80, int8_accuracy=0.95, metric="balanced_accuracy"),
+        _rec(2, "pruned", val_score=0.99, int8_accuracy=0.99, metric="balanced_accuracy"),  # not ranked
+    ]
+    d("progress", done=3, total=3, records=recs)
+    text = _text(d)
+    assert "best val balanced_accuracy 0.900" in text
+    assert "0.950" not in text and "0.990" not in text
+    assert "feasible 2" in text and "pruned 1" in text
+
+
+def test_result_line_names_both_scores() -> None:
+    d = SweepDisplay(1)
+    d("result", number=4, state="feasible", reason="", int8_accuracy=0.7, val_score=0.9, metric="macro_f1")
+    assert "trial 4: feasible, val macro_f1 0.900, int8 test accuracy 0.700" in _text(d)
+
+
+def test_sweeps_recorded_before_val_score_show_test_accuracy_labelled_so() -> None:
+    d = SweepDisplay(2)
+    d("progress", done=2, total=2, records=[_rec(0, "feasible", int8_accuracy=0.81), _rec(1, "feasible")])
+    assert "best int8 test acc 0.810" in _text(d)
+
+
+SPACE = """
+name: fake
+domain: tabular
+data: iris
+fixed: {epochs: 2}
+params:
+  width: {type: categorical, choices: [8, 16, 32]}
+"""
+
+
+def _fake_run_candidate(params, problem, on_event=None, on_epoch=None, stages=None):
+    from tuner.pipeline import CandidateResult
+
+    w = params["width"]
+    # validation prefers narrow networks, the test split wide ones: the view must follow validation
+    metrics = {
+        "float_accuracy": w / 40,
+        "int8_accuracy": w / 40,
+        "val_score": 1.0 - w / 100,
+        "metric": "balanced_accuracy",
+        "train_seconds": 0.01,
+        "est_train_seconds": 1.0,
+        "epochs_run": 2,
+        "n_train": 10,
+        "history": {"val_metric": [0.5, 1.0 - w / 100]},
+    }
+    est = {"latency_ms": 1.0, "ram_bytes": 1000, "flash_bytes": 2000, "macs": 100}
+    return CandidateResult("feasible", "", metrics, est)
+
+
+def test_sweep_drives_the_view_with_validation_scores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tuner.pipeline
+    from tuner.budgets import Budgets
+    from tuner.estimate.training_time import HostThroughput
+    from tuner.sweep import SweepSettings, run_sweep
+    from tuner.sweep import runner as sweep_runner
+
+    monkeypatch.setenv("TUNER_RESULTS", str(tmp_path / "results"))
+    (tmp_path / "fake.yaml").write_text(SPACE)
+    problem = types.SimpleNamespace(epochs=None, budgets=Budgets(), host=None, seed=0)
+    monkeypatch.setattr(sweep_runner, "check_budgets_reachable", lambda *a, **k: problem)
+    monkeypatch.setattr(sweep_runner, "_load_problem", lambda settings, space, target: problem)
+    monkeypatch.setattr(sweep_runner, "_fit_space", lambda settings, space, problem, emit: (settings, space))
+    monkeypatch.setattr(sweep_runner, "_keras_cleanup", lambda: None)
+    monkeypatch.setattr(tuner.pipeline, "run_candidate", _fake_run_candidate)
+    monkeypatch.setattr(
+        tuner.pipeline, "save_artifacts", lambda folder, params, res: Path(folder).mkdir(parents=True, exist_ok=True)
+    )
+    monkeypatch.setattr(
+        "tuner.estimate.training_time.refreshed_host", lambda folder, rows: HostThroughput(0.1, 1e-3, 1e-9)
+    )
+    settings = SweepSettings.checked(
+        name="view", space=str(tmp_path / "fake.yaml"), trials=6, metric="balanced_accuracy"
+    )
+    d = SweepDisplay(6, metric="balanced_accuracy")
+    results: list[dict] = []
+
+    def on_event(kind: str, **info):
+        if kind == "result":
+            results.append(info)
+        d(kind, **info)
+
+    run_sweep(settings, on_event=on_event)
+    assert len(results) == 6 and all(r["metric"] == "balanced_accuracy" for r in results)
+    # every result (trained or reused duplicate) carries the validation score beside the test accuracy
+    widths = {round(40 * r["int8_accuracy"]) for r in results}
+    assert all(r["val_score"] == pytest.approx(1.0 - round(40 * r["int8_accuracy"]) / 100) for r in results)
+    # the best shown is the narrowest sampled width's validation score, not any test accuracy
+    assert f"best val balanced_accuracy {1.0 - min(widths) / 100:.3f}" in _text(d)
