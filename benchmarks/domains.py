@@ -268,6 +268,8 @@ def run_one(name: str, trials: list[int], out: Path) -> dict[str, Any]:
         "source": spec.source,
         "metric": spec.metric,
         "split": f"{len(problem.train)}/{len(problem.val)}/{len(problem.test)}",
+        "n": len(problem.train) + len(problem.val) + len(problem.test),
+        "classes": len(problem.class_names),
     }
     print(f"[{name}] reference", flush=True)
     row["reference"] = reference(problem, space)
@@ -280,34 +282,51 @@ def run_one(name: str, trials: list[int], out: Path) -> dict[str, Any]:
     return row
 
 
-def _fmt(d: dict[str, Any] | None, metric: str) -> str:
-    if not d:
+def _fmt(d: dict[str, Any] | None, key: str) -> str:
+    """The ranking metric's value on the test split (accuracy or balanced accuracy)."""
+    return f"{d[key]:.3f}" if d else "-"
+
+
+def _classes(name: str, r: dict[str, Any], out: Path) -> int:
+    """Rows recorded before `classes` was stored: count them from the data (same loader as the sweep)."""
+    if "classes" in r:
+        return int(r["classes"])
+    from tuner.data import load_data
+
+    return len(load_data(DATASETS[name].data(out / "data")).class_names)
+
+
+def _fits(t: dict[str, Any] | None) -> str:
+    """The winner is feasible on the default board (nano33ble budgets: its RAM and flash)."""
+    if not t:
         return "-"
-    return f"{d['accuracy']:.3f} / {d['balanced_accuracy']:.3f}"
+    return f"yes ({t['ram_bytes'] / 1024:.0f} kB RAM, {t['flash_bytes'] / 1024:.0f} kB flash)"
 
 
-def report(results: dict[str, Any]) -> str:
-    """Markdown table; one tuner column per trial checkpoint that was run."""
-    ks = sorted({int(k) for r in results.values() for k in r.get("tuner", {}) if k.isdigit()})
+def report(results: dict[str, Any], out: Path = Path("benchmarks/out/domains")) -> str:
+    """Markdown table: one row per data set; the ranking metric on the test split in every cell."""
     lines = [
-        "| domain | data set (train/val/test) | ranked by | "
-        + "".join(f"tuner @{k} | " for k in ks)
-        + "baseline | reference | gap @max (pt) |",
-        "|---|---|---|" + "---|" * len(ks) + "---|---|---|",
+        "| data set | n (train/val/test) | classes | metric | tuner int8 @10 | tuner int8 @30 "
+        "| fixed baseline int8 | strong reference float | gap @30 (@10) pt | winner fits nano33ble |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in results.items():
         t = r.get("tuner", {})
         ref = r["reference"]
         key = "balanced_accuracy" if r["metric"] == "balanced_accuracy" else "accuracy"
-        last = t.get(str(max(r.get("trials") or [0]))) if t else None
-        gap = f"{100 * (last[key] - ref[key]):+.1f}" if last else "-"
-        cells = "".join(f"{_fmt(t.get(str(k)), key)} | " for k in ks)
+        t10, t30 = t.get("10"), t.get("30")
+        gaps = [f"{100 * (c[key] - ref[key]):+.1f}" if c else "-" for c in (t30, t10)]
+        n = r.get("n") or sum(int(v) for v in r["split"].split("/"))
         lines.append(
-            f"| {r['domain']} | {name} ({r['split']}) | {r['metric']} | {cells}"
-            f"{_fmt(r['baseline'], key)} | {_fmt(ref, key)} ({ref['what']}) | {gap} |"
+            f"| {name} | {n} ({r['split']}) | {_classes(name, r, out)} | {r['metric']} | {_fmt(t10, key)} | "
+            f"{_fmt(t30, key)} | {_fmt(r['baseline'], key)} | {_fmt(ref, key)} ({ref['what']}) | "
+            f"{gaps[0]} ({gaps[1]}) | {_fits(t30 or t10)} |"
         )
     lines.append("")
-    lines.append("Cells: test accuracy / balanced accuracy; tuner and baseline int8, reference float.")
+    lines.append(
+        "Cells: the data set's metric on the test split (accuracy, or balanced accuracy for the imbalanced "
+        "sets); tuner and baseline int8, reference float. Motion n counts recordings. '-': not run."
+    )
     return "\n".join(lines)
 
 
@@ -334,7 +353,7 @@ def main() -> None:
             path.write_text(json.dumps(results, indent=1, default=str))
     for other in args.merge:
         results.update(json.loads((other / "results.json").read_text()))
-    text = report({k: results[k] for k in DATASETS if k in results})
+    text = report({k: results[k] for k in DATASETS if k in results}, args.out)
     (args.out / "domains.md").write_text(text + "\n")
     print(text)
 
