@@ -15,7 +15,10 @@ For a row r (a model measured on board b, kernel path P; see `_features.PATHS`):
   facts (`_boards.Memory`: flash wait states, read width, external flash line fills); ``g_P``
   is a shared factor with a log-normal prior around 1 (``SIGMA_G``).
 
-Residuals are in log space, weighted by each row's `weight`. A board with no row of its own
+Residuals are in log space, weighted by each row's `weight`. The fit also keeps the posterior
+covariance of its log-parameters (Laplace approximation: (J'J)^-1 of the standardised residuals
+at the MAP); `PathFit.log_sd` turns it into the sd of a model's log prediction on a calibrated
+board, which sets the width of that board's normalised conformal band (`_validate`). A board with no row of its own
 (cold start) gets ``s_b`` from boards of the same path: the same core if any (geometric mean),
 else all of them converted by CoreMark/MHz. The naive baseline is one cycles-per-MAC constant
 per board, fitted and transferred by the same rules.
