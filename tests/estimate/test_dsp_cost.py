@@ -161,3 +161,16 @@ def test_shipped_table_prices_the_emulated_c_within_the_band(tmp_path, core, blo
     assert t.band_low <= emulated / model <= t.band_high, (emulated, model, emulated / model)
     # and the emulated work is not trivial: the band is not met by a model of nothing
     assert math.isfinite(model) and model > 0.2 * emulated
+
+
+def test_estimate_command_prints_the_dsp_share_and_band(models, tmp_path, monkeypatch, capsys):
+    from tuner.cli import estimate_cmd as cmd
+
+    dsp = DspCost({"fft": 1000, "mac": 500, "log": 10}, buffer_bytes=2048)
+    monkeypatch.setattr(cmd, "_model_and_dsp", lambda path: (models["conv"], dsp))
+    monkeypatch.setenv("COLUMNS", "250")
+    cmd.estimate_cmd(tmp_path / "config.yaml", target="nano33ble", json_out=False, fast=True)
+    out = capsys.readouterr().out
+    t = load_target("nano33ble")
+    ms = dsp.cycles(t) / t.clock_hz * 1e3
+    assert f"of which DSP {ms:.2f} ms (x{t.dsp_band_low:g} .. x{t.dsp_band_high:g})" in out

@@ -109,6 +109,8 @@ def estimate_cmd(
     lat = f"{est.latency_ms:.2f} ms (band {est.latency_ms_low:.2f} .. {est.latency_ms_high:.2f} ms)"
     if est.dsp_latency_ms:
         lat += f", of which DSP {est.dsp_latency_ms:.2f} ms"
+        if tgt.dsp_band_low is not None and tgt.dsp_band_high is not None:
+            lat += f" (x{tgt.dsp_band_low:g} .. x{tgt.dsp_band_high:g})"
     s.add_row("latency", lat)
     s.add_row("naive baseline", f"{est.naive_latency_ms:.2f} ms (one cycles-per-MAC constant)")
     s.add_row(

@@ -94,7 +94,8 @@ class Row:
     cpi_low: float
     cpi_high: float
     ops: dict[str, int]
-    old_model_cycles: float  # the per-op table shipped before the recalibration (for comparison)
+    # the op counts and per-op table shipped before the recalibration (main at 4c3fdf9), for comparison only
+    old_model_cycles: float
 
     @property
     def cycles(self) -> float:
