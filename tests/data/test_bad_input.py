@@ -86,6 +86,27 @@ def test_text_column_of_other_values_gets_no_recording_hint(tmp_path: Path) -> N
     assert "sample'" not in str(err.value).split("time)")[-1]
 
 
+def test_folder_named_like_a_bundled_set_is_not_silently_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A user's folder `digits` must not load the bundled 8x8 digits: the bare name is refused with the
+    fix, and ./digits loads the folder."""
+    from PIL import Image
+
+    from tuner.data import data_domain
+
+    for c in ("a", "b"):
+        (tmp_path / "digits" / c).mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray(np.full((12, 12), 40 * i, np.uint8), mode="L").save(tmp_path / "digits" / c / f"{i}.png")
+    monkeypatch.chdir(tmp_path)
+    for call in (load_data, data_domain):
+        with pytest.raises(InputError, match=r"both a bundled set and a path here; pass \./digits"):
+            call("digits")
+    ds = load_data("./digits")
+    assert ds.kind == "image" and ds.class_names == ("a", "b") and len(ds.y) == 6
+
+
 def test_ragged_samples_cannot_be_stacked(tmp_path: Path) -> None:
     x = np.empty(4, dtype=object)
     x[:] = [np.zeros(3), np.zeros(5), np.zeros(3), np.zeros(2)]

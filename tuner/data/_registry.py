@@ -28,12 +28,23 @@ _DOMAIN_KINDS = {"motion": "timeseries", "audio": "timeseries", "image": "image"
 _HINT = {"timeseries": "motion or audio", "image": "image", "tabular": "tabular"}
 
 
+def _check_not_shadowed(source: str) -> None:
+    """A bare name that is both a bundled set and a path here (a folder `digits` of the user's images)
+    would silently load the bundled set: refuse and name the fix."""
+    if source in BUNDLED and Path(source).exists():
+        raise InputError(
+            f"data '{source}' is both a bundled set and a path here; pass ./{source} (or an absolute path) "
+            f"for your data, or run from another folder for the bundled set"
+        )
+
+
 def load_data(source: str, domain: str = "", rate_hz: float | None = None) -> Dataset:
     """Load a bundled demo set by name, or the user's data from a path (loader picked from what it finds).
 
     With `domain` (the search space's), data the space cannot take is refused before anything runs.
     `rate_hz`: sampling rate of time series that do not carry one (a long CSV without a time column).
     """
+    _check_not_shadowed(source)
     if source in BUNDLED:
         ds = BUNDLED[source]()
     else:
@@ -67,6 +78,7 @@ _BUNDLED_DOMAIN = {
 def data_domain(source: str) -> str:
     """The search-space domain that fits `source`, judged cheaply (file names, a table's header):
     image folder -> image, WAV folder -> audio, long table (a `sample` column) -> motion, wide -> tabular."""
+    _check_not_shadowed(source)
     if source in _BUNDLED_DOMAIN:
         return _BUNDLED_DOMAIN[source]
     path = Path(source).expanduser()
