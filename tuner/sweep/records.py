@@ -47,6 +47,7 @@ METRIC_ATTRS = (
     "bn_elems",
     # ranking on validation (the sweep's --metric) and the class-balanced test metrics
     "val_score",
+    "val_draws",
     "metric",
     "int8_balanced_accuracy",
     "int8_macro_f1",
