@@ -5,6 +5,7 @@ run it) for each code version, interleaved space by space so both see the same m
 
     python benchmarks/overhead.py                                # this checkout only
     python benchmarks/overhead.py --before main~3                # that git ref vs this checkout
+    python benchmarks/overhead.py --before 20010e7 --before 4c3fdf9 --after HEAD   # three versions
     python benchmarks/overhead.py --spaces motion --trials 10 --before 098d54c
     python benchmarks/overhead.py --report-only                  # tables from the saved results
     python benchmarks/overhead.py --keep /tmp/oh                 # keep the sweeps (see training_time_accuracy.py)
@@ -14,7 +15,8 @@ Wall time is measured around the child; start-up is the time from launching it t
 its first trial (Optuna's datetime_start), so it includes Python, imports and data loading.
 `fit` is the sum of `train_seconds` (model.fit only). An older version that did not record it for
 pruned trials has their whole trial time counted as fit, which flatters the older version. Stage
-columns need a version that records `stage_seconds`. Results: `--out/overhead.json`.
+columns need a version that records `stage_seconds`; `validation` includes the training of the
+repeated validation draws on small data (outside `fit`). Results: `--out/overhead.json`.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ STAGES = [
     "precheck",
     "fit",
     "int8_convert",
+    "validation",
     "eval_float",
     "eval_int8",
     "estimate_exact",
@@ -129,7 +132,9 @@ def main() -> None:
     ap.add_argument("--spaces", nargs="+", default=["motion", "image", "audio"])
     ap.add_argument("--trials", type=int, default=6, help="trials per sweep")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--before", help="git ref of the older version to compare with (e.g. main~5)")
+    ap.add_argument(
+        "--before", action="append", default=[], help="git ref of an older version to compare with (repeatable)"
+    )
     ap.add_argument("--after", help="git ref to run as the newer version (default: this checkout as it is)")
     ap.add_argument("--label", default="after", help="label of the newer version's runs")
     ap.add_argument("--repeat", type=int, default=1, help="runs per version and space (interleaved)")
@@ -144,8 +149,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             tmpd = Path(tmp)
             versions = [(args.label, checkout(args.after, tmpd / "after") if args.after else ROOT)]
-            if args.before:
-                versions.insert(0, (f"before ({args.before})", checkout(args.before, tmpd / "before")))
+            for i, ref in enumerate(args.before):
+                versions.insert(i, (f"before ({ref})", checkout(ref, tmpd / f"before{i}")))
             for space in args.spaces:
                 for k in range(args.repeat):
                     for label, tree in versions:
