@@ -12,7 +12,8 @@ run it) for each code version, interleaved space by space so both see the same m
 
 The older version runs from `git archive REF` unpacked in a temporary folder, on PYTHONPATH.
 Wall time is measured around the child; start-up is the time from launching it to the start of
-its first trial (Optuna's datetime_start), so it includes Python, imports and data loading.
+its first trial (Optuna's datetime_start), so it includes Python, imports and data loading;
+"between trials" is the mean time from one trial's end to the next one's start.
 `fit` is the sum of `train_seconds` (model.fit only). An older version that did not record it for
 pruned trials has their whole trial time counted as fit, which flatters the older version. Stage
 columns need a version that records `stage_seconds`; `validation` includes the training of the
@@ -83,9 +84,14 @@ def run_sweep(tree: Path, space: str, trials: int, seed: int, results: Path, nam
         fit += float(a["train_seconds"]) if a.get("train_seconds") else _duration(t) * (a.get("epochs_run", 0) > 0)
         for k, v in (a.get("stage_seconds") or {}).items():
             stages[k] = stages.get(k, 0.0) + float(v)
+    ordered = sorted(trials_, key=lambda t: t.datetime_start)
+    gaps = [
+        (b.datetime_start - a.datetime_complete).total_seconds() for a, b in zip(ordered, ordered[1:], strict=False)
+    ]
     return {
         "space": space,
         "trials": len(trials_),
+        "between": statistics.mean(gaps) if gaps else 0.0,
         "wall": wall,
         "startup": first - launched,
         "fit": fit,
@@ -104,13 +110,15 @@ def _duration(t: Any) -> float:
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    head = "| space | version | trials | wall s | start-up s | fit s | outside fit | best int8 | load |"
-    lines = [head, "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    head = (
+        "| space | version | trials | wall s | start-up s | fit s | outside fit | between trials s | best int8 | load |"
+    )
+    lines = [head, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         out = 1 - r["fit"] / r["wall"]
         lines.append(
             f"| {r['space']} | {r['label']} | {r['trials']} | {r['wall']:.0f} | {r['startup']:.1f} | {r['fit']:.0f} "
-            f"| {out:.0%} | {r['feasible_best']:.3f} | {r['load']:.1f} |"
+            f"| {out:.0%} | {r.get('between', float('nan')):.1f} | {r['feasible_best']:.3f} | {r['load']:.1f} |"
         )
     staged = [r for r in rows if r["stages"]]
     if staged:

@@ -100,3 +100,12 @@ def test_pipeline_runs_the_extra_draws_only_when_the_candidate_can_reach_the_bes
     assert calls == small_problem.folds[: draws - 1]
     assert m["val_score"] == pytest.approx(np.mean(m["val_scores"]))
     assert m["val_scores"][1:] == [0.25] * (draws - 1)
+
+
+def test_the_rule_is_stated_where_sweep_yaml_reads_it(small_problem) -> None:
+    note = small_problem.validation_note
+    assert note.startswith("3 repeated validation splits")
+    assert note.endswith(
+        "draws 2-3 only while the candidate is within the budgets and its mean so far is within 0.1 "
+        "of the best feasible score (the winner always has all 3)"
+    )

@@ -126,9 +126,8 @@ class Problem:
             f"{k} repeated validation splits: the ranking score is the mean {self.metric} "
             f"over {k} seeded re-draws of about {len(self.val)} validation {what} from "
             f"a pool of {len(self.train) + len(self.val)}; the test split ({len(self.test)}) is only reported; "
-            f"draws 2-{k} run only while the candidate is within the budgets and its mean so far is at least "
-            f"the best feasible score so far minus {DRAW_MARGIN} (the others keep the mean of the draws they ran, "
-            f"below the best, so the winner's score is always the mean of all {k})"
+            f"draws 2-{k} only while the candidate is within the budgets and its mean so far is within "
+            f"{DRAW_MARGIN} of the best feasible score (the winner always has all {k})"
         )
 
     @property

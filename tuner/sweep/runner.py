@@ -359,65 +359,68 @@ def run_worker(
     phases["host_throughput"] = phases.get("host_throughput", 0.0) + time.perf_counter() - t0
     me = worker_id()
     requeue = settings.engine not in ("hyperband", "bayesian")
-    gc.freeze()  # see _keras_cleanup
 
-    while True:
-        with ask_lock(storage, url, settings.name, folder):
-            recovered = recover_interrupted(study, requeue)
-            if recovered:
-                emit("stage", stage=f"re-running trial(s) {recovered} left by a dead worker")
-            used, waiting = budget_used(study)
-            recs = [
-                TrialRecord.from_frozen(t)
-                for t in study.get_trials(deepcopy=False)
-                if not is_interrupted(t) and t.state != optuna.trial.TrialState.WAITING
-            ]
-            done = [r for r in recs if r.state.is_finished()]
-            emit("progress", done=len(done), total=settings.trials, records=done)
-            if used >= settings.trials and not waiting:
-                break
-            if deadline is not None and time.time() > deadline:
-                emit("stage", stage="timeout reached")
-                break
-            if index == 0 and phases is not None and "startup_seconds" not in study.user_attrs:
-                age = _process_age()
-                study.set_user_attr("startup_seconds", {**phases, **({"total": age} if age else {})})
-            phases = None
-            asked = engine.ask(study)
-            if asked is None:
-                emit("stage", stage=f"engine {settings.engine} has no candidate left")
-                break
-            study._storage.set_trial_system_attr(asked.trial._trial_id, "worker", me)
-            asked.trial.set_user_attr("candidate", asked.params)
-            asked.trial.set_user_attr("engine", settings.engine)
-        trial = asked.trial
-        emit("trial", number=trial.number, params=asked.params)
-        finished = [r for r in recs if r.state.is_finished() and r.state is not CandidateState.FAILED]
-        twin = next((r for r in finished if r.params == asked.params and r.duplicate_of is None), None)
-        try:
-            with Heartbeat(study._storage, trial._trial_id):
-                if twin is not None:
-                    summary = reuse(study, asked, engine, twin)
-                else:
-                    problem.host = host
-                    problem.score_bar = best_score(recs)
-                    observed = [observed_from_attrs(t.user_attrs) for t in study.get_trials(deepcopy=False)]
-                    problem.time_model = TrainingTimeModel(host, [o for o in observed if o is not None])
-                    curves = _curves(study) if mode == "pareto" else []
-                    guard = EpochGuard(trial, mode, deadline, curves)
-                    summary = run_and_record(
-                        study, asked, engine, problem, folder / "trials" / str(trial.number), guard, emit
-                    )
-        except KeyboardInterrupt:
-            from tuner.sweep.resume import mark_interrupted
+    try:
+        while True:
+            with ask_lock(storage, url, settings.name, folder):
+                recovered = recover_interrupted(study, requeue)
+                if recovered:
+                    emit("stage", stage=f"re-running trial(s) {recovered} left by a dead worker")
+                used, waiting = budget_used(study)
+                recs = [
+                    TrialRecord.from_frozen(t)
+                    for t in study.get_trials(deepcopy=False)
+                    if not is_interrupted(t) and t.state != optuna.trial.TrialState.WAITING
+                ]
+                done = [r for r in recs if r.state.is_finished()]
+                emit("progress", done=len(done), total=settings.trials, records=done)
+                if used >= settings.trials and not waiting:
+                    break
+                if deadline is not None and time.time() > deadline:
+                    emit("stage", stage="timeout reached")
+                    break
+                if index == 0 and phases is not None and "startup_seconds" not in study.user_attrs:
+                    age = _process_age()
+                    study.set_user_attr("startup_seconds", {**phases, **({"total": age} if age else {})})
+                phases = None
+                asked = engine.ask(study)
+                if asked is None:
+                    emit("stage", stage=f"engine {settings.engine} has no candidate left")
+                    break
+                study._storage.set_trial_system_attr(asked.trial._trial_id, "worker", me)
+                asked.trial.set_user_attr("candidate", asked.params)
+                asked.trial.set_user_attr("engine", settings.engine)
+            trial = asked.trial
+            emit("trial", number=trial.number, params=asked.params)
+            finished = [r for r in recs if r.state.is_finished() and r.state is not CandidateState.FAILED]
+            twin = next((r for r in finished if r.params == asked.params and r.duplicate_of is None), None)
+            try:
+                with Heartbeat(study._storage, trial._trial_id):
+                    if twin is not None:
+                        summary = reuse(study, asked, engine, twin)
+                    else:
+                        problem.host = host
+                        problem.score_bar = best_score(recs)
+                        observed = [observed_from_attrs(t.user_attrs) for t in study.get_trials(deepcopy=False)]
+                        problem.time_model = TrainingTimeModel(host, [o for o in observed if o is not None])
+                        curves = _curves(study) if mode == "pareto" else []
+                        guard = EpochGuard(trial, mode, deadline, curves)
+                        summary = run_and_record(
+                            study, asked, engine, problem, folder / "trials" / str(trial.number), guard, emit
+                        )
+            except KeyboardInterrupt:
+                from tuner.sweep.resume import mark_interrupted
 
-            ft = study._storage.get_trial(trial._trial_id)
-            if not ft.state.is_finished():
-                mark_interrupted(study, ft, "interrupted by the user", requeue)
-            raise
-        emit("result", number=trial.number, **summary)
-        if twin is None:
-            _keras_cleanup()
+                ft = study._storage.get_trial(trial._trial_id)
+                if not ft.state.is_finished():
+                    mark_interrupted(study, ft, "interrupted by the user", requeue)
+                raise
+            emit("result", number=trial.number, **summary)
+            if twin is None:
+                _keras_cleanup()
+
+    finally:
+        gc.unfreeze()  # what _keras_cleanup froze can be collected again once the sweep ends
 
 
 def best_score(records: list[TrialRecord]) -> float | None:
@@ -456,8 +459,9 @@ def _keras_cleanup() -> None:
 
     What survives it (TensorFlow's modules, the data, the study) is frozen out of later collections:
     a full collection over TensorFlow's ~400k objects took 1-3 s per trial; with them frozen it
-    scans only what the trial made. Frozen objects that later become cyclic garbage are not freed
-    (what a trial leaves behind is data and caches, freed by reference counting)."""
+    scans only what the trial made. Frozen objects that become cyclic garbage before the sweep ends
+    (run_worker unfreezes them) are not freed: what a trial leaves behind is data and caches, freed
+    by reference counting."""
     import sys
 
     if "keras" in sys.modules:
