@@ -249,7 +249,9 @@ def check_budgets_reachable(
 def _first_fitting(settings: SweepSettings, space: Any, problem: Any, precheck: Any, n: int) -> Any:
     import optuna
 
-    scratch = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=settings.seed + 1))
+    # the engines' first candidates are random draws with the engine's seed: the same seed here makes
+    # the first candidate checked the sweep's first trial, whose features and conversion are then kept
+    scratch = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=_engine_seed(settings, 0, 0)))
     over: list[str] = []
     invalid: list[str] = []
     for _ in range(4 * n):
