@@ -1,15 +1,26 @@
 """Training-time estimate against the actual time, out of sample, over finished sweeps.
 
 Every trial records its estimate before it trains (`est_compile_seconds`, `est_epoch_seconds`,
-`est_train_seconds`: fitted only on the trials before it) and its actual `train_seconds` after.
-Two comparisons per trial:
-- at the epochs it ran: est_compile + epochs_run x est_epoch vs train_seconds (the cost model);
-- all planned epochs (`est_train_seconds`, what the --max-train-minutes gate uses) vs
-  train_seconds: early stopping and pruning make the actual shorter, so this one reads low.
+`est_train_seconds` and its band: fitted only on the trials before it) and, after, the actual
+`train_seconds` of its first training (`fit`, early stopping included) and `val_draws`.
+What is compared with what:
+- **before the trial** (the headline): tracing + all planned epochs (`max_epochs_used`) of one
+  training, est_compile + max_epochs x est_epoch, against `train_seconds`, the same one training.
+  Early stopping can only make the actual shorter. Band coverage: the actual inside the band
+  (est_train_seconds_low/high scaled to one training).
+- at the epochs run (a check of the cost model, not an estimate: the epochs are known only after):
+  est_compile + epochs_run x est_epoch against `train_seconds`.
+- all draws: `est_train_seconds` is what the `--max-train-minutes` gate uses, every planned
+  validation draw (1 or 3) x all planned epochs; since draws 2-3 run only for a candidate that can
+  still rank first (pipeline.more_draws), it is compared with the first training plus the
+  `validation` stage (the other draws' training, conversion and scoring: a slight over-count).
+First of a family: the sweep's first trained trial of that model family (no factor of its own yet).
 
     python benchmarks/training_time_accuracy.py RESULTS_ROOT [RESULTS_ROOT ...]
 
-A hit is an estimate within x1.5 of the actual (ratio in [1/1.5, 1.5]).
+RESULTS_ROOT holds sweep folders (`<name>/sweep.yaml`, `<name>/trials/<n>/metrics.json`), e.g. a
+TUNER_RESULTS folder or `benchmarks/overhead.py --keep`'s. A hit is an estimate within x1.5 of the
+actual (ratio in [1/1.5, 1.5]). Pruned and rejected trials have no metrics.json and are skipped.
 """
 
 from __future__ import annotations
@@ -17,36 +28,52 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 HIT = 1.5
 
 
-def rows_of(study_db: Path) -> list[dict[str, Any]]:
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    url = f"sqlite:///{study_db}"
-    out = []
-    for summary in optuna.get_all_study_summaries(url, include_best_trial=False):
-        study = optuna.load_study(study_name=summary.study_name, storage=url)
-        space = study.user_attrs.get("settings", {}).get("space", "?")
-        for t in study.get_trials(deepcopy=False):
-            a = t.user_attrs
-            if not a.get("train_seconds") or a.get("est_epoch_seconds") is None or "duplicate_of" in a:
-                continue
-            run = len(a.get("epoch_seconds") or []) or int(a.get("epochs_run") or 0)
-            out.append(
-                {
-                    "space": space,
-                    "family": a.get("candidate", {}).get("family", "?"),
-                    "actual": float(a["train_seconds"]),
-                    "at_run": float(a["est_compile_seconds"]) + run * float(a["est_epoch_seconds"]),
-                    "planned": float(a["est_train_seconds"]),
-                    "source": a.get("est_train_source", ""),
-                }
-            )
+def rows_of(sweep: Path) -> list[dict[str, Any]]:
+    """One row per trained trial of one sweep folder, in trial order."""
+    space = str((yaml.safe_load((sweep / "sweep.yaml").read_text()) or {}).get("space", "?"))
+    space = Path(space).stem if "/" in space else space  # a space file: its name
+    trials = sorted((p for p in (sweep / "trials").glob("*/metrics.json")), key=lambda p: int(p.parent.name))
+    out, seen = [], set()
+    for path in trials:
+        m = json.loads(path.read_text())
+        if not m.get("train_seconds") or m.get("est_epoch_seconds") is None or m.get("duplicate_of") is not None:
+            continue
+        cand_file = path.parent / "candidate.yaml"
+        family = (yaml.safe_load(cand_file.read_text()) or {}).get("family", "?") if cand_file.exists() else "?"
+        run = len(m.get("epoch_seconds") or []) or int(m.get("epochs_run") or 0)
+        planned = int(m.get("max_epochs_used") or run)
+        one = float(m["est_compile_seconds"]) + planned * float(m["est_epoch_seconds"])
+        draws_planned = max(1, round(float(m["est_train_seconds"]) / one)) if one > 0 else 1
+        val_draws = int(m.get("val_draws") or 1)
+        extra = float((m.get("stage_seconds") or {}).get("validation", 0.0)) if val_draws > 1 else 0.0
+        out.append(
+            {
+                "sweep": sweep.name,
+                "trial": int(path.parent.name),
+                "space": space,
+                "family": family,
+                "first_of_family": family not in seen,
+                "actual": float(m["train_seconds"]),
+                "before": one,
+                "low": float(m["est_train_seconds_low"]) / draws_planned,
+                "high": float(m["est_train_seconds_high"]) / draws_planned,
+                "at_run": float(m["est_compile_seconds"]) + run * float(m["est_epoch_seconds"]),
+                "gate": float(m["est_train_seconds"]),
+                "actual_all_draws": float(m["train_seconds"]) + extra,
+                "draws": f"{val_draws}/{draws_planned}",
+                "source": m.get("est_train_source", ""),
+            }
+        )
+        seen.add(family)
     return out
 
 
@@ -55,26 +82,46 @@ def _hits(pairs: list[tuple[float, float]]) -> str:
     return f"{ok}/{len(pairs)} ({ok / len(pairs):.0%})" if pairs else "-"
 
 
+def _covered(rows: list[dict[str, Any]]) -> str:
+    ok = sum(1 for r in rows if r["low"] <= r["actual"] <= r["high"])
+    return f"{ok}/{len(rows)} ({ok / len(rows):.0%})" if rows else "-"
+
+
+def table(rows: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "| trials | n | within x1.5 before the trial | band coverage | within x1.5 at epochs run "
+        "| gate (all draws) within x1.5 | median est/actual |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    groups = [(s, [r for r in rows if r["space"] == s]) for s in sorted({r["space"] for r in rows})]
+    groups += [("all", rows), ("first of a family", [r for r in rows if r["first_of_family"]])]
+    groups += [("later trials", [r for r in rows if not r["first_of_family"]])]
+    for name, sel in groups:
+        if not sel:
+            continue
+        ratios = sorted(r["before"] / r["actual"] for r in sel)
+        lines.append(
+            f"| {name} | {len(sel)} | {_hits([(r['before'], r['actual']) for r in sel])} | {_covered(sel)} "
+            f"| {_hits([(r['at_run'], r['actual']) for r in sel])} "
+            f"| {_hits([(r['gate'], r['actual_all_draws']) for r in sel])} | {ratios[len(ratios) // 2]:.2f} |"
+        )
+    return lines
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("roots", nargs="+", type=Path, help="results folders (TUNER_RESULTS) holding sweeps")
     ap.add_argument("--json", action="store_true", help="print the per-trial rows as JSON")
     args = ap.parse_args()
-    rows = [r for root in args.roots for db in sorted(root.glob("*/study.db")) for r in rows_of(db)]
+    sweeps = [p.parent for root in args.roots for p in sorted(root.glob("*/sweep.yaml"))]
+    if not sweeps:
+        print(f"error: no sweep folders (<name>/sweep.yaml) under {', '.join(map(str, args.roots))}", file=sys.stderr)
+        sys.exit(2)
+    rows = [r for s in sweeps for r in rows_of(s)]
     if args.json:
         print(json.dumps(rows, indent=1))
         return
-    print("| space | trials | within x1.5 at epochs run | within x1.5, all planned epochs | median est/actual |")
-    print("|---|---:|---:|---:|---:|")
-    for space in sorted({r["space"] for r in rows}) + ["all"]:
-        sel = [r for r in rows if space in ("all", r["space"])]
-        if not sel:
-            continue
-        ratios = sorted(r["at_run"] / r["actual"] for r in sel)
-        print(
-            f"| {space} | {len(sel)} | {_hits([(r['at_run'], r['actual']) for r in sel])} "
-            f"| {_hits([(r['planned'], r['actual']) for r in sel])} | {ratios[len(ratios) // 2]:.2f} |"
-        )
+    print("\n".join(table(rows)))
 
 
 if __name__ == "__main__":

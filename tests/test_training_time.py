@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from tuner.budgets import Budgets
@@ -102,10 +104,11 @@ PRIOR_EPOCH = 0.5 + 32 * 0.01 + 1000 * 2e-5 + 300 * 2e-5 / 3  # 0.842
 def test_prior_estimate_by_hand():
     est = TrainingTimeModel(HOST).estimate(DENSE, epochs=10)
     assert est.epoch_seconds == pytest.approx(PRIOR_EPOCH)
-    assert est.compile_seconds == pytest.approx(1.0 + 5 * 0.1)
-    assert est.seconds == pytest.approx(1.5 + 10 * PRIOR_EPOCH)
+    # tracing before any trial: the probe's (1 s + 0.1 s per layer) for the training and validation graphs
+    assert est.compile_seconds == pytest.approx(2 * (1.0 + 5 * 0.1))
+    assert est.seconds == pytest.approx(3.0 + 10 * PRIOR_EPOCH)
     assert (est.low, est.high) == (pytest.approx(est.seconds / 2), pytest.approx(est.seconds * 2))
-    assert est.for_epochs(4) == pytest.approx(1.5 + 4 * PRIOR_EPOCH)
+    assert est.for_epochs(4) == pytest.approx(3.0 + 4 * PRIOR_EPOCH)
 
 
 def _seen(cost: TrainCost, factor: float, compile_s: float = 0.0) -> Observed:
@@ -115,19 +118,37 @@ def _seen(cost: TrainCost, factor: float, compile_s: float = 0.0) -> Observed:
 
 def test_family_factor_is_shrunk_toward_the_all_families_factor():
     conv = TrainCost("conv2d", macs=400_000, n_train=1000, n_val=300, batch_size=32, n_layers=9)
-    seen = [_seen(DENSE, 2.0)] * 4 + [_seen(conv, 0.5)] * 4
+    seen = [_seen(DENSE, 2.0), _seen(conv, 0.5)] * 4  # interleaved: oldest first
     model = TrainingTimeModel(HOST, seen)
-    # logs: dense +ln2 x4, conv -ln2 x4 -> global 0; dense (4 ln2 + 2*0) / (4 + 2) = 2/3 ln2
-    assert model.estimate(DENSE, 10).epoch_seconds == pytest.approx(PRIOR_EPOCH * 2 ** (2 / 3))
-    # an unseen family takes the all-families factor (1 here) and the prior band
+    # weights halve every 3 trials back: trial i of 8 weighs 0.5 ** ((7 - i) / 3)
+    w = [0.5 ** ((7 - i) / 3) for i in range(8)]
+    wd, wc = sum(w[0::2]), sum(w[1::2])  # dense at even positions (+ln2), conv at odd (-ln2)
+    glob = (wd - wc) * math.log(2) / (wd + wc)
+    assert model.global_log == pytest.approx(glob)
+    dense_log = (wd * math.log(2) + 2 * glob) / (wd + 2)
+    assert model.estimate(DENSE, 10).epoch_seconds == pytest.approx(PRIOR_EPOCH * math.exp(dense_log))
+    # an unseen family takes the all-families factor and the prior band
     unseen = TrainCost("dscnn", macs=20_000, n_train=1000, n_val=300, batch_size=32, n_layers=5)
     est = model.estimate(unseen, 10)
-    assert est.epoch_seconds == pytest.approx(PRIOR_EPOCH)
+    assert est.epoch_seconds == pytest.approx(PRIOR_EPOCH * math.exp(glob))
     assert est.high / est.seconds == pytest.approx(2.0)
-    # residuals: +-(1/3) ln2 on every trial -> band exp(2/3 ln2) = 2^(2/3) for a seen family
     got = model.estimate(DENSE, 10)
-    assert got.high / got.seconds == pytest.approx(2 ** (2 / 3))
     assert got.source == "fitted on 4 dense trials (8 in all)"
+
+
+def test_recent_trials_weigh_more_in_the_factor():
+    # the machine slowed down: the same net's epochs took 1x the formula, then 2x
+    slow = TrainingTimeModel(HOST, [_seen(DENSE, 1.0)] * 3 + [_seen(DENSE, 2.0)] * 3)
+    fast = TrainingTimeModel(HOST, [_seen(DENSE, 2.0)] * 3 + [_seen(DENSE, 1.0)] * 3)
+    # weights 2^-5/3 .. 2^-1 on the first three trials, 2^-2/3 .. 1 on the last three (x2 in `slow`)
+    w = [0.5 ** ((5 - i) / 3) for i in range(6)]
+    glob = sum(w[3:]) / sum(w)  # the all-families factor, in units of ln2
+    assert slow.estimate(DENSE, 1).epoch_seconds == pytest.approx(
+        PRIOR_EPOCH * math.exp((sum(w[3:]) * math.log(2) + 2 * glob * math.log(2)) / (sum(w) + 2))
+    )
+    # unweighted, both would be at x2^0.5; the recent trials pull each toward its last speed
+    assert slow.estimate(DENSE, 1).epoch_seconds > PRIOR_EPOCH * 2**0.5
+    assert fast.estimate(DENSE, 1).epoch_seconds < PRIOR_EPOCH * 2**0.5
 
 
 def test_tracing_is_fitted_on_the_first_epoch_excess():
@@ -162,8 +183,8 @@ def test_observed_from_the_trial_attributes():
 
 
 def test_training_time_rejection_says_estimate_and_band():
-    est = TrainingTimeModel(HOST).estimate(DENSE, epochs=2000)  # 1.5 + 2000 * 0.842 = 1685.5 s
+    est = TrainingTimeModel(HOST).estimate(DENSE, epochs=2000)  # 3.0 + 2000 * 0.842 = 1687 s
     reasons = Budgets(train_seconds=20 * 60).violations(1.0, 1, 1, est.seconds)
     assert train_time_message(reasons, est) == [
-        "Estimated training time (28m 6s; band 14m 3s-56m 11s, host measurement) is larger than the limit (20m 0s)"
+        "Estimated training time (28m 7s; band 14m 4s-56m 14s, host measurement) is larger than the limit (20m 0s)"
     ]

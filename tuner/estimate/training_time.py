@@ -242,23 +242,37 @@ class TrainEstimate:
 PRIOR_BAND = 2.0  # before any trial of the family: x0.5-x2
 MIN_BAND = 1.25
 SHRINK = 2.0  # weight (in trials) of the all-families factor in a family's factor
+# A trial's weight in the factors halves every HALF_LIFE later trials: on a shared machine the load
+# drifts during a sweep (the same candidate's epoch took 1.0-2.4 s in one sweep under load 15), so
+# the latest trials say more about the next one. 3: chosen on the older domain sweeps (dom-old,
+# 73 trials: 51% -> 59% within x1.5), scored on the others (64% -> 65%): docs/engines.md.
+HALF_LIFE = 3.0
+# Before any trial, tracing = the probe's first-fit time x GRAPHS_TRACED: the probe's fit traces the
+# training step only, a trial's fit also traces the validation step (validation_data every epoch).
+GRAPHS_TRACED = 2
 
 
 class TrainingTimeModel:
     """Host formula (`HostThroughput`) plus validation per epoch, times a per-family factor fitted
     on the steady epochs of that family's trials (shrunk toward the all-families factor when the
-    family has few), plus tracing per model fitted on the trials' first-epoch excess."""
+    family has few; recent trials weigh more, `HALF_LIFE`), plus tracing per model fitted on the
+    trials' first-epoch excess (before any: the probe's, for `GRAPHS_TRACED` graphs)."""
 
     def __init__(self, host: HostThroughput, observed: list[Observed] | tuple[Observed, ...] = ()) -> None:
         self.observed = [o for o in observed if o.epoch_seconds > 0 and o.epochs_run > 0]
         self.host = host
-        logs: dict[str, list[float]] = {}
-        for o in self.observed:
-            logs.setdefault(o.cost.family, []).append(math.log(o.epoch_seconds / self._prior_epoch(o.cost)))
-        every = [v for vs in logs.values() for v in vs]
-        self.global_log = float(np.mean(every)) if every else 0.0
-        self.family_log = {f: (sum(vs) + SHRINK * self.global_log) / (len(vs) + SHRINK) for f, vs in logs.items()}
-        resid = [v - self.family_log[f] for f, vs in logs.items() for v in vs]
+        n = len(self.observed)
+        logs: dict[str, list[tuple[float, float]]] = {}  # family -> (log factor, recency weight)
+        for i, o in enumerate(self.observed):  # in trial order, oldest first
+            weight = 0.5 ** ((n - 1 - i) / HALF_LIFE)
+            logs.setdefault(o.cost.family, []).append((math.log(o.epoch_seconds / self._prior_epoch(o.cost)), weight))
+        every = [p for ps in logs.values() for p in ps]
+        self.global_log = sum(v * w for v, w in every) / sum(w for _, w in every) if every else 0.0
+        self.family_log = {
+            f: (sum(v * w for v, w in ps) + SHRINK * self.global_log) / (sum(w for _, w in ps) + SHRINK)
+            for f, ps in logs.items()
+        }
+        resid = [v - self.family_log[f] for f, ps in logs.items() for v, _ in ps]
         self.spread = float(np.sqrt(np.mean(np.square(resid)))) if len(resid) >= 3 else None
         self.compile = self._fit_compile()
 
@@ -270,7 +284,7 @@ class TrainingTimeModel:
     def _fit_compile(self) -> tuple[float, float]:
         """(base, per layer) seconds of tracing, least squares on observed trials (prior below 3)."""
         pts = [(o.cost.n_layers, o.compile_seconds) for o in self.observed if o.compile_seconds > 0]
-        prior = (self.host.compile_s, self.host.compile_layer_s)
+        prior = (self.host.compile_s * GRAPHS_TRACED, self.host.compile_layer_s * GRAPHS_TRACED)
         if len(pts) < 3 or len({n for n, _ in pts}) < 2:
             if pts:  # scale the prior to what was seen
                 k = float(np.median([c / (prior[0] + prior[1] * n) for n, c in pts]))
