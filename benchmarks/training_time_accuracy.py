@@ -21,6 +21,8 @@ First of a family: the sweep's first trained trial of that model family (no fact
 RESULTS_ROOT holds sweep folders (`<name>/sweep.yaml`, `<name>/trials/<n>/metrics.json`), e.g. a
 TUNER_RESULTS folder or `benchmarks/overhead.py --keep`'s. A hit is an estimate within x1.5 of the
 actual (ratio in [1/1.5, 1.5]). Pruned and rejected trials have no metrics.json and are skipped.
+`--replay` re-makes the estimates with this code from each sweep's `host.json` and its earlier
+trials (still out of sample), to compare estimators on the same recorded sweeps.
 """
 
 from __future__ import annotations
@@ -37,22 +39,62 @@ import yaml
 HIT = 1.5
 
 
-def rows_of(sweep: Path) -> list[dict[str, Any]]:
-    """One row per trained trial of one sweep folder, in trial order."""
+def _draws_planned(m: dict[str, Any]) -> int:
+    """Validation draws the recorded gate figure assumed (est_train_seconds / one training's)."""
+    epochs = int(m.get("max_epochs_used") or len(m.get("epoch_seconds") or []) or 1)
+    one = float(m["est_compile_seconds"]) + epochs * float(m["est_epoch_seconds"])
+    return max(1, round(float(m["est_train_seconds"]) / one)) if one > 0 else 1
+
+
+def _replayed(sweep: Path, trials: list[tuple[Path, dict[str, Any], dict[str, Any]]]) -> dict[int, dict[str, Any]]:
+    """The estimates this code makes before each trial of a finished sweep: its `host.json` and
+    the trials before it only (as the sweep would have, but with today's estimator)."""
+    from tuner.estimate.training_time import HostThroughput, TrainingTimeModel, observed_from_attrs
+
+    host = HostThroughput.load(sweep / "host.json")
+    seen: list[Any] = []
+    out = {}
+    for path, m, cand in trials:
+        attrs = {**m, "candidate": cand, "macs": (m.get("precheck_estimate") or {}).get("macs")}
+        obs = observed_from_attrs(attrs)
+        if obs is None:
+            continue
+        est = TrainingTimeModel(host, seen).estimate(obs.cost, int(m.get("max_epochs_used") or obs.epochs_run))
+        draws = _draws_planned(m)
+        out[int(path.parent.name)] = {
+            "est_compile_seconds": est.compile_seconds,
+            "est_epoch_seconds": est.epoch_seconds,
+            "est_train_seconds": est.seconds * draws,
+            "est_train_seconds_low": est.low * draws,
+            "est_train_seconds_high": est.high * draws,
+            "est_train_source": est.source,
+        }
+        seen.append(obs)
+    return out
+
+
+def rows_of(sweep: Path, replay: bool = False) -> list[dict[str, Any]]:
+    """One row per trained trial of one sweep folder, in trial order (`replay`: with the estimates
+    this code makes, `_replayed`, instead of the recorded ones)."""
     space = str((yaml.safe_load((sweep / "sweep.yaml").read_text()) or {}).get("space", "?"))
     space = Path(space).stem if "/" in space else space  # a space file: its name
-    trials = sorted((p for p in (sweep / "trials").glob("*/metrics.json")), key=lambda p: int(p.parent.name))
-    out, seen = [], set()
-    for path in trials:
+    paths = sorted((p for p in (sweep / "trials").glob("*/metrics.json")), key=lambda p: int(p.parent.name))
+    trials = []
+    for path in paths:
         m = json.loads(path.read_text())
         if not m.get("train_seconds") or m.get("est_epoch_seconds") is None or m.get("duplicate_of") is not None:
             continue
         cand_file = path.parent / "candidate.yaml"
-        family = (yaml.safe_load(cand_file.read_text()) or {}).get("family", "?") if cand_file.exists() else "?"
+        trials.append((path, m, (yaml.safe_load(cand_file.read_text()) or {}) if cand_file.exists() else {}))
+    redone = _replayed(sweep, trials) if replay else {}
+    out, seen = [], set()
+    for path, m, cand in trials:
+        draws_planned = _draws_planned(m)
+        m = {**m, **redone.get(int(path.parent.name), {})}
+        family = str(cand.get("family", "?"))
         run = len(m.get("epoch_seconds") or []) or int(m.get("epochs_run") or 0)
         planned = int(m.get("max_epochs_used") or run)
         one = float(m["est_compile_seconds"]) + planned * float(m["est_epoch_seconds"])
-        draws_planned = max(1, round(float(m["est_train_seconds"]) / one)) if one > 0 else 1
         val_draws = int(m.get("val_draws") or 1)
         extra = float((m.get("stage_seconds") or {}).get("validation", 0.0)) if val_draws > 1 else 0.0
         out.append(
@@ -112,12 +154,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("roots", nargs="+", type=Path, help="results folders (TUNER_RESULTS) holding sweeps")
     ap.add_argument("--json", action="store_true", help="print the per-trial rows as JSON")
+    ap.add_argument(
+        "--replay",
+        action="store_true",
+        help="re-make each trial's estimate with this code (the sweep's host.json, earlier trials only)",
+    )
     args = ap.parse_args()
     sweeps = [p.parent for root in args.roots for p in sorted(root.glob("*/sweep.yaml"))]
     if not sweeps:
         print(f"error: no sweep folders (<name>/sweep.yaml) under {', '.join(map(str, args.roots))}", file=sys.stderr)
         sys.exit(2)
-    rows = [r for s in sweeps for r in rows_of(s)]
+    rows = [r for s in sweeps for r in rows_of(s, args.replay)]
     if args.json:
         print(json.dumps(rows, indent=1))
         return
