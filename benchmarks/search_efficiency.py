@@ -1,19 +1,27 @@
-"""Search efficiency: best feasible int8 accuracy after n trials, per engine, over several seeds.
+"""Search efficiency per second: the pick after 5, 10 and 20 minutes, per engine, over several seeds.
 
-Each (space, engine, seed) is a real sweep through the runner (engine, constraints, dedupe,
-pruning, study), with one shortcut that keeps the whole benchmark well under an hour on 2 cores:
-candidate evaluations are memoized. A candidate is trained once (fixed data split and training
-seed, `--epochs` epochs) and its result is replayed whenever any engine or seed proposes it again,
-epoch by epoch, so pruning sees the same validation curve. The seeds therefore vary the search,
-not the training noise: this is a tabular benchmark built on the fly, as NAS-Bench does.
+Each (space, engine, seed) is a real sweep through the runner (engine, pruning, constraints,
+dedupe, study) with a `--timeout`, on a simulated clock so the whole benchmark fits a 2-core
+machine: candidate evaluations are memoized (a NAS-Bench-style tabular benchmark built on the fly).
+A candidate is trained once, to the end (early stopping, no pruning), with the wall and CPU
+seconds of every stage recorded: before `fit` (features, build, pre-check), each epoch, after `fit`
+(int8 conversion, evaluation, exact estimate). Whenever any engine or seed proposes it again, it
+is replayed epoch by epoch: the pruner sees the same validation curve, and the sweep's clock
+advances by the recorded seconds up to where the candidate stopped, was pruned or was cut by the
+deadline. The search itself (sampler, pruner, study writes) runs for real and its time counts.
+The clock starts at the first trial (start-up is the same for every engine: benchmarks/overhead.py).
+The seeds vary the search, not the training noise (data split and training seed 0 everywhere).
 
-    python benchmarks/search_efficiency.py                       # full: motion + tabular, 3 seeds
-    python benchmarks/search_efficiency.py --seeds 0 1 --trials 20 --random-trials 60   # reduced
-    python benchmarks/search_efficiency.py --report-only         # table + plot from saved runs
+    nice -n 10 python benchmarks/search_efficiency.py                 # image + audio, 3 engines, 3 seeds
+    python benchmarks/search_efficiency.py --spaces motion --seeds 7  # where the settings were chosen
+    python benchmarks/search_efficiency.py --report-only              # table from saved runs
 
-Budgets make part of each space infeasible, so constraint handling matters. Outputs (in --out):
-`runs-<space>.json` (best-so-far curves), `cache-<space>.json` (memoized evaluations),
-`search_efficiency.png` and `search_efficiency.md`.
+`--clock wall` (default) replays recorded wall seconds; `--clock cpu` replays the process's CPU
+seconds (user + system, all threads), which load from other processes does not inflate.
+The pick at time T is what the sweep would pick: the feasible trial finished by T with the best
+ranking score (int8 on validation); the table shows that score and the pick's int8 test accuracy.
+Outputs (in --out): `cache-<space>.json` (memoized candidates), `runs-<space>-<clock>.json`
+(finished trials with their times), `search_efficiency.md`.
 """
 
 from __future__ import annotations
@@ -25,189 +33,418 @@ import statistics
 import sys
 import tempfile
 import time
+import types
 from pathlib import Path
 from typing import Any
 
-# space -> (epochs, budgets passed to the sweep)
-SPACES: dict[str, tuple[int, dict[str, float]]] = {
-    "motion": (4, {"latency_ms": 2.0, "ram_kb": 11.5}),
-    "tabular": (20, {"latency_ms": 0.3, "ram_kb": 6.0}),
+# space -> budgets passed to the sweep (RAM and flash: the default target's)
+SPACES: dict[str, dict[str, float]] = {
+    "image": {},
+    "audio": {},
+    "motion": {"latency_ms": 2.0, "ram_kb": 11.5},
+    "tabular": {"latency_ms": 0.3, "ram_kb": 6.0},
 }
-ENGINES = ["tpe", "nsga2", "random", "hyperband"]
-CHECKPOINTS = [10, 20, 30, 60, 90]
+# engine label -> engine passed to the sweep; "old-default" is tpe as it was before issue 14
+ENGINES = {"default": "tpe", "old-default": "tpe", "random": "random"}
+# "pool": the random engine that builds the pool (--build-pool), not reported
+CHECKPOINTS_MIN = [5, 10, 20]
 
 
-def _memoized(run_candidate: Any, cache: dict[str, Any], cache_file: Path, stats: dict[str, int]) -> Any:
-    """Wrap the pipeline's run_candidate: evaluate a candidate once, replay it afterwards."""
+class SimClock:
+    """Real seconds (wall or CPU) of the search itself, minus the real time of cache misses, plus
+    the recorded cost of every replayed candidate."""
+
+    def __init__(self, kind: str) -> None:
+        self.real = time.perf_counter if kind == "wall" else time.process_time
+        self.origin = self.real()
+        self.skipped = 0.0
+        self.added = 0.0
+        self.started = False  # 0 until the first trial: start-up does not count
+
+    def time(self) -> float:
+        return self.real() - self.origin - self.skipped + self.added if self.started else 0.0
+
+    def start(self) -> None:
+        self.origin, self.skipped, self.added, self.started = self.real(), 0.0, 0.0, True
+
+
+def _now() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
+def _train_once(run_candidate: Any, params: dict[str, Any], problem: Any) -> dict[str, Any]:
+    """Run the real pipeline on a candidate to the end; the record replayed afterwards."""
+    from tuner.errors import CandidateRejected
+
+    t0 = _now()
+    marks: dict[str, Any] = {"fit": None, "epochs": [], "curve": []}
+
+    def on_event(kind: str, **info: Any) -> None:
+        if kind == "precheck":
+            marks["precheck"] = info
+        if kind == "stage" and info.get("stage") == "train":
+            marks["fit"] = _now()
+
+    def on_epoch(epoch: int, logs: dict[str, float]) -> None:
+        marks["epochs"].append(_now())
+        marks["curve"].append(float(logs.get("val_metric", logs.get("val_accuracy", float("nan")))))
+
+    try:
+        res = run_candidate(params, problem, on_event=on_event, on_epoch=on_epoch)
+    except CandidateRejected as rej:
+        t1 = _now()
+        cost = {k: {"pre": t1[i] - t0[i], "epochs": [], "post": 0.0} for i, k in enumerate(("wall", "cpu"))}
+        return {"kind": "rejected", "reason": rej.reason, "margins": rej.margins, "metrics": rej.metrics, "cost": cost}
+    except Exception as exc:  # noqa: BLE001 - recorded as a failed candidate
+        t1 = _now()
+        cost = {k: {"pre": t1[i] - t0[i], "epochs": [], "post": 0.0} for i, k in enumerate(("wall", "cpu"))}
+        return {"kind": "failed", "reason": f"{type(exc).__name__}: {exc}"[:300], "cost": cost}
+    t1 = _now()
+    fit = marks["fit"] or t0
+    cost = {}
+    for i, k in enumerate(("wall", "cpu")):
+        cum = [e[i] - fit[i] for e in marks["epochs"]]
+        last = marks["epochs"][-1][i] if marks["epochs"] else fit[i]
+        cost[k] = {"pre": fit[i] - t0[i], "epochs": cum, "post": t1[i] - last}
+    pre = marks.get("precheck", {})
+    metrics = json.loads(json.dumps(res.metrics, default=str))
+    return {
+        "kind": "ok",
+        "state": res.state,
+        "reason": res.reason,
+        "estimate": {k: v for k, v in res.estimate.items() if k != "layers"},
+        "metrics": metrics,
+        "precheck": {
+            "estimate": {k: v for k, v in pre.get("estimate", {}).items() if k != "layers"},
+            "est_train_seconds": pre.get("est_train_seconds"),
+            "metrics": pre.get("metrics", {}),
+        },
+        "curve": marks["curve"],
+        "cost": cost,
+    }
+
+
+def _memoized(
+    run_candidate: Any,
+    cache: dict[str, Any],
+    cache_file: Path,
+    clock: SimClock,
+    kind: str,
+    stats: dict[str, Any],
+    pool: bool = False,
+) -> Any:
+    """The pipeline's run_candidate, memoized and replayed on the simulated clock. `pool`: a candidate
+    never trained replays its nearest trained one (`nearest`) instead of being trained."""
     from tuner.errors import CandidateFailed, CandidateRejected
     from tuner.pipeline import CandidateResult
+    from tuner.sweep.pruning import Pruned
 
     def run(
         params: dict[str, Any], problem: Any, on_event: Any = None, on_epoch: Any = None, stages: Any = None
     ) -> Any:
         key = json.dumps({**params, "_epochs": problem.epochs}, sort_keys=True, default=str)
-        if key not in cache:
+        if key not in cache and pool:
+            key, dist = nearest(params, problem.epochs, cache)
+            stats["nearest"] += 1
+            stats["distance"] += dist
+        elif key not in cache:
             stats["evaluated"] += 1
-            try:
-                res = run_candidate(params, problem)  # full training, no pruning: the curve is replayed
-                est = {k: v for k, v in res.estimate.items() if k != "layers"}
-                keep = (
-                    "float_accuracy",
-                    "int8_accuracy",
-                    "train_seconds",
-                    "est_train_seconds",
-                    "epochs_run",
-                    "n_train",
-                    "history",
-                )
-                cache[key] = {
-                    "kind": "ok",
-                    "state": res.state,
-                    "reason": res.reason,
-                    "estimate": est,
-                    "metrics": {k: res.metrics[k] for k in keep if k in res.metrics},
-                }
-            except CandidateRejected as rej:
-                cache[key] = {"kind": "rejected", "reason": rej.reason, "margins": rej.margins, "metrics": rej.metrics}
-            except Exception as exc:  # noqa: BLE001 - recorded as a failed candidate
-                cache[key] = {"kind": "failed", "reason": f"{type(exc).__name__}: {exc}"[:300]}
-            cache_file.write_text(json.dumps(cache))
+            start = clock.real()
+            cache[key] = _train_once(run_candidate, params, problem)
+            tmp = cache_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps(cache))
+            tmp.replace(cache_file)
+            clock.skipped += clock.real() - start
         else:
             stats["replayed"] += 1
         rec = cache[key]
+        cost = rec["cost"][kind]
+        clock.added += cost["pre"]
         if rec["kind"] == "rejected":
             raise CandidateRejected(rec["reason"], rec["margins"], rec["metrics"])
         if rec["kind"] == "failed":
             raise CandidateFailed(rec["reason"])
         if on_event:
-            on_event("precheck", estimate=rec["estimate"], est_train_seconds=rec["metrics"]["est_train_seconds"])
-        if on_epoch:
-            for e, acc in enumerate(rec["metrics"]["history"].get("val_accuracy", [])):
-                on_epoch(e, {"val_accuracy": acc})
+            on_event("precheck", **rec["precheck"])
+        done = 0.0
+        for e, (acc, cum) in enumerate(zip(rec["curve"], cost["epochs"], strict=True)):
+            clock.added += cum - done
+            done = cum
+            if on_epoch:
+                try:
+                    on_epoch(e, {"val_metric": acc, "val_accuracy": acc})
+                except Pruned as pr:
+                    pr.train_seconds = cum  # type: ignore[attr-defined]
+                    pr.epoch_seconds = [  # type: ignore[attr-defined]
+                        b - a for a, b in zip([0.0, *cost["epochs"]], cost["epochs"][: e + 1], strict=False)
+                    ]
+                    raise
+        clock.added += cost["post"]
         return CandidateResult(rec["state"], rec["reason"], dict(rec["metrics"]), dict(rec["estimate"]))
 
     return run
 
 
-def best_so_far(study: Any) -> list[float]:
-    """Best feasible int8 accuracy after each trial (0 until the first feasible one)."""
-    out, best = [], 0.0
-    for t in sorted(study.get_trials(deepcopy=False), key=lambda t: t.number):
-        if t.user_attrs.get("state") == "feasible":
-            best = max(best, float(t.user_attrs.get("int8_accuracy", 0.0)))
-        out.append(best)
-    return out
+# How much a difference in one parameter moves a candidate away (nearest-neighbour lookup in the
+# pool): architecture and input first, then widths, then the optimizer's settings.
+WEIGHTS = {"family": 100.0, "dsp": 50.0, "resolution": 20.0, "alpha": 20.0, "color": 20.0, "layers": 10.0}
+WEIGHTS |= {"window_ms": 10.0, "units": 3.0, "kernel_size": 3.0, "dropout": 1.0, "learning_rate": 5.0}
+DEFAULT_WEIGHT = 5.0
+CATEGORIES = ("family", "dsp", "color", "alpha")
 
 
-def run_space(space: str, engines: list[str], seeds: list[int], trials: int, random_trials: int, out: Path) -> None:
+def distance(p: dict[str, Any], q: dict[str, Any]) -> float:
+    """Distance between two candidates: weighted mismatches; widths and resolution by log2 ratio,
+    dropout per 0.1, learning rate per decade, other numbers by relative difference."""
+    import math
+
+    d = 0.0
+    for k in set(p) | set(q):
+        a, b = p.get(k), q.get(k)
+        if a == b:
+            continue
+        w = WEIGHTS.get("units" if k.startswith("units") else k, DEFAULT_WEIGHT)
+        if a is None or b is None or isinstance(a, str) or isinstance(b, str) or k in CATEGORIES:
+            d += w
+        elif k == "learning_rate":
+            d += w * abs(math.log10(float(a) / float(b)))
+        elif k == "dropout":
+            d += w * abs(float(a) - float(b)) / 0.1
+        elif k.startswith("units") or k == "resolution":
+            d += w * abs(math.log2(float(a) / float(b)))
+        else:
+            d += w * abs(float(a) - float(b)) / max(abs(float(a)), abs(float(b)))
+    return d
+
+
+def nearest(params: dict[str, Any], epochs: Any, cache: dict[str, Any]) -> tuple[str, float]:
+    """Key of the trained candidate nearest to `params` (same epochs setting), and its distance."""
+    best, best_d = "", float("inf")
+    for key in sorted(cache):
+        other = json.loads(key)
+        if other.pop("_epochs", None) != epochs:
+            continue
+        d = distance(params, other)
+        if d < best_d:
+            best, best_d = key, d
+    if not best:
+        raise SystemExit("the pool is empty: build it first (--build-pool N)")
+    return best, best_d
+
+
+def use_old_default() -> None:
+    """Today's default before issue 14: plain TPE (10 start-up trials, 64 EI candidates) and
+    Optuna's MedianPruner per epoch with a fixed 5-epoch warm-up."""
+    from tuner.engines import _optuna
+    from tuner.sweep import pruning
+
+    _optuna.COST_AWARE = False
+    pruning.SINGLE_OBJECTIVE_RULE = "median"
+    pruning.warmup_epochs = lambda max_epochs: 5
+
+
+def run_one(
+    space: str, label: str, seed: int, minutes: float, kind: str, out: Path, pool: bool = True, trials: int = 100_000
+) -> list[dict[str, Any]]:
+    """One sweep on the simulated clock; its finished trials with the (simulated) time they finished."""
+    import optuna
+
     import tuner.pipeline
     from tuner.sweep import SweepSettings, open_study, run_sweep
+    from tuner.sweep import pruning as sweep_pruning
     from tuner.sweep import runner as sweep_runner
 
-    epochs, budgets = SPACES[space]
     cache_file = out / f"cache-{space}.json"
-    runs_file = out / f"runs-{space}.json"
     cache = json.loads(cache_file.read_text()) if cache_file.exists() else {}
-    runs = json.loads(runs_file.read_text()) if runs_file.exists() else {}
-    stats = {"evaluated": 0, "replayed": 0}
-    tuner.pipeline.run_candidate = _memoized(tuner.pipeline.run_candidate, cache, cache_file, stats)
+    clock = SimClock(kind)
+    fake_time = types.SimpleNamespace(time=clock.time, perf_counter=time.perf_counter, sleep=time.sleep)
+    sweep_runner.time = fake_time
+    sweep_pruning.time = fake_time
+    stats: dict[str, Any] = {"evaluated": 0, "replayed": 0, "nearest": 0, "distance": 0.0}
+    tuner.pipeline.run_candidate = _memoized(REAL_RUN, cache, cache_file, clock, kind, stats, pool)
     tuner.pipeline.save_artifacts = lambda folder, params, res: None
-    with tempfile.TemporaryDirectory() as tmp:
-        os.environ["TUNER_RESULTS"] = tmp
-        for seed in seeds:
-            for engine in engines:
-                key = f"{engine}/{seed}"
-                n = random_trials if engine == "random" else trials
-                if len(runs.get(key, [])) >= n:
-                    continue
-                # same data split and training seed (0) everywhere; `seed` drives the search only
-                sweep_runner._engine_seed = lambda settings, index, n_existing, s=seed: s
-                start = time.time()
-                name = f"{space}-{engine}-{seed}"
-                run_sweep(
-                    SweepSettings.checked(
-                        name=name, space=space, engine=engine, trials=n, epochs=epochs, seed=0, **budgets
-                    )
-                )
-                runs[key] = best_so_far(open_study(name))
-                runs_file.write_text(json.dumps(runs))
-                print(
-                    f"{space:8s} {engine:9s} seed {seed}: best {runs[key][-1]:.3f} after {n} trials "
-                    f"({time.time() - start:.0f} s; evaluated {stats['evaluated']}, replayed {stats['replayed']})",
-                    flush=True,
-                )
+    sweep_runner._engine_seed = lambda settings, index, n_existing: seed
+    if label == "old-default":
+        use_old_default()
+    finished: dict[int, float] = {}
+    started: list[bool] = []
+
+    def emit(kind_: str, **info: Any) -> None:
+        if kind_ == "trial" and not started:
+            started.append(True)
+            clock.start()  # the deadline was set at 0 (clock not started): minutes from here
+        if kind_ == "result":
+            finished[info["number"]] = clock.time()
+
+    name = f"{space}-{label}-{seed}"
+    t0 = time.time()
+    run_sweep(
+        SweepSettings.checked(
+            name=name,
+            space=space,
+            engine=ENGINES.get(label, "random"),
+            trials=trials,
+            timeout=minutes * 60,
+            seed=0,
+            **SPACES[space],
+        ),
+        on_event=emit,
+    )
+    rows = []
+    for t in open_study(name).get_trials(deepcopy=False):
+        if t.number not in finished or t.state == optuna.trial.TrialState.RUNNING:
+            continue
+        a = t.user_attrs
+        rows.append(
+            {
+                "number": t.number,
+                "t": finished[t.number],
+                "state": a.get("state"),
+                "val_score": a.get("val_score"),
+                "int8_accuracy": a.get("int8_accuracy"),
+                "family": (a.get("candidate") or {}).get("family"),
+                "epochs_run": a.get("epochs_run"),
+                "duplicate": a.get("duplicate_of") is not None,
+            }
+        )
+    print(
+        f"{space:7s} {label:11s} seed {seed}: {len(rows)} trials in {minutes:.0f} simulated min "
+        f"({time.time() - t0:.0f} s real; trained {stats['evaluated']}, replayed {stats['replayed']} "
+        f"of which {stats['nearest']} the nearest in the pool (mean distance "
+        f"{stats['distance'] / max(stats['nearest'], 1):.1f}); pool {len(cache)})",
+        flush=True,
+    )
+    return rows
 
 
-def report(out: Path) -> str:
+REAL_RUN: Any = None
+
+
+def pick_at(rows: list[dict[str, Any]], seconds: float) -> tuple[float, float] | None:
+    """(val score, int8 test accuracy) of the sweep's pick among trials finished by `seconds`."""
+    ok = [r for r in rows if r["t"] <= seconds and r["state"] == "feasible" and r["val_score"] is not None]
+    if not ok:
+        return None
+    best = max(ok, key=lambda r: (r["val_score"], -r["t"]))
+    return float(best["val_score"]), float(best["int8_accuracy"])
+
+
+def _cell(values: list[float]) -> str:
+    if not values:
+        return "-"
+    return f"{statistics.mean(values):.3f} [{min(values):.3f}-{max(values):.3f}]"
+
+
+def report(out: Path, kind: str) -> str:
     lines = [
-        "| space | engine | seeds | " + " | ".join(f"@{c}" for c in CHECKPOINTS) + " |",
-        "|---|---|---|" + "---|" * len(CHECKPOINTS),
+        f"Clock: {kind} seconds. Cells: mean [min-max] over seeds of the pick's int8 validation score "
+        "(what the sweep ranks on) / the pick's int8 test accuracy.",
+        "",
+        "| space | engine | seeds | "
+        + " | ".join(f"{m} min val / test" for m in CHECKPOINTS_MIN)
+        + " | trials in 20 min |",
+        "|---|---|---|" + "---|" * (len(CHECKPOINTS_MIN) + 1),
     ]
-    curves: dict[str, dict[str, list[list[float]]]] = {}
-    for f in sorted(out.glob("runs-*.json")):
-        space = f.stem.removeprefix("runs-")
-        for key, curve in json.loads(f.read_text()).items():
-            curves.setdefault(space, {}).setdefault(key.split("/")[0], []).append(curve)
-    for space, by_engine in curves.items():
-        for engine in ENGINES:
-            runs = by_engine.get(engine, [])
-            if not runs:
+    goals = []
+    for f in sorted(out.glob(f"runs-*-{kind}.json")):
+        space = f.stem.removeprefix("runs-").removesuffix(f"-{kind}")
+        runs = json.loads(f.read_text())
+        by_engine: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        for key, rows in runs.items():
+            label, seed = key.rsplit("/", 1)
+            by_engine.setdefault(label, {})[seed] = rows
+        for label in ENGINES:
+            seeds = by_engine.get(label, {})
+            if not seeds:
                 continue
             cells = []
-            for c in CHECKPOINTS:
-                vals = [r[c - 1] for r in runs if len(r) >= c]
-                cells.append(f"{statistics.mean(vals):.3f} ± {statistics.pstdev(vals):.3f}" if vals else "")
-            lines.append(f"| {space} | {engine} | {len(runs)} | " + " | ".join(cells) + " |")
-    table = "\n".join(lines)
-    (out / "search_efficiency.md").write_text(table + "\n")
-    _plot(curves, out / "search_efficiency.png")
-    return table
+            for m in CHECKPOINTS_MIN:
+                picks = [p for p in (pick_at(r, m * 60) for r in seeds.values()) if p]
+                n_none = len(seeds) - len(picks)
+                cell = f"{_cell([p[0] for p in picks])} / {_cell([p[1] for p in picks])}"
+                cells.append(cell + (f" ({n_none} none)" if n_none else ""))
+            n_trials = [len([r for r in rows if r["t"] <= CHECKPOINTS_MIN[-1] * 60]) for rows in seeds.values()]
+            lines.append(
+                f"| {space} | {label} | {len(seeds)} | " + " | ".join(cells) + f" | {statistics.mean(n_trials):.0f} |"
+            )
+        goals.append(_goal(space, by_engine))
+    text = "\n".join(lines + [""] + [g for g in goals if g])
+    (out / f"search_efficiency-{kind}.md").write_text(text + "\n")
+    return text
 
 
-def _plot(curves: dict[str, dict[str, list[list[float]]]], path: Path) -> None:
-    import matplotlib
+def _goal(space: str, by_engine: dict[str, dict[str, list[dict[str, Any]]]]) -> str:
+    """'default reaches today's 20-minute result in N minutes': the first minute at which the mean
+    over seeds of the default's pick (val score) is at least the old default's mean at 20 minutes."""
+    old, new = by_engine.get("old-default", {}), by_engine.get("default", {})
+    if not old or not new:
+        return ""
+    horizon = CHECKPOINTS_MIN[-1] * 60
+    olds = [p[0] for p in (pick_at(r, horizon) for r in old.values()) if p]
+    if not olds:
+        return ""
+    target = statistics.mean(olds)
+    for minute in range(1, CHECKPOINTS_MIN[-1] + 1):
+        vals = [(pick_at(r, minute * 60) or (0.0, 0.0))[0] for r in new.values()]
+        if statistics.mean(vals) >= target:
+            return (
+                f"{space}: default reaches today's 20-minute result (val {target:.3f}, mean of "
+                f"{len(olds)} seeds) in {minute} minutes"
+            )
+    return f"{space}: default does not reach today's 20-minute result (val {target:.3f}) within 20 minutes"
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
 
-    fig, axes = plt.subplots(1, max(len(curves), 1), figsize=(6 * max(len(curves), 1), 4), squeeze=False)
-    for ax, (space, by_engine) in zip(axes[0], curves.items(), strict=False):
-        for engine in ENGINES:
-            runs = by_engine.get(engine)
-            if not runs:
-                continue
-            n = min(len(r) for r in runs)
-            arr = np.array([r[:n] for r in runs])
-            x = np.arange(1, n + 1)
-            ax.plot(x, arr.mean(axis=0), label=f"{engine} ({len(runs)} seeds)")
-            ax.fill_between(x, arr.min(axis=0), arr.max(axis=0), alpha=0.15)
-        ax.set_title(f"{space}: best feasible int8 accuracy")
-        ax.set_xlabel("trials")
-        ax.set_ylabel("int8 accuracy (test split)")
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+POOL_SEED = 4242  # the pool: uniformly random candidates (random engine, this seed), trained to the end
+
+
+def _run_in_subprocess(space: str, label: str, seed: int, minutes: float, kind: str, out: Path, **kw: Any) -> None:
+    """One sweep in a fresh interpreter (patches such as the old default's do not leak), rows saved."""
+    import subprocess
+
+    runs_file = out / f"runs-{space}-{kind}.json"
+    code = (
+        "import json, sys; from pathlib import Path; import benchmarks.search_efficiency as b; import tuner.pipeline\n"
+        "b.REAL_RUN = tuner.pipeline.run_candidate\n"
+        f"rows = b.run_one({space!r}, {label!r}, {seed}, {minutes}, {kind!r}, Path({str(out)!r}), **{kw!r})\n"
+        f"f = Path({str(runs_file)!r}); r = json.loads(f.read_text()) if f.exists() else {{}}\n"
+        f"r[{label + '/' + str(seed)!r}] = rows; f.write_text(json.dumps(r))\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--spaces", nargs="+", default=list(SPACES), choices=list(SPACES))
-    ap.add_argument("--engines", nargs="+", default=ENGINES, choices=ENGINES)
-    ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    ap.add_argument("--trials", type=int, default=30, help="trials per run for tpe, nsga2, hyperband")
-    ap.add_argument("--random-trials", type=int, default=90, help="trials per run for random")
+    ap.add_argument("--spaces", nargs="+", default=["image", "audio"], choices=list(SPACES))
+    ap.add_argument("--engines", nargs="+", default=list(ENGINES), choices=list(ENGINES))
+    ap.add_argument("--seeds", nargs="+", type=int, default=[101, 102, 103])
+    ap.add_argument("--minutes", type=float, default=CHECKPOINTS_MIN[-1], help="simulated sweep length")
+    ap.add_argument("--clock", choices=["wall", "cpu"], default="cpu")
+    ap.add_argument("--build-pool", type=int, metavar="N", help="train N random candidates per space (the pool)")
+    ap.add_argument("--train-misses", action="store_true", help="train every new candidate (no nearest lookup)")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/out"))
     ap.add_argument("--report-only", action="store_true")
     args = ap.parse_args()
+    args.out = args.out.resolve()
     args.out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    if not args.report_only:
-        for space in args.spaces:
-            run_space(space, args.engines, args.seeds, args.trials, args.random_trials, args.out)
-    print(report(args.out))
-    print(f"plot: {args.out / 'search_efficiency.png'}", file=sys.stderr)
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["TUNER_RESULTS"] = tmp
+        if args.build_pool:
+            for space in args.spaces:
+                _run_in_subprocess(
+                    space, "pool", POOL_SEED, 1e6, args.clock, args.out, pool=False, trials=args.build_pool
+                )
+        elif not args.report_only:
+            for seed in args.seeds:
+                for space in args.spaces:
+                    runs_file = args.out / f"runs-{space}-{args.clock}.json"
+                    for label in args.engines:
+                        runs = json.loads(runs_file.read_text()) if runs_file.exists() else {}
+                        if f"{label}/{seed}" not in runs:
+                            _run_in_subprocess(
+                                space, label, seed, args.minutes, args.clock, args.out, pool=not args.train_misses
+                            )
+    print(report(args.out, args.clock))
 
 
 if __name__ == "__main__":

@@ -58,7 +58,7 @@ def fake_run_candidate(params, problem, on_event=None, on_epoch=None, stages=Non
             {"latency_ms": lat, "ram_bytes": ram},
         )
     est = {"latency_ms": lat, "ram_bytes": ram, "flash_bytes": 2 * ram, "macs": 100 * params["width"]}
-    emit("precheck", estimate=est, est_train_seconds=1.0)
+    emit("precheck", estimate=est, est_train_seconds=1.0, metrics={"n_train": 100})
     acc = score(params)
     epochs = int(problem.epochs or params.get("epochs", 4))
     curve = []

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from tuner.errors import CandidateFailed, CandidateRejected
-from tuner.sweep.pruning import EpochGuard, Pruned
+from tuner.sweep.pruning import EpochGuard, Pruned, planned_epochs
 from tuner.sweep.records import METRIC_ATTRS, TrialRecord
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,9 @@ def run_and_record(
         if kind == "precheck":
             precheck.update(info)
             est = info["estimate"]
-            guard.set_costs(est["latency_ms"], est["ram_bytes"])
+            n_train = info.get("metrics", {}).get("n_train")
+            budget = planned_epochs(params, int(n_train), problem.epochs) if n_train else None
+            guard.set_costs(est["latency_ms"], est["ram_bytes"], budget)
         emit(kind, **info)
 
     saved_epochs = problem.epochs

@@ -1,15 +1,23 @@
 """Stopping unpromising candidates during training, and the sweep's wall-clock deadline.
 
-Single objective (tpe, random, grid, bayesian): Optuna's `MedianPruner` on validation accuracy,
-reported after every epoch. A trial is pruned when, after the warm-up epochs, its validation
-accuracy is below the median of earlier trials at the same epoch.
+Single objective (tpe, random, grid, bayesian): the equal-time rule (`TimePruner`). Candidates
+differ up to 10x in seconds per epoch, so comparing them at equal epochs lets an expensive one run
+long before it is judged. After every epoch a trial reports its validation score at the training
+seconds it has spent so far; it is pruned when its best score so far is below the median of what
+earlier trials had reached after the same number of training seconds (a trial that had no epoch
+done by then counts 0: in that time it had nothing to offer; a trial pruned before that time is
+left out: its score then is unknown). Only candidates that met the budgets count as peers.
 
 Multi-objective (nsga2), where Optuna's pruners do not apply: latency and RAM are known before
-training (pre-check), only accuracy is not. A trial is pruned at epoch e (after the same warm-up)
+training (pre-check), only accuracy is not. A trial is pruned at epoch e (after the warm-up)
 when at least `min_trials` finished trials are at least as cheap on both latency and RAM, and its
 validation accuracy is below the median of theirs at epoch e: those trials are on course to
 dominate it. A cheap candidate is therefore never pruned because of expensive ones, which keeps
 the low-latency end of the Pareto front intact.
+
+Warm-up: no rule prunes during the first `warmup_epochs(max_epochs)` epochs, a fraction
+(`WARMUP_FRACTION`) of the candidate's epoch budget (tuner.schedule: 5 epochs on the image space,
+75 on a small motion set), at least one epoch.
 
 Hyperband runs its own successive halving and uses neither rule. Every engine obeys the deadline:
 when `--timeout` has passed, the running trial stops at the end of its epoch.
@@ -22,8 +30,31 @@ import statistics
 import time
 from typing import Any
 
-WARMUP_EPOCHS = 5
+import optuna
+
+WARMUP_FRACTION = 0.2
 MIN_TRIALS = 3
+# "time" (the equal-time rule) or "median" (Optuna's MedianPruner at equal epochs: the rule before
+# issue 14, which benchmarks/search_efficiency.py reproduces as the old default)
+SINGLE_OBJECTIVE_RULE = "time"
+
+
+def warmup_epochs(max_epochs: int) -> int:
+    """Epochs never pruned: a fifth of the candidate's epoch budget, at least one."""
+    return max(1, round(WARMUP_FRACTION * max_epochs))
+
+
+def planned_epochs(params: dict[str, Any], n_train: int, epochs: int | None) -> int:
+    """The epoch budget `tuner.train.train` gives this candidate (tuner.schedule)."""
+    from tuner.schedule import schedule
+
+    return schedule(
+        n_train,
+        int(params.get("batch_size", 32)),
+        int(epochs if epochs is not None else params.get("epochs", 30)),
+        int(params.get("patience", 8)),
+        fixed_epochs=epochs is not None,
+    ).epochs
 
 
 class Pruned(Exception):
@@ -36,9 +67,62 @@ class Pruned(Exception):
 
 
 def median_pruner() -> Any:
-    import optuna
+    """Optuna's MedianPruner at equal epochs; the warm-up is the guard's (`warmup_epochs`)."""
+    return optuna.pruners.MedianPruner(n_startup_trials=MIN_TRIALS + 2, n_warmup_steps=0)
 
-    return optuna.pruners.MedianPruner(n_startup_trials=MIN_TRIALS + 2, n_warmup_steps=WARMUP_EPOCHS)
+
+def single_objective_pruner() -> Any:
+    """The Optuna pruner for the study: the rule `SINGLE_OBJECTIVE_RULE` names."""
+    return TimePruner() if SINGLE_OBJECTIVE_RULE == "time" else median_pruner()
+
+
+PEER_STATES = ("feasible", "pruned")  # trials that met the budgets (pruned ones passed the pre-check)
+
+
+def score_at(values: dict[int, float], spent_ms: int) -> float:
+    """Best score a trial had reached after `spent_ms` ms of training (0 if no epoch was done)."""
+    reached = [v for s, v in values.items() if s <= spent_ms and math.isfinite(v)]
+    return max(reached, default=0.0)
+
+
+def should_prune_time(
+    values: dict[int, float], peers: list[tuple[dict[int, float], bool]], min_trials: int = MIN_TRIALS
+) -> str | None:
+    """The equal-time rule. `values`: this trial's scores by training ms spent; `peers`: (scores by
+    ms, whether it was pruned) of earlier trials. Returns the reason to prune, or None to go on."""
+    if not values:
+        return None
+    spent = max(values)
+    mine = score_at(values, spent)
+    at = [score_at(v, spent) for v, pruned in peers if v and not (pruned and max(v) < spent)]
+    if len(at) < min_trials:
+        return None
+    med = statistics.median(at)
+    if mine < med:
+        return (
+            f"pruned after {spent / 1000:.1f} s of training: best val score {mine:.3f} < median {med:.3f} "
+            f"of {len(at)} earlier trials after the same training time"
+        )
+    return None
+
+
+class TimePruner(optuna.pruners.BasePruner):
+    """Optuna pruner of the equal-time rule; the guard reports steps in ms of training spent.
+    (Optuna's own pruners, Median, SuccessiveHalving, Hyperband, compare at equal steps.)"""
+
+    def __init__(self, min_trials: int = MIN_TRIALS) -> None:
+        self.min_trials = min_trials
+        self.last_reason: str | None = None
+
+    def prune(self, study: Any, trial: Any) -> bool:
+        states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+        peers = [
+            (dict(t.intermediate_values), t.state == optuna.trial.TrialState.PRUNED)
+            for t in study.get_trials(deepcopy=False, states=states)
+            if t.number != trial.number and t.user_attrs.get("state") in PEER_STATES
+        ]
+        self.last_reason = should_prune_time(dict(trial.intermediate_values), peers, self.min_trials)
+        return self.last_reason is not None
 
 
 def should_prune_pareto(
@@ -47,7 +131,7 @@ def should_prune_pareto(
     latency_ms: float,
     ram_bytes: float,
     finished: list[tuple[float, float, list[float]]],
-    warmup: int = WARMUP_EPOCHS,
+    warmup: int = 5,
     min_trials: int = MIN_TRIALS,
 ) -> str | None:
     """The multi-objective rule. `finished`: (latency_ms, ram_bytes, val-accuracy curve) of finished
@@ -80,15 +164,22 @@ class EpochGuard:
         finished: list[tuple[float, float, list[float]]] | None = None,
     ) -> None:
         self.trial = trial
-        self.mode = mode  # "median", "pareto" or "off"
+        self.mode = mode  # "time", "median", "pareto" or "off"
         self.deadline = deadline
         self.finished = finished or []
         self.latency_ms = math.inf
         self.ram_bytes = math.inf
         self.curve: list[float] = []
+        self.warmup = 1
+        self.fit_start = time.time()
+        self.last_step = -1
 
-    def set_costs(self, latency_ms: float, ram_bytes: float) -> None:
+    def set_costs(self, latency_ms: float, ram_bytes: float, max_epochs: int | None = None) -> None:
+        """Called when the pre-check passed, right before training: costs, epoch budget, start of fit."""
         self.latency_ms, self.ram_bytes = latency_ms, ram_bytes
+        if max_epochs is not None:
+            self.warmup = warmup_epochs(max_epochs)
+        self.fit_start = time.time()
 
     def __call__(self, epoch: int, logs: dict[str, float]) -> None:
         # the sweep's metric on validation (tuner.schedule sets val_metric); plain accuracy otherwise
@@ -98,15 +189,24 @@ class EpochGuard:
             raise Pruned(f"stopped after epoch {epoch + 1}: the sweep's --timeout was reached", self.curve)
         if not math.isfinite(acc):
             return
-        if self.mode == "median":
+        if self.mode == "time":
+            # steps are ms of training spent (strictly increasing, as Optuna wants)
+            step = max(int((time.time() - self.fit_start) * 1000), self.last_step + 1)
+            self.last_step = step
+            self.trial.report(acc, step)
+            if epoch >= self.warmup and self.trial.should_prune():
+                pruner = getattr(getattr(self.trial, "study", None), "pruner", None)
+                reason = getattr(pruner, "last_reason", None) or f"pruned after {step / 1000:.1f} s of training"
+                raise Pruned(f"epoch {epoch + 1}: {reason}", self.curve)
+        elif self.mode == "median":
             self.trial.report(acc, epoch)
-            if self.trial.should_prune():
+            if epoch >= self.warmup and self.trial.should_prune():
                 raise Pruned(
                     f"pruned at epoch {epoch + 1}: val accuracy {acc:.3f} below the median of "
                     f"earlier trials at that epoch",
                     self.curve,
                 )
         elif self.mode == "pareto":
-            reason = should_prune_pareto(acc, epoch, self.latency_ms, self.ram_bytes, self.finished)
+            reason = should_prune_pareto(acc, epoch, self.latency_ms, self.ram_bytes, self.finished, self.warmup)
             if reason:
                 raise Pruned(reason, self.curve)

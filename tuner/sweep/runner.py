@@ -324,8 +324,9 @@ def run_worker(
 
     from tuner.engines import make_engine
     from tuner.estimate.training_time import TrainingTimeModel, observed_from_attrs, refreshed_host
+    from tuner.sweep import pruning
     from tuner.sweep.outcome import reuse, run_and_record
-    from tuner.sweep.pruning import EpochGuard, median_pruner
+    from tuner.sweep.pruning import EpochGuard
     from tuner.sweep.resume import (
         Heartbeat,
         ask_lock,
@@ -348,8 +349,9 @@ def run_worker(
     max_epochs = settings.epochs or int(space.fixed.get("epochs", 30))
     n_existing = len(optuna.load_study(study_name=settings.name, storage=storage).get_trials(deepcopy=False))
     engine = make_engine(settings.engine, space, _engine_seed(settings, index, n_existing), folder, max_epochs)
-    study = optuna.load_study(study_name=settings.name, storage=storage, sampler=engine.sampler, pruner=median_pruner())
-    mode = "off" if not engine.uses_pruner else ("pareto" if engine.multi_objective else "median")
+    pruner = pruning.single_objective_pruner()
+    study = optuna.load_study(study_name=settings.name, storage=storage, sampler=engine.sampler, pruner=pruner)
+    mode = "off" if not engine.uses_pruner else ("pareto" if engine.multi_objective else pruning.SINGLE_OBJECTIVE_RULE)
     phases = dict(startup or {})
     t0 = time.perf_counter()
     if problem is None:
