@@ -1,27 +1,36 @@
 """Search efficiency per second: the pick after 5, 10 and 20 minutes, per engine, over several seeds.
 
 Each (space, engine, seed) is a real sweep through the runner (engine, pruning, constraints,
-dedupe, study) with a `--timeout`, on a simulated clock so the whole benchmark fits a 2-core
-machine: candidate evaluations are memoized (a NAS-Bench-style tabular benchmark built on the fly).
+dedupe, study) with a `--timeout`, on a simulated clock so the whole benchmark fits a shared
+2-core machine: candidate evaluations are memoized (a NAS-Bench-style tabular benchmark).
 A candidate is trained once, to the end (early stopping, no pruning), with the wall and CPU
 seconds of every stage recorded: before `fit` (features, build, pre-check), each epoch, after `fit`
-(int8 conversion, evaluation, exact estimate). Whenever any engine or seed proposes it again, it
-is replayed epoch by epoch: the pruner sees the same validation curve, and the sweep's clock
-advances by the recorded seconds up to where the candidate stopped, was pruned or was cut by the
-deadline. The search itself (sampler, pruner, study writes) runs for real and its time counts.
-The clock starts at the first trial (start-up is the same for every engine: benchmarks/overhead.py).
-The seeds vary the search, not the training noise (data split and training seed 0 everywhere).
+(int8 conversion, evaluation, exact estimate). Whenever an engine proposes it, it is replayed
+epoch by epoch: the pruner sees the same validation curve, and the sweep's clock advances by the
+recorded seconds up to where the candidate stopped, was pruned or was cut by the deadline. The
+search itself (sampler, pruner, study writes) runs for real and its time counts. The clock starts
+at the first trial (start-up is the same for every engine: benchmarks/overhead.py). The seeds vary
+the search, not the training noise (data split and training seed 0 everywhere).
 
-    nice -n 10 python benchmarks/search_efficiency.py                 # image + audio, 3 engines, 3 seeds
-    python benchmarks/search_efficiency.py --spaces motion --seeds 7  # where the settings were chosen
-    python benchmarks/search_efficiency.py --report-only              # table from saved runs
+The pool: the spaces have a continuous learning rate, so engines almost never propose the same
+candidate twice and training every proposal would cost the benchmark's full simulated time per
+run. `--build-pool N` trains N uniformly random candidates per space (random engine, seed
+POOL_SEED); a run then replays an exact match when there is one and otherwise the pool's nearest
+candidate (`distance`: family, DSP, input, widths, then dropout and learning rate), so the
+engines search a surrogate of the space made of real trained candidates (as NAS-Bench-301 uses a
+surrogate). `--train-misses` trains every new proposal instead (exact, slow).
 
-`--clock wall` (default) replays recorded wall seconds; `--clock cpu` replays the process's CPU
-seconds (user + system, all threads), which load from other processes does not inflate.
+    nice -n 10 python benchmarks/search_efficiency.py --build-pool 60       # train the pools (slow)
+    python benchmarks/search_efficiency.py                                  # image + audio, 3 engines, 3 seeds
+    python benchmarks/search_efficiency.py --spaces motion --seeds 7        # where settings were checked
+    python benchmarks/search_efficiency.py --report-only                    # table from saved runs
+
+`--clock cpu` (default) replays the process's CPU seconds (user + system, all threads), which load
+from other processes does not inflate; `--clock wall` replays recorded wall seconds.
 The pick at time T is what the sweep would pick: the feasible trial finished by T with the best
 ranking score (int8 on validation); the table shows that score and the pick's int8 test accuracy.
-Outputs (in --out): `cache-<space>.json` (memoized candidates), `runs-<space>-<clock>.json`
-(finished trials with their times), `search_efficiency.md`.
+Outputs (in --out): `cache-<space>.json` (the pool), `runs-<space>-<clock>.json` (finished trials
+with their times), `search_efficiency-<clock>.md`.
 """
 
 from __future__ import annotations
@@ -406,7 +415,9 @@ def _run_in_subprocess(space: str, label: str, seed: int, minutes: float, kind: 
         "import json, sys; from pathlib import Path; import benchmarks.search_efficiency as b; import tuner.pipeline\n"
         "b.REAL_RUN = tuner.pipeline.run_candidate\n"
         f"rows = b.run_one({space!r}, {label!r}, {seed}, {minutes}, {kind!r}, Path({str(out)!r}), **{kw!r})\n"
-        f"f = Path({str(runs_file)!r}); r = json.loads(f.read_text()) if f.exists() else {{}}\n"
+        f"f = Path({str(runs_file)!r}); import fcntl; lock = open(str(f) + '.lock', 'w')\n"
+        "fcntl.flock(lock, fcntl.LOCK_EX)  # runs of other seeds may write the same file\n"
+        "r = json.loads(f.read_text()) if f.exists() else {}\n"
         f"r[{label + '/' + str(seed)!r}] = rows; f.write_text(json.dumps(r))\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
