@@ -118,6 +118,7 @@ def test_time_pruner_through_the_epoch_guard(monkeypatch: pytest.MonkeyPatch):
     assert study.trials[0].intermediate_values == {2000: 0.90, 4000: 0.96, 6000: 0.97}
     t = study.ask()
     guard = EpochGuard(t, "time", None)
+    assert guard.warmup == 5  # epoch budget not known yet: the former fixed warm-up
     guard.set_costs(1.0, 1000, max_epochs=5)  # warm-up 1 epoch
     now[0] += 10.0
     guard(0, {"val_metric": 0.5})  # below the peers' 0.97, 0.94, 0.95 at 10 s, but in warm-up

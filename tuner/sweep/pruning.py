@@ -33,6 +33,7 @@ from typing import Any
 import optuna
 
 WARMUP_FRACTION = 0.2
+WARMUP_UNKNOWN = 5  # epochs of warm-up when the epoch budget is not known (the former fixed warm-up)
 MIN_TRIALS = 3
 # "time" (the equal-time rule) or "median" (Optuna's MedianPruner at equal epochs: the rule before
 # issue 14, which benchmarks/search_efficiency.py reproduces as the old default)
@@ -170,7 +171,7 @@ class EpochGuard:
         self.latency_ms = math.inf
         self.ram_bytes = math.inf
         self.curve: list[float] = []
-        self.warmup = 1
+        self.warmup = WARMUP_UNKNOWN
         self.fit_start = time.time()
         self.last_step = -1
 
