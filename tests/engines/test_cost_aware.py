@@ -71,9 +71,10 @@ def test_a_better_expensive_family_still_gets_most_of_the_time():
     assert 52 * n_big / (52 * n_big + 7 * (30 - n_big)) >= 0.8  # share of the seconds spent on 'big'
 
 
-def test_default_engine_is_cost_aware(monkeypatch: pytest.MonkeyPatch):
-    from tuner.engines import _optuna
+def test_tpe_cost_engine_is_cost_aware_and_tpe_is_not():
+    from tuner.engines import make_engine
 
-    assert isinstance(tpe_sampler(0), CostAwareTPESampler)
-    monkeypatch.setattr(_optuna, "COST_AWARE", False)
+    assert isinstance(tpe_sampler(0, cost_aware=True), CostAwareTPESampler)
     assert type(tpe_sampler(0)) is optuna.samplers.TPESampler
+    assert isinstance(make_engine("tpe-cost", None, 0, folder=None).sampler, CostAwareTPESampler)
+    assert type(make_engine("tpe", None, 0, folder=None).sampler) is optuna.samplers.TPESampler

@@ -15,7 +15,7 @@ from typing import Any
 from tuner.engines._base import Asked, Engine
 from tuner.errors import InputError
 
-__all__ = ["ENGINES", "MULTI_OBJECTIVE", "Asked", "Engine", "directions", "make_engine"]
+__all__ = ["ENGINES", "MULTI_OBJECTIVE", "PER_SECOND", "Asked", "Engine", "directions", "make_engine"]
 
 ENGINES = {
     "tpe": "Optuna TPE with constraints (infeasible regions are learned); default",
@@ -24,9 +24,13 @@ ENGINES = {
     "grid": "every distinct candidate of a small, discrete space, in seeded random order",
     "hyperband": "keras-tuner Hyperband oracle: many short trainings, the best get more epochs",
     "bayesian": "keras-tuner Bayesian optimization oracle (Gaussian process)",
+    "tpe-cost": "tpe weighing expected improvement by predicted seconds, pruning at equal training time "
+    "(issue 14; measured, not the default: docs/engines.md)",
 }
 
 MULTI_OBJECTIVE = {"nsga2"}
+# Engines with the per-second rules: cost-aware sampling, the equal-time pruner, the scaled warm-up.
+PER_SECOND = {"tpe-cost"}
 # Engines whose search state lives in one process (keras-tuner oracles): one worker only.
 SINGLE_PROCESS = {"hyperband", "bayesian"}
 

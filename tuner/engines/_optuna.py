@@ -14,21 +14,19 @@ from optuna.distributions import BaseDistribution, CategoricalDistribution
 
 from tuner.engines._base import Asked, FixedSampler
 
-# The default engine weighs TPE's acquisition by the candidate's predicted cost (False: plain TPE,
-# the default before issue 14, which benchmarks/search_efficiency.py reproduces as the old default).
-COST_AWARE = True
 COST_POWER = 1.0  # acquisition / cost ** COST_POWER: "expected improvement per second"
 MIN_COST_TRIALS = 4  # trials with measured epochs before costs are predicted
 RIDGE = 1.0
 
 
-def tpe_sampler(seed: int) -> optuna.samplers.BaseSampler:
-    """The tpe engine's sampler. Constraints come from trial.set_constraint (Optuna 5);
+def tpe_sampler(seed: int, cost_aware: bool = False) -> optuna.samplers.BaseSampler:
+    """The sampler of `tpe` (`tpe-cost`: `cost_aware`, the acquisition divided by predicted seconds).
+    Constraints come from trial.set_constraint (Optuna 5);
     multivariate+group handles the conditional parameters (fft_length only with spectral DSP, ...).
     10 random start-up trials and 64 EI candidates: with 8 and 24, one seed in three found nothing
     feasible early and TPE at 30 trials trailed random at 90 (benchmarks/search_efficiency.py, 2025)."""
     kw = {"seed": seed, "n_startup_trials": 10, "n_ei_candidates": 64, "multivariate": True, "group": True}
-    if COST_AWARE:
+    if cost_aware:
         return CostAwareTPESampler(cost_power=COST_POWER, **kw)
     return optuna.samplers.TPESampler(**kw)
 
@@ -131,8 +129,9 @@ class OptunaEngine:
         self.name = name
         self.space = space
         self.multi_objective = name == "nsga2"
-        if name == "tpe":
-            self.sampler: optuna.samplers.BaseSampler = tpe_sampler(seed)
+        self.per_second = name == "tpe-cost"
+        if name in ("tpe", "tpe-cost"):
+            self.sampler: optuna.samplers.BaseSampler = tpe_sampler(seed, cost_aware=self.per_second)
         elif name == "nsga2":
             self.sampler = optuna.samplers.NSGAIISampler(seed=seed, population_size=10)
         else:

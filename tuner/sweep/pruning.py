@@ -1,6 +1,10 @@
 """Stopping unpromising candidates during training, and the sweep's wall-clock deadline.
 
-Single objective (tpe, random, grid, bayesian): the equal-time rule (`TimePruner`). Candidates
+Single objective (tpe, random, grid, bayesian): Optuna's `MedianPruner` on the validation score
+reported after every epoch: after the warm-up, a trial below the median of earlier trials at the
+same epoch stops.
+
+`tpe-cost` (issue 14; not the default: docs/engines.md): the equal-time rule (`TimePruner`). Candidates
 differ up to 10x in seconds per epoch, so comparing them at equal epochs lets an expensive one run
 long before it is judged. After every epoch a trial reports its validation score at the training
 seconds it has spent so far; it is pruned when its best score so far is below the median of what
@@ -15,9 +19,9 @@ validation accuracy is below the median of theirs at epoch e: those trials are o
 dominate it. A cheap candidate is therefore never pruned because of expensive ones, which keeps
 the low-latency end of the Pareto front intact.
 
-Warm-up: no rule prunes during the first `warmup_epochs(max_epochs)` epochs, a fraction
-(`WARMUP_FRACTION`) of the candidate's epoch budget (tuner.schedule: 5 epochs on the image space,
-75 on a small motion set), at least one epoch.
+Warm-up: no rule prunes during the first 5 epochs (`WARMUP_UNKNOWN`); with `tpe-cost`, during the
+first `warmup_epochs(max_epochs)`, a fraction (`WARMUP_FRACTION`) of the candidate's epoch budget
+(tuner.schedule: 5 epochs on the image space, 75 on a small motion set), at least one epoch.
 
 Hyperband runs its own successive halving and uses neither rule. Every engine obeys the deadline:
 when `--timeout` has passed, the running trial stops at the end of its epoch.
@@ -33,11 +37,8 @@ from typing import Any
 import optuna
 
 WARMUP_FRACTION = 0.2
-WARMUP_UNKNOWN = 5  # epochs of warm-up when the epoch budget is not known (the former fixed warm-up)
+WARMUP_UNKNOWN = 5  # epochs of warm-up: fixed, or for tpe-cost when the epoch budget is not known
 MIN_TRIALS = 3
-# "time" (the equal-time rule) or "median" (Optuna's MedianPruner at equal epochs: the rule before
-# issue 14, which benchmarks/search_efficiency.py reproduces as the old default)
-SINGLE_OBJECTIVE_RULE = "time"
 
 
 def warmup_epochs(max_epochs: int) -> int:
@@ -72,9 +73,9 @@ def median_pruner() -> Any:
     return optuna.pruners.MedianPruner(n_startup_trials=MIN_TRIALS + 2, n_warmup_steps=0)
 
 
-def single_objective_pruner() -> Any:
-    """The Optuna pruner for the study: the rule `SINGLE_OBJECTIVE_RULE` names."""
-    return TimePruner() if SINGLE_OBJECTIVE_RULE == "time" else median_pruner()
+def single_objective_pruner(per_second: bool) -> Any:
+    """The Optuna pruner for the study: the equal-time rule for `tpe-cost`, else the median rule."""
+    return TimePruner() if per_second else median_pruner()
 
 
 PEER_STATES = ("feasible", "pruned")  # trials that met the budgets (pruned ones passed the pre-check)
@@ -163,8 +164,10 @@ class EpochGuard:
         mode: str,
         deadline: float | None,
         finished: list[tuple[float, float, list[float]]] | None = None,
+        scaled_warmup: bool = True,
     ) -> None:
         self.trial = trial
+        self.scaled_warmup = scaled_warmup  # False: the fixed WARMUP_UNKNOWN epochs
         self.mode = mode  # "time", "median", "pareto" or "off"
         self.deadline = deadline
         self.finished = finished or []
@@ -178,7 +181,7 @@ class EpochGuard:
     def set_costs(self, latency_ms: float, ram_bytes: float, max_epochs: int | None = None) -> None:
         """Called when the pre-check passed, right before training: costs, epoch budget, start of fit."""
         self.latency_ms, self.ram_bytes = latency_ms, ram_bytes
-        if max_epochs is not None:
+        if max_epochs is not None and self.scaled_warmup:
             self.warmup = warmup_epochs(max_epochs)
         self.fit_start = time.time()
 

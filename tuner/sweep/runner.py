@@ -349,9 +349,11 @@ def run_worker(
     max_epochs = settings.epochs or int(space.fixed.get("epochs", 30))
     n_existing = len(optuna.load_study(study_name=settings.name, storage=storage).get_trials(deepcopy=False))
     engine = make_engine(settings.engine, space, _engine_seed(settings, index, n_existing), folder, max_epochs)
-    pruner = pruning.single_objective_pruner()
+    per_second = bool(getattr(engine, "per_second", False))  # tpe-cost
+    pruner = pruning.single_objective_pruner(per_second)
     study = optuna.load_study(study_name=settings.name, storage=storage, sampler=engine.sampler, pruner=pruner)
-    mode = "off" if not engine.uses_pruner else ("pareto" if engine.multi_objective else pruning.SINGLE_OBJECTIVE_RULE)
+    rule = "time" if per_second else "median"
+    mode = "off" if not engine.uses_pruner else ("pareto" if engine.multi_objective else rule)
     phases = dict(startup or {})
     t0 = time.perf_counter()
     if problem is None:
@@ -408,7 +410,7 @@ def run_worker(
                         observed = [observed_from_attrs(t.user_attrs) for t in study.get_trials(deepcopy=False)]
                         problem.time_model = TrainingTimeModel(host, [o for o in observed if o is not None])
                         curves = _curves(study) if mode == "pareto" else []
-                        guard = EpochGuard(trial, mode, deadline, curves)
+                        guard = EpochGuard(trial, mode, deadline, curves, scaled_warmup=per_second)
                         summary = run_and_record(
                             study, asked, engine, problem, folder / "trials" / str(trial.number), guard, emit
                         )
