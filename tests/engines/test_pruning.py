@@ -53,6 +53,14 @@ def test_median_pruner_through_the_epoch_guard():
     assert guard.curve == [0.3] * 6
 
 
+def test_prune_message_names_the_sweeps_score_when_it_is_not_plain_accuracy():
+    guard = EpochGuard(None, "pareto", None, finished=CHEAP)
+    guard.set_costs(2.0, 2000, max_epochs=25)
+    with pytest.raises(Pruned, match=r"pruned at epoch 6: val score 0.500 < median 0.800"):
+        for e in range(8):
+            guard(e, {"val_metric": 0.5, "val_accuracy": 0.9})
+
+
 def test_deadline_stops_any_engine():
     guard = EpochGuard(None, "off", time.time() - 1)
     with pytest.raises(Pruned, match="stopped after epoch 1: the sweep's --timeout was reached"):

@@ -135,6 +135,7 @@ def should_prune_pareto(
     finished: list[tuple[float, float, list[float]]],
     warmup: int = 5,
     min_trials: int = MIN_TRIALS,
+    label: str = "val accuracy",
 ) -> str | None:
     """The multi-objective rule. `finished`: (latency_ms, ram_bytes, val-accuracy curve) of finished
     trials; `epoch` counts from 0. Returns the reason to prune, or None to go on."""
@@ -148,7 +149,7 @@ def should_prune_pareto(
     med = statistics.median(peers)
     if acc < med:
         return (
-            f"pruned at epoch {epoch + 1}: val accuracy {acc:.3f} < median {med:.3f} of {len(peers)} "
+            f"pruned at epoch {epoch + 1}: {label} {acc:.3f} < median {med:.3f} of {len(peers)} "
             f"earlier trials at least as cheap on latency and RAM"
         )
     return None
@@ -188,6 +189,7 @@ class EpochGuard:
     def __call__(self, epoch: int, logs: dict[str, float]) -> None:
         # the sweep's metric on validation (tuner.schedule sets val_metric); plain accuracy otherwise
         acc = float(logs.get("val_metric", logs.get("val_accuracy", float("nan"))))
+        label = "val score" if "val_metric" in logs else "val accuracy"  # the score may be balanced acc / F1
         self.curve.append(acc)
         if self.deadline is not None and time.time() > self.deadline:
             raise Pruned(f"stopped after epoch {epoch + 1}: the sweep's --timeout was reached", self.curve)
@@ -206,11 +208,12 @@ class EpochGuard:
             self.trial.report(acc, epoch)
             if epoch >= self.warmup and self.trial.should_prune():
                 raise Pruned(
-                    f"pruned at epoch {epoch + 1}: val accuracy {acc:.3f} below the median of "
-                    f"earlier trials at that epoch",
+                    f"pruned at epoch {epoch + 1}: {label} {acc:.3f} below the median of earlier trials at that epoch",
                     self.curve,
                 )
         elif self.mode == "pareto":
-            reason = should_prune_pareto(acc, epoch, self.latency_ms, self.ram_bytes, self.finished, self.warmup)
+            reason = should_prune_pareto(
+                acc, epoch, self.latency_ms, self.ram_bytes, self.finished, self.warmup, label=label
+            )
             if reason:
                 raise Pruned(reason, self.curve)
