@@ -21,7 +21,8 @@ def sweep(
     data: Annotated[str | None, Opt(help="data: bundled demo name or a path; default: the space's demo data")] = None,
     name: Annotated[str, Opt(help="sweep name: results go to results/NAME/")] = "demo",
     engine: Annotated[
-        str, Opt(help="search engine: tpe (default), nsga2, random, grid, hyperband, bayesian (docs/engines.md)")
+        str,
+        Opt(help="search engine: tpe (default), nsga2, random, grid, hyperband, bayesian, tpe-cost (docs/engines.md)"),
     ] = "tpe",
     trials: Annotated[int, Opt(help="total number of trials in the sweep, resumes included")] = 10,
     timeout: Annotated[
