@@ -100,6 +100,8 @@ def test_pipeline_runs_the_extra_draws_only_when_the_candidate_can_reach_the_bes
     assert calls == small_problem.folds[: draws - 1]
     assert m["val_score"] == pytest.approx(np.mean(m["val_scores"]))
     assert m["val_scores"][1:] == [0.25] * (draws - 1)
+    # the machine's load before and after training, for judging the training-time estimate
+    assert len(m["load_average"]) == 2 and all(v >= 0 for v in m["load_average"])
 
 
 def test_the_rule_is_stated_where_sweep_yaml_reads_it(small_problem) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -186,6 +187,13 @@ def _ids(ds: Dataset) -> frozenset[int]:
 # REPEATS seeded train/validation draws (a winner picked on a dozen samples is picked by luck).
 SMALL_VALIDATION = 20
 REPEATS = 3
+
+
+def _load_average() -> float | None:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:  # not available on this platform
+        return None
 
 
 def validation_repeats(n_val: int) -> int:
@@ -384,6 +392,8 @@ def run_candidate(
         "bn_elems": int(pre_est["bn_elems"]),
         "n_layers": int(pre_est["n_layers"]),
         "input_shape": list(pre.input_shape),
+        # 1-minute load average before and after training: lets the training-time estimate be judged under load
+        "load_average": [_load_average()],
     }
     if reasons:
         margins = problem.budgets.margins(
@@ -467,6 +477,7 @@ def run_candidate(
             val_scores.append(_fold_score(params, fold))
     metrics["val_score"] = float(np.mean(val_scores))
     metrics["val_draws"] = len(val_scores)
+    metrics["load_average"] = [*base_metrics["load_average"], _load_average()]
     return CandidateResult(state, reason, metrics, est, tflite, model, pre.state())
 
 
