@@ -354,7 +354,6 @@ def run_candidate(
     from tuner.metrics import recalls, score, scores
     from tuner.models import build_model
     from tuner.quantize import predict_int8, to_int8
-    from tuner.train import train
 
     emit = on_event or (lambda *a, **k: None)
     timed = stages if stages is not None else StageTimer()
@@ -366,7 +365,7 @@ def run_candidate(
             model = build_model(params, pre.input_shape, len(problem.class_names), seed=problem.seed)
     except InputError as exc:  # a combination the space allows but the data cannot (e.g. FFT > window)
         raise CandidateRejected(f"invalid candidate: {exc}") from exc
-    (x_tr, y_tr), (x_va, y_va), (x_te, y_te) = feats["train"], feats["val"], feats["test"]
+    (x_tr, _), (x_va, y_va), (x_te, y_te) = feats["train"], feats["val"], feats["test"]
     dsp = pre.cost()
 
     emit("stage", stage="pre-check")
@@ -411,19 +410,7 @@ def run_candidate(
     emit("precheck", estimate=pre_est, est_train_seconds=est_train_s, metrics={k: base_metrics[k] for k in keep})
     emit("stage", stage="train")
     with timed("fit"):
-        result = train(
-            model,
-            x_tr,
-            y_tr,
-            x_va,
-            y_va,
-            params,
-            seed=problem.seed,
-            on_epoch=on_epoch,
-            epochs=problem.epochs,
-            metric=problem.metric,
-            class_weight=problem.class_weight,
-        )
+        result = _train(model, feats, params, problem, on_epoch)
 
     emit("stage", stage="int8")
     with timed("int8_convert"):
@@ -481,28 +468,36 @@ def run_candidate(
     return CandidateResult(state, reason, metrics, est, tflite, model, pre.state())
 
 
-def _fold_score(params: dict[str, Any], fold: Problem) -> float:
-    """The int8 validation metric of the candidate trained on another train/validation draw."""
-    from tuner.metrics import score
-    from tuner.models import build_model
-    from tuner.quantize import predict_int8, to_int8
+def _train(model: Any, feats: dict[str, Any], params: dict[str, Any], problem: Problem, on_epoch: Any = None) -> Any:
+    """Train on `problem`'s train split with its settings: every validation draw is trained alike."""
     from tuner.train import train
 
-    pre, feats = fold.features(params)
     (x_tr, y_tr), (x_va, y_va) = feats["train"], feats["val"]
-    model = build_model(params, pre.input_shape, len(fold.class_names), seed=fold.seed)
-    train(
+    return train(
         model,
         x_tr,
         y_tr,
         x_va,
         y_va,
         params,
-        seed=fold.seed,
-        epochs=fold.epochs,
-        metric=fold.metric,
-        class_weight=fold.class_weight,
+        seed=problem.seed,
+        on_epoch=on_epoch,
+        epochs=problem.epochs,
+        metric=problem.metric,
+        class_weight=problem.class_weight,
     )
+
+
+def _fold_score(params: dict[str, Any], fold: Problem) -> float:
+    """The int8 validation metric of the candidate trained on another train/validation draw."""
+    from tuner.metrics import score
+    from tuner.models import build_model
+    from tuner.quantize import predict_int8, to_int8
+
+    pre, feats = fold.features(params)
+    (x_tr, _), (x_va, y_va) = feats["train"], feats["val"]
+    model = build_model(params, pre.input_shape, len(fold.class_names), seed=fold.seed)
+    _train(model, feats, params, fold)
     tflite = to_int8(model, x_tr, seed=fold.seed)
     return score(y_va, predict_int8(tflite, x_va).argmax(axis=1), len(fold.class_names), fold.metric)
 
