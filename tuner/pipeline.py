@@ -274,16 +274,10 @@ def precheck(
             "n_layers": sum(1 for _ in model._flatten_layers(include_self=False)),
         }
     est = problem._prechecks[key]
-    from tuner.schedule import schedule
+    from tuner.schedule import candidate_schedule
 
     # the epochs and batch training will use (small data: more epochs, smaller batches)
-    plan = schedule(
-        len(x_train),
-        int(params.get("batch_size", 32)),
-        int(problem.epochs or params.get("epochs", 30)),
-        0,
-        fixed_epochs=bool(problem.epochs),
-    )
+    plan = candidate_schedule(params, len(x_train), problem.epochs)
     epochs = plan.epochs
     cost = TrainCost(
         family=str(params.get("family", "")),

@@ -43,6 +43,18 @@ def schedule(n_train: int, batch_size: int, epochs: int, patience: int, fixed_ep
     return Schedule(batch, int(epochs), int(patience))
 
 
+def candidate_schedule(params: dict[str, Any], n_train: int, epochs: int | None) -> Schedule:
+    """The schedule of one candidate: its `batch_size`, `epochs` and `patience` parameters (space
+    defaults 32 / 30 / 8), or `epochs` when given (--epochs, Hyperband's budget), which is kept."""
+    return schedule(
+        n_train,
+        int(params.get("batch_size", 32)),
+        int(epochs if epochs is not None else params.get("epochs", 30)),
+        int(params.get("patience", 8)),
+        fixed_epochs=epochs is not None,
+    )
+
+
 # The score adds a loss term below one validation sample's worth (for <= 1000 samples): among
 # epochs of equal accuracy, the one with the lower loss is kept, and patience restarts while the
 # loss still falls, so training runs on to convergence.

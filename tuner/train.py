@@ -48,7 +48,7 @@ def train(
     scales with the data unless `epochs` is given); `class_weight` for imbalanced classes."""
     import keras
 
-    from tuner.schedule import schedule, val_score_callback
+    from tuner.schedule import candidate_schedule, val_score_callback
 
     keras.utils.set_random_seed(seed)
     model.compile(
@@ -59,13 +59,7 @@ def train(
         # small models (motion epochs 2x faster on 2 cores, same accuracy: docs/engines.md)
         steps_per_execution=STEPS_PER_EXECUTION,
     )
-    plan = schedule(
-        len(x_train),
-        int(params.get("batch_size", 32)),
-        int(epochs if epochs is not None else params.get("epochs", 30)),
-        int(params.get("patience", 8)),
-        fixed_epochs=epochs is not None,
-    )
+    plan = candidate_schedule(params, len(x_train), epochs)
     n_classes = int(model.output_shape[-1])
     callbacks: list[Any] = [
         val_score_callback(x_val, y_val, n_classes, metric),

@@ -48,15 +48,9 @@ def warmup_epochs(max_epochs: int) -> int:
 
 def planned_epochs(params: dict[str, Any], n_train: int, epochs: int | None) -> int:
     """The epoch budget `tuner.train.train` gives this candidate (tuner.schedule)."""
-    from tuner.schedule import schedule
+    from tuner.schedule import candidate_schedule
 
-    return schedule(
-        n_train,
-        int(params.get("batch_size", 32)),
-        int(epochs if epochs is not None else params.get("epochs", 30)),
-        int(params.get("patience", 8)),
-        fixed_epochs=epochs is not None,
-    ).epochs
+    return candidate_schedule(params, n_train, epochs).epochs
 
 
 class Pruned(Exception):
