@@ -1,6 +1,6 @@
-"""Repeated validation draws are paid only by candidates that can still rank first
-(pipeline.more_draws): the rule, its guarantee for the winner over simulated sweeps, and the
-pipeline running the extra draws or not."""
+"""Cross-validation folds 2..K are paid only by candidates that can still rank first
+(pipeline.more_draws): the rule, its guarantee for the winner over simulated sweeps, the pipeline
+running the extra folds or not, and the pre-check counting every fold's training."""
 
 from __future__ import annotations
 
@@ -36,14 +36,14 @@ def test_best_score_is_over_feasible_trials_only() -> None:
 
 @pytest.mark.parametrize("seed", range(20))
 def test_the_top_ranked_candidate_always_has_every_draw(seed: int) -> None:
-    """Simulated sweeps: 3 draws per candidate (a quality plus per-draw noise as large as on the
+    """Simulated sweeps: 5 folds per candidate (a quality plus per-fold noise as large as on the
     motion demo's 14 validation subjects), some over budget. The candidate ranked first by the mean
-    of the draws it ran always ran all 3, and the rule saves draws."""
+    of the folds it ran always ran all 5, and the rule saves trainings."""
     rng = np.random.default_rng(seed)
     recs: list[TrialRecord] = []
     ran = []
     for n in range(15):
-        draws = np.clip(rng.uniform(0.4, 0.9) + rng.normal(0, 0.08, 3), 0, 1)
+        draws = np.clip(rng.uniform(0.4, 0.9) + rng.normal(0, 0.08, 5), 0, 1)
         feasible = rng.random() > 0.2
         scores = [float(draws[0])]
         for d in draws[1:]:
@@ -53,8 +53,8 @@ def test_the_top_ranked_candidate_always_has_every_draw(seed: int) -> None:
         ran.append(len(scores))
         recs.append(_record(n, "feasible" if feasible else "rejected", float(np.mean(scores))))
     top = max((r for r in recs if r.state is CandidateState.FEASIBLE), key=lambda r: r.metrics["val_score"])
-    assert ran[top.trial] == 3
-    assert sum(ran) < 3 * len(ran)
+    assert ran[top.trial] == 5
+    assert sum(ran) < 5 * len(ran)
 
 
 @pytest.fixture(scope="module")
@@ -84,8 +84,8 @@ PARAMS = {
 }
 
 
-@pytest.mark.parametrize("bar,draws", [(None, 3), (2.0, 1)])
-def test_pipeline_runs_the_extra_draws_only_when_the_candidate_can_reach_the_best(
+@pytest.mark.parametrize("bar,draws", [(None, 5), (2.0, 1)])
+def test_pipeline_runs_the_extra_folds_only_when_the_candidate_can_reach_the_best(
     small_problem, monkeypatch: pytest.MonkeyPatch, bar: float | None, draws: int
 ) -> None:
     import tuner.pipeline as pipeline
@@ -93,7 +93,7 @@ def test_pipeline_runs_the_extra_draws_only_when_the_candidate_can_reach_the_bes
     calls = []
     monkeypatch.setattr(pipeline, "_fold_score", lambda params, fold: calls.append(fold) or 0.25)
     monkeypatch.setattr(small_problem, "score_bar", bar)
-    assert len(small_problem.folds) == 2
+    assert len(small_problem.folds) == 4  # 5-fold cross-validation: fold 1 is the first training
     res = pipeline.run_candidate(PARAMS, small_problem)
     m = res.metrics
     assert res.state == "feasible" and m["val_draws"] == draws == len(m["val_scores"])
@@ -105,9 +105,31 @@ def test_pipeline_runs_the_extra_draws_only_when_the_candidate_can_reach_the_bes
 
 
 def test_the_rule_is_stated_where_sweep_yaml_reads_it(small_problem) -> None:
-    note = small_problem.validation_note
-    assert note.startswith("3 repeated validation splits")
-    assert note.endswith(
-        "draws 2-3 only while the candidate is within the budgets and its mean so far is within 0.1 "
-        "of the best feasible score (the winner always has all 3)"
+    """Was "3 repeated validation splits ... draws 2-3": the re-draws became 5 folds."""
+    p = small_problem
+    note = p.validation_note
+    pool = len(p.train) + len(p.val)
+    assert pool == 28  # 40 recordings, 12 held out for test
+    assert note.startswith(
+        f"5-fold stratified cross-validation over a pool of 28 samples (train + validation): the ranking "
+        f"score is the mean accuracy over the 5 validation folds, every sample in exactly one; fold 1 "
+        f"({len(p.val)} validation, {len(p.train)} training) trains the model that is exported and tested"
     )
+    assert note.endswith(
+        "folds 2-5 only while the candidate is within the budgets and its mean so far is within 0.1 "
+        "of the best feasible score (the winner always has all 5)"
+    )
+
+
+def test_precheck_counts_a_training_per_fold(small_problem, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tuner.models import build_model
+    from tuner.pipeline import precheck
+
+    pre, feats = small_problem.features(PARAMS)
+    model = build_model(PARAMS, pre.input_shape, len(small_problem.class_names), seed=0)
+    x_tr = feats["train"][0]
+    _, five = precheck(model, x_tr, small_problem, pre.cost(), PARAMS)
+    monkeypatch.setattr(small_problem, "folds", [])
+    _, one = precheck(model, x_tr, small_problem, pre.cost(), PARAMS)
+    assert five.seconds == pytest.approx(5 * one.seconds)
+    assert (five.low, five.high) == pytest.approx((5 * one.low, 5 * one.high))

@@ -1,12 +1,12 @@
-"""Small and imbalanced data: training schedule, metrics (vs scikit-learn), class weights, repeated
-validation draws, one evaluation hop for every candidate. Nothing here trains a model."""
+"""Small and imbalanced data: training schedule, metrics (vs scikit-learn), class weights,
+cross-validation folds, one evaluation hop for every candidate. Nothing here trains a model."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from tuner.data import Dataset, resplit, split
+from tuner.data import Dataset, split
 from tuner.metrics import balanced_class_weights, confusion, recalls, scores
 from tuner.schedule import schedule
 
@@ -62,31 +62,28 @@ def _recordings(n: int = 40, groups: bool = False) -> Dataset:
 
 
 @pytest.mark.parametrize("groups", [False, True])
-def test_repeated_draws_keep_the_test_split_out_and_differ(groups: bool) -> None:
-    tr, va, te = split(_recordings(groups=groups), seed=0)
-    ids = {id(a) for a in te.x}
-    draws = [resplit(tr, va, seed=s) for s in (1000, 2000)]
-    for t2, v2 in draws:
-        assert len(t2) + len(v2) == len(tr) + len(va)
-        assert not ({id(a) for a in t2.x} | {id(a) for a in v2.x}) & ids  # test never in a draw
-        assert set(np.unique(v2.y)) == {0, 1}
-        if groups:
-            assert not set(t2.groups) & set(v2.groups)  # subjects stay apart
-
-
-@pytest.mark.parametrize("groups", [False, True])
-def test_small_validation_is_repeated_on_distinct_draws(groups: bool) -> None:
+def test_small_validation_is_cross_validated_over_the_pool(groups: bool) -> None:
+    """Was: 3 seeded re-draws that could overlap. Now 5 folds over train + validation: fold 1 is
+    the problem's own train/validation (the first training), folds 2-5 the extra trainings, every
+    pool recording validated once, the test split in none."""
     from tuner.budgets import Budgets
     from tuner.pipeline import Problem
 
     tr, va, te = split(_recordings(groups=groups), seed=0)
+    pool = {id(a) for a in tr.x} | {id(a) for a in va.x}
     p = Problem("t", tr, va, te, None, Budgets()).configure()
-    assert len(va) < 20 and len(p.folds) == 2
-    vals = [frozenset(id(a) for a in v.x) for v in [va] + [f.val for f in p.folds]]
-    assert len(set(vals)) == 3
-    assert all(f.test is te for f in p.folds)
-    assert p.validation_note.startswith("3 repeated validation splits")
-    assert Problem("t", tr, va, te, None, Budgets()).configure(repeats=1).folds == []
+    assert len(va) < 20 and len(p.folds) == 4
+    vals = [{id(a) for a in f.val.x} for f in [p, *p.folds]]
+    assert sorted(len(v) for v in vals) == sorted(len(f.val) for f in [p, *p.folds])
+    assert set().union(*vals) == pool and sum(map(len, vals)) == len(pool)  # each once
+    assert all(f.test is te and p.test is te for f in p.folds)
+    assert all(not {id(a) for a in f.train.x} & v for f, v in zip([p, *p.folds], vals, strict=True))
+    if groups:
+        assert all(not set(f.train.groups) & set(f.val.groups) for f in [p, *p.folds])
+    how = "5-fold grouped stratified" if groups else "5-fold stratified"
+    assert p.validation_note.startswith(f"{how} cross-validation over a pool of {len(pool)} samples")
+    one = Problem("t", tr, va, te, None, Budgets()).configure(repeats=1)
+    assert one.folds == [] and one.train is tr and one.val is va  # no cross-validation: the seeded split
 
 
 def test_validation_and_test_windows_use_one_hop_for_every_stride() -> None:
@@ -101,3 +98,43 @@ def test_validation_and_test_windows_use_one_hop_for_every_stride() -> None:
     # 100 samples, windows of 50, per recording: (100 - 50) // hop + 1 windows; 250 ms = 12 samples
     # (12.5 rounds to even) -> 5, 500 ms = 25 -> 3, 1000 ms = 50 -> 2; evaluation always every 12 -> 5
     assert sizes == {250: (20, 20), 500: (12, 20), 1000: (8, 20)}
+
+
+@pytest.mark.parametrize("repeats", [None, 1])
+def test_retrain_trains_on_the_data_of_the_sweeps_first_training(tmp_path, monkeypatch, repeats) -> None:
+    """The exported config carries the sweep's `repeats`: retrain trains once, on fold 1 (small data,
+    default) or on the seeded split (repeats 1), as the sweep's first training did."""
+    from _small_data import write_long_csv
+
+    import tuner.estimate.training_time as training_time
+    import tuner.pipeline as pipeline
+    from tuner.budgets import Budgets
+    from tuner.config import CandidateConfig, load_config, save_config
+    from tuner.errors import CandidateFailed, InputError
+    from tuner.exporter import retrain
+
+    csv = write_long_csv(tmp_path / "m.csv", n_recordings=40)
+    params = {"window_ms": 1000, "stride_ms": 500, "dsp": "raw", "family": "dense", "layers": 1, "units1": 8}
+    cfg = CandidateConfig(
+        name="s/trial-0", data=str(csv), domain="motion", space="motion", target="nano33ble", rate_hz=50.0,
+        repeats=repeats, candidate=params,
+    )  # fmt: skip
+    save_config(cfg, tmp_path / "config.yaml")
+    assert load_config(tmp_path / "config.yaml").repeats == repeats
+    seen = {}
+
+    def stop(params, problem, on_event=None):
+        seen["problem"] = problem
+        raise CandidateFailed("stopped by the test")
+
+    monkeypatch.setattr(pipeline, "run_candidate", stop)
+    monkeypatch.setattr(training_time, "measure_host", lambda: None)
+    with pytest.raises(InputError, match="stopped by the test"):
+        retrain(tmp_path / "config.yaml", out=tmp_path / "out")
+    sweep = pipeline.Problem.from_source(str(csv), None, Budgets(), domain="motion", rate_hz=50.0)
+    sweep.configure(repeats=repeats)
+    assert len(sweep.folds) == (4 if repeats is None else 0)
+    got = seen["problem"]
+    assert got.folds == []  # one training
+    assert [a.tobytes() for a in got.val.x] == [a.tobytes() for a in sweep.val.x]
+    assert [a.tobytes() for a in got.train.x] == [a.tobytes() for a in sweep.train.x]

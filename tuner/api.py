@@ -36,8 +36,8 @@ def sweep(
     `space`: a name or YAML path; None picks it from `data` (image folder -> image, WAV folder ->
     audio, long table -> motion, wide table -> tabular; no data: motion). `rate_hz`: sampling rate of
     time series without a time column. `metric`: accuracy, balanced_accuracy or macro_f1, what the
-    sampler, pruner and leaderboard rank by. `repeats`: train/validation draws the ranking score
-    averages (None: 3 when validation has fewer than 20 samples, else 1).
+    sampler, pruner and leaderboard rank by. `repeats`: cross-validation folds the ranking score
+    averages (None: 5, grouped and stratified, when validation has fewer than 20 samples, else 1).
 
     `engine`: tpe (default), nsga2, random, grid, hyperband, bayesian (see docs/engines.md).
     `workers`: processes on this machine sharing the study; `storage`: an Optuna RDB URL (e.g.

@@ -48,6 +48,9 @@ class CandidateConfig(BaseModel):
         "accuracy", description="validation metric early stopping watches (the sweep's ranking metric)"
     )
     class_weight: Literal["balanced"] | None = Field(None, description="balanced: weigh classes by 1/count")
+    repeats: int | None = Field(
+        None, gt=0, description="the sweep's cross-validation folds (None: 5 on small data); retrain trains on fold 1"
+    )
     budgets: BudgetsConfig = Field(default_factory=BudgetsConfig)
     candidate: dict[str, Any] = Field(description="preprocessing, architecture and training parameters")
 
@@ -159,7 +162,7 @@ def render_config(cfg: CandidateConfig) -> str:
         space = load_space(cfg.space)
     except InputError:
         space = None
-    unset = {k for k in ("rate_hz", "class_weight") if getattr(cfg, k) is None}
+    unset = {k for k in ("rate_hz", "class_weight", "repeats") if getattr(cfg, k) is None}
     unset |= {"metric"} if cfg.metric == "accuracy" else set()  # defaults left out: older configs read alike
     head = cfg.model_dump(exclude={"candidate"} | unset)
     lines = [

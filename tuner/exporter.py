@@ -156,6 +156,7 @@ def trial_config(name: str, rec: TrialRecord, study: Any = None) -> CandidateCon
         rate_hz=settings.rate_hz,
         metric=settings.metric,
         class_weight="balanced" if settings.class_weights.startswith("balanced") else None,
+        repeats=settings.repeats,
         budgets=BudgetsConfig(
             latency_ms=settings.latency_ms,
             ram_kb=settings.ram_kb,
@@ -314,7 +315,8 @@ def retrain(
     # retrain never rejects: the user asked for this model; budget breaches are reported instead
     problem = Problem.from_source(
         data or cfg.data, target, Budgets(), seed=cfg.seed, epochs=epochs, domain=cfg.domain, rate_hz=cfg.rate_hz
-    ).configure(metric=cfg.metric, class_weight=cfg.class_weight or "none", repeats=1)
+    ).configure(metric=cfg.metric, class_weight=cfg.class_weight or "none", repeats=cfg.repeats)
+    problem.folds = []  # one training, on the data the sweep's first training used (fold 1 on small data)
     from tuner.estimate.training_time import measure_host
 
     problem.host = measure_host()

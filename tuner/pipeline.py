@@ -51,9 +51,9 @@ class Problem:
     _prechecks: dict[str, dict[str, Any]] = field(default_factory=dict)
     metric: str = "accuracy"  # ranks candidates (tuner.metrics); early stopping and pruning watch it
     class_weight: dict[int, float] | None = None  # balanced weights for imbalanced classes
-    folds: list[Problem] = field(default_factory=list)  # extra train/validation draws (small data)
+    folds: list[Problem] = field(default_factory=list)  # cross-validation folds 2..K (small data)
     # best ranking score of the sweep's feasible trials so far (set by the sweep before each trial):
-    # the extra draws run only while a candidate can still reach it (`more_draws`); None: always
+    # folds 2..K run only while a candidate can still reach it (`more_draws`); None: always
     score_bar: float | None = None
 
     @classmethod
@@ -73,10 +73,20 @@ class Problem:
 
     def configure(self, metric: str = "accuracy", class_weight: str = "auto", repeats: int | None = None) -> Problem:
         """Ranking metric, class weights ("auto": balanced when imbalanced, "balanced", "none") and
-        validation repeats (None: `validation_repeats` decides) for this data."""
+        cross-validation folds (`repeats`; None: `validation_folds` decides) for this data.
+
+        With 2+ folds the pool (train + validation) is cut into grouped, stratified folds
+        (tuner.data.cv_folds): this problem's train/validation become fold 1 (what the first
+        training, the one exported and tested, uses) and `folds` holds folds 2..K."""
+        from tuner.data import cv_folds
         from tuner.metrics import balanced_class_weights
 
         self.metric = metric
+        k = validation_folds(len(self.val)) if repeats is None else repeats
+        self.folds = []
+        cv = cv_folds(self.train, self.val, k, seed=self.seed) if k > 1 else []
+        if cv:
+            (self.train, self.val), self._features = cv[0], {}
         n = len(self.class_names)
         if class_weight == "auto":
             self.class_weight = balanced_class_weights(self.train.y, n)
@@ -84,22 +94,10 @@ class Problem:
             self.class_weight = (
                 balanced_class_weights(self.train.y, n, ratio=1.0) if class_weight == "balanced" else None
             )
-        k = validation_repeats(len(self.val)) if repeats is None else repeats
-        self.folds = []
-        seen = [_ids(self.val)]
-        for i in range(1, 10 * k):  # draws that repeat an earlier validation set are skipped
-            if len(self.folds) == k - 1:
-                break
-            fold = self._fold(i)
-            if _ids(fold.val) not in seen:
-                seen.append(_ids(fold.val))
-                self.folds.append(fold)
+        self.folds = [self._fold(train, val) for train, val in cv[1:]]
         return self
 
-    def _fold(self, i: int) -> Problem:
-        from tuner.data import resplit
-
-        train, val = resplit(self.train, self.val, seed=self.seed + 1000 * i)
+    def _fold(self, train: Dataset, val: Dataset) -> Problem:
         return Problem(
             self.data_source,
             train,
@@ -123,11 +121,17 @@ class Problem:
                 f"the test split ({len(self.test)}) is only reported"
             )
         k = len(self.folds) + 1
+        pool = len(self.train) + len(self.val)
+        groups = [g for g in (self.train.groups, self.val.groups) if g is not None]
+        n_groups = len(np.unique(np.concatenate(groups))) if len(groups) == 2 else 0
+        how, unit = ("grouped stratified", "subject") if n_groups >= 3 else ("stratified", "sample")
+        units = f"whole subjects, {n_groups}; " if n_groups >= 3 else ""
         return (
-            f"{k} repeated validation splits: the ranking score is the mean {self.metric} "
-            f"over {k} seeded re-draws of about {len(self.val)} validation {what} from "
-            f"a pool of {len(self.train) + len(self.val)}; the test split ({len(self.test)}) is only reported; "
-            f"draws 2-{k} only while the candidate is within the budgets and its mean so far is within "
+            f"{k}-fold {how} cross-validation over a pool of {pool} samples ({units}train + validation): "
+            f"the ranking score is the mean {self.metric} over the {k} validation folds, every {unit} "
+            f"in exactly one; fold 1 ({len(self.val)} validation, {len(self.train)} training) trains the "
+            f"model that is exported and tested; the test split ({len(self.test)}) is only reported; "
+            f"folds 2-{k} only while the candidate is within the budgets and its mean so far is within "
             f"{DRAW_MARGIN} of the best feasible score (the winner always has all {k})"
         )
 
@@ -178,15 +182,13 @@ def _evict(cache: dict[str, Any], limit: int) -> None:
         cache.pop(next(iter(cache)))
 
 
-def _ids(ds: Dataset) -> frozenset[int]:
-    """The samples of a split, by content (splits copy arrays)."""
-    return frozenset(hash(np.asarray(a).tobytes()) for a in ds.x)
-
-
-# Fewer validation samples (recordings, images, rows) than this: the ranking score is averaged over
-# REPEATS seeded train/validation draws (a winner picked on a dozen samples is picked by luck).
+# Fewer validation samples (recordings, images, rows) than this: the ranking score is the mean over
+# FOLDS cross-validation folds of the pool (a winner picked on a dozen samples is picked by luck).
+# 5: each fold trains on 80 % of the pool, as the seeded split's 20 % validation does, so the
+# exported model (fold 1) trains on as much data as without cross-validation, and every pool
+# sample is validated once; 10 folds would double the trainings for 10 % more training data.
 SMALL_VALIDATION = 20
-REPEATS = 3
+FOLDS = 5
 
 
 def _load_average() -> float | None:
@@ -196,15 +198,15 @@ def _load_average() -> float | None:
         return None
 
 
-def validation_repeats(n_val: int) -> int:
-    return REPEATS if n_val < SMALL_VALIDATION else 1
+def validation_folds(n_val: int) -> int:
+    return FOLDS if n_val < SMALL_VALIDATION else 1
 
 
-# The extra draws are paid only by candidates that can still win: draw k+1 runs while the mean of the
+# Folds 2..K are paid only by candidates that can still win: fold k+1 runs while the mean of the
 # first k is at least the sweep's best feasible score so far minus DRAW_MARGIN. A candidate stopped
 # earlier keeps that mean, which is below the best (and the best only rises), so it never ranks first:
-# the winner's score is always the mean of every draw. 0.1: about the largest gap between draw 1 and
-# the 3-draw mean on issue 12's small-data sweeps (0.109; 95th percentile 0.04).
+# the winner's score is always the mean of every fold. 0.1: about the largest gap between draw 1 and
+# the 3-draw mean on issue 12's small-data sweeps with 3 random draws (0.109; 95th percentile 0.04).
 DRAW_MARGIN = 0.1
 
 
@@ -293,7 +295,7 @@ def precheck(
         problem.host or HostThroughput(0.05, 1e-3, 1e-9, source="default")
     )
     train = model_t.estimate(cost, epochs)
-    draws = 1 + len(problem.folds)  # repeated validation trains once per draw
+    draws = 1 + len(problem.folds)  # cross-validation trains once per fold
     if draws > 1:
         train = dataclasses.replace(
             train, seconds=train.seconds * draws, low=train.low * draws, high=train.high * draws
@@ -410,7 +412,7 @@ def run_candidate(
     with timed("int8_convert"):
         tflite = to_int8(model, x_tr, seed=problem.seed)
     n = len(problem.class_names)
-    with timed("validation"):  # the ranking score: int8 on validation (more draws on small data: below)
+    with timed("validation"):  # the ranking score: int8 on validation (more folds on small data: below)
         val_scores = [score(y_va, predict_int8(tflite, x_va).argmax(axis=1), n, problem.metric)]
     with timed("eval_float"):
         float_acc, float_cm = _accuracy_and_confusion(_predict_float(model, x_te), y_te, n)
@@ -437,23 +439,23 @@ def run_candidate(
         "history": result.history,
         "class_names": list(problem.class_names),
         "stage_seconds": timed.seconds,  # the same dict: `write` is added by save_artifacts
-        # test split: every metric; validation: the ranking score (mean over draws), never the test
+        # test split: every metric; validation: the ranking score (mean over folds), never the test
         "int8_balanced_accuracy": int8_scores["balanced_accuracy"],
         "int8_macro_f1": int8_scores["macro_f1"],
         "float_balanced_accuracy": scores(float_cm)["balanced_accuracy"],
         "int8_recall": dict(zip(problem.class_names, recalls(int8_cm), strict=True)),
         "val_score": float(np.mean(val_scores)),
-        "val_scores": val_scores,  # the same list: the repeated draws below add to it
+        "val_scores": val_scores,  # the same list: folds 2..K below add to it
         "metric": problem.metric,
         **(result.plan or {}),
     }
     post = problem.budgets.violations(est["latency_ms"], est["ram_bytes"], est["flash_bytes"], 0.0)
     state, reason = ("rejected", "; ".join(post)) if post else ("feasible", "")
-    # repeated draws (small data): only for a candidate within the budgets that can still rank first
+    # folds 2..K (small data): only for a candidate within the budgets that can still rank first
     for i, fold in enumerate(problem.folds):
         if state != "feasible" or not more_draws(val_scores, problem.score_bar):
             break
-        emit("stage", stage=f"validation draw {i + 2}/{len(problem.folds) + 1}")
+        emit("stage", stage=f"validation fold {i + 2}/{len(problem.folds) + 1}")
         with timed("validation"):
             val_scores.append(_fold_score(params, fold))
     metrics["val_score"] = float(np.mean(val_scores))
@@ -463,7 +465,7 @@ def run_candidate(
 
 
 def _train(model: Any, feats: dict[str, Any], params: dict[str, Any], problem: Problem, on_epoch: Any = None) -> Any:
-    """Train on `problem`'s train split with its settings: every validation draw is trained alike."""
+    """Train on `problem`'s train split with its settings: every fold is trained alike."""
     from tuner.train import train
 
     (x_tr, y_tr), (x_va, y_va) = feats["train"], feats["val"]
@@ -483,7 +485,7 @@ def _train(model: Any, feats: dict[str, Any], params: dict[str, Any], problem: P
 
 
 def _fold_score(params: dict[str, Any], fold: Problem) -> float:
-    """The int8 validation metric of the candidate trained on another train/validation draw."""
+    """The int8 validation metric of the candidate trained on another cross-validation fold."""
     from tuner.metrics import score
     from tuner.models import build_model
     from tuner.quantize import predict_int8, to_int8

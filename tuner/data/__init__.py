@@ -7,7 +7,7 @@ it), images, or tabular rows.
 
 from __future__ import annotations
 
-from tuner.data._dataset import Dataset, resplit, split
+from tuner.data._dataset import Dataset, cv_folds, split
 from tuner.data._registry import BUNDLED, data_domain, load_data
 
-__all__ = ["BUNDLED", "Dataset", "data_domain", "load_data", "resplit", "split"]
+__all__ = ["BUNDLED", "Dataset", "cv_folds", "data_domain", "load_data", "split"]

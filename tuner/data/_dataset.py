@@ -136,9 +136,58 @@ def concat(a: Dataset, b: Dataset) -> Dataset:
     return replace(a, x=x, y=np.concatenate([a.y, b.y]), groups=groups)
 
 
-def resplit(train: Dataset, val: Dataset, seed: int, val_fraction: float = 0.2) -> tuple[Dataset, Dataset]:
-    """Another seeded train/validation draw from the same pool (train + validation): repeated
-    validation for small data. The test split is not part of the pool."""
+def cv_folds(train: Dataset, val: Dataset, k: int, seed: int) -> list[tuple[Dataset, Dataset]]:
+    """Grouped, stratified k-fold cross-validation over the pool (train + validation; the test split
+    is not part of it): (train, validation) per fold, every unit in exactly one validation fold.
+
+    Units are whole subjects when the pool has at least 3 (as `split` holds them out), else samples
+    (whole recordings for time series). Fewer folds than `k` when the pool is too small for `k`
+    folds holding every class: at most as many folds as units, and at most as many as the units of
+    the least spread class that has 3 or more. Classes with 1-2 units cannot be in every fold: a
+    2-unit class is in two folds (and in every fold's training side); a 1-unit class is validated
+    once, never in fold 1 (the fold the exported model trains on), by a model that did not see it.
+    Folds are balanced per class (greedy, rarest classes first, seeded order); fold 1 is the
+    smallest validation fold (most training data). [] when fewer than 2 folds are possible.
+    """
     pool = concat(train, val)
-    mask = _validation_mask(pool, val_fraction, np.random.default_rng(seed))
-    return pool.subset(np.flatnonzero(~mask)), pool.subset(np.flatnonzero(mask))
+    grouped = pool.groups is not None and len(np.unique(pool.groups)) >= 3
+    unit_of = np.unique(pool.groups, return_inverse=True)[1] if grouped else np.arange(len(pool))
+    n_units, n_classes = int(unit_of.max()) + 1, len(pool.class_names)
+    counts = np.zeros((n_units, n_classes))
+    np.add.at(counts, (unit_of, pool.y), 1)
+    has = counts > 0
+    spread = has.sum(axis=0)  # units per class
+    wide = spread[spread >= 3]
+    k = min(k, n_units, int(wide.min()) if len(wide) else k)
+    if k < 2:
+        return []
+    share = counts / np.maximum(counts.sum(axis=0), 1)  # a unit's share of each class
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(n_units)
+    rarity = np.array([spread[h].min() for h in has])
+    order = order[np.argsort(rarity[order], kind="stable")]  # rarest classes first, while folds are open
+    fold_share, fold_units, fold_size = np.zeros((k, n_classes)), np.zeros((k, n_classes)), np.zeros(k)
+    fold_of = np.empty(n_units, dtype=int)
+    for u in order:
+        single = bool((spread[has[u]] == 1).any())
+        allowed = [f for f in range(k) if not (single and f == 0)]
+        # a fold holding every unit of a class with 2+ units would train a model that never saw it
+        ok = [f for f in allowed if not (has[u] & (spread >= 2) & (fold_units[f] + 1 >= spread)).any()]
+        target = 1.0 / k
+        cost = [
+            (float(((fold_share[f] + share[u] - target) ** 2 - (fold_share[f] - target) ** 2).sum()), fold_size[f], f)
+            for f in (ok or allowed)
+        ]
+        f = min(cost)[2]
+        fold_of[u] = f
+        fold_share[f] += share[u]
+        fold_units[f] += has[u]
+        fold_size[f] += counts[u].sum()
+    # fold 1: the smallest validation fold without a 1-unit class, so the exported model trains on the most data
+    lonely = [bool(has[fold_of == f][:, spread == 1].any()) for f in range(k)]
+    folds = []
+    for f in sorted(range(k), key=lambda f: (lonely[f], fold_size[f], f)):
+        mask = fold_of[unit_of] == f
+        if mask.any():
+            folds.append((pool.subset(np.flatnonzero(~mask)), pool.subset(np.flatnonzero(mask))))
+    return folds if len(folds) >= 2 else []

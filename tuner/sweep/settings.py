@@ -87,8 +87,8 @@ class SweepSettings(BaseModel):
     # The space after resolving it against the data (tuner.resolve): what the sweep samples from.
     resolved_space: dict[str, Any] | None = None
     space_note: str = ""  # what resolving dropped and why
-    repeats: int | None = Field(None, gt=0)  # validation draws for the ranking score (None: 3 on small data)
-    validation: str = ""  # how the ranking score is validated (one split or repeated splits)
+    repeats: int | None = Field(None, gt=0)  # cross-validation folds for the ranking score (None: 5 on small data)
+    validation: str = ""  # how the ranking score is validated (one split or k-fold cross-validation)
     class_weights: str = ""  # class weights in training (balanced when the classes are imbalanced)
     tuner_version: str | None = None  # of the tuner that created the sweep (set when it is created)
 
