@@ -91,7 +91,7 @@ def test_pipeline_runs_the_extra_folds_only_when_the_candidate_can_reach_the_bes
     import tuner.pipeline as pipeline
 
     calls = []
-    monkeypatch.setattr(pipeline, "_fold_score", lambda params, fold: calls.append(fold) or 0.25)
+    monkeypatch.setattr(pipeline, "_fold_score", lambda params, fold, limit: calls.append(fold) or 0.25)
     monkeypatch.setattr(small_problem, "score_bar", bar)
     assert len(small_problem.folds) == 4  # 5-fold cross-validation: fold 1 is the first training
     res = pipeline.run_candidate(PARAMS, small_problem)

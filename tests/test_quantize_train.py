@@ -24,9 +24,11 @@ def test_train_restores_best_epoch_and_learns(toy):
     x, y = toy
     m = _model()
     r = train(m, x[:300], y[:300], x[300:], y[300:], {"learning_rate": 0.01, "epochs": 6, "patience": 2}, seed=1)
-    # 300 samples at batch 32 = 10 steps per epoch: at least 300 steps -> up to 30 epochs, patience 6
-    assert r.plan == {"batch_size_used": 32, "max_epochs_used": 30, "patience_used": 6}
-    assert 1 <= r.best_epoch <= r.epochs_run <= 30
+    # 300 samples at batch 32 = 10 steps per epoch: at least 300 steps -> 30 planned epochs, patience 6,
+    # up to 3 x 30 while still improving
+    assert r.plan == {"batch_size_used": 32, "max_epochs_used": 30, "patience_used": 6, "epoch_cap_used": 90}
+    assert 1 <= r.best_epoch <= r.epochs_run <= 90
+    assert r.extended_epochs == max(0, r.epochs_run - 30)
     assert r.history["val_accuracy"][r.best_epoch - 1] == max(r.history["val_accuracy"])
     acc = float((m.predict(x[300:], verbose=0).argmax(1) == y[300:]).mean())
     assert acc == pytest.approx(max(r.history["val_accuracy"]), abs=1e-6)  # best weights restored

@@ -405,8 +405,9 @@ def run_candidate(
     keep += ("est_compile_seconds", "est_train_source")
     emit("precheck", estimate=pre_est, est_train_seconds=est_train_s, metrics={k: base_metrics[k] for k in keep})
     emit("stage", stage="train")
+    fit_limit = _fit_seconds_limit(problem)
     with timed("fit"):
-        result = _train(model, feats, params, problem, on_epoch)
+        result = _train(model, feats, params, problem, on_epoch, fit_limit)
 
     emit("stage", stage="int8")
     with timed("int8_convert"):
@@ -436,6 +437,7 @@ def run_candidate(
         "epoch_seconds": result.epoch_seconds,
         "epochs_run": result.epochs_run,
         "best_epoch": result.best_epoch,
+        "extended_epochs": result.extended_epochs,  # beyond max_epochs_used (the planned), up to epoch_cap_used
         "history": result.history,
         "class_names": list(problem.class_names),
         "stage_seconds": timed.seconds,  # the same dict: `write` is added by save_artifacts
@@ -457,14 +459,28 @@ def run_candidate(
             break
         emit("stage", stage=f"validation fold {i + 2}/{len(problem.folds) + 1}")
         with timed("validation"):
-            val_scores.append(_fold_score(params, fold))
+            val_scores.append(_fold_score(params, fold, fit_limit))
     metrics["val_score"] = float(np.mean(val_scores))
     metrics["val_draws"] = len(val_scores)
     metrics["load_average"] = [*base_metrics["load_average"], _load_average()]
     return CandidateResult(state, reason, metrics, est, tflite, model, pre.state())
 
 
-def _train(model: Any, feats: dict[str, Any], params: dict[str, Any], problem: Problem, on_epoch: Any = None) -> Any:
+def _fit_seconds_limit(problem: Problem) -> float | None:
+    """Seconds one training of a candidate may take, extension included: the training-time budget
+    shared by the validation folds, as the pre-check's estimate is (None: no budget)."""
+    limit = problem.budgets.train_seconds
+    return limit / (1 + len(problem.folds)) if limit else None
+
+
+def _train(
+    model: Any,
+    feats: dict[str, Any],
+    params: dict[str, Any],
+    problem: Problem,
+    on_epoch: Any = None,
+    seconds_limit: float | None = None,
+) -> Any:
     """Train on `problem`'s train split with its settings: every fold is trained alike."""
     from tuner.train import train
 
@@ -481,10 +497,11 @@ def _train(model: Any, feats: dict[str, Any], params: dict[str, Any], problem: P
         epochs=problem.epochs,
         metric=problem.metric,
         class_weight=problem.class_weight,
+        seconds_limit=seconds_limit,
     )
 
 
-def _fold_score(params: dict[str, Any], fold: Problem) -> float:
+def _fold_score(params: dict[str, Any], fold: Problem, seconds_limit: float | None = None) -> float:
     """The int8 validation metric of the candidate trained on another cross-validation fold."""
     from tuner.metrics import score
     from tuner.models import build_model
@@ -493,7 +510,7 @@ def _fold_score(params: dict[str, Any], fold: Problem) -> float:
     pre, feats = fold.features(params)
     (x_tr, _), (x_va, y_va) = feats["train"], feats["val"]
     model = build_model(params, pre.input_shape, len(fold.class_names), seed=fold.seed)
-    _train(model, feats, params, fold)
+    _train(model, feats, params, fold, seconds_limit=seconds_limit)
     tflite = to_int8(model, x_tr, seed=fold.seed)
     return score(y_va, predict_int8(tflite, x_va).argmax(axis=1), len(fold.class_names), fold.metric)
 

@@ -1,7 +1,8 @@
 """Training: seeded fit with early stopping on the validation metric and best-weights restore.
 
 Validation loss bottoms out long before accuracy on small motion sets, so early stopping watches
-the metric (`val_score`: tuner.schedule), with the loss only as a tie-break.
+the metric (`val_score`: tuner.schedule), with the loss only as a tie-break. A candidate still
+improving at its planned epochs trains on up to its epoch cap (tuner.schedule).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ class TrainResult:
     train_seconds: float
     history: dict[str, list[float]]
     epoch_seconds: list[float] = field(default_factory=list)  # wall time of each epoch, validation included
-    plan: dict[str, int] | None = None  # batch, max epochs and patience used (tuner.schedule)
+    plan: dict[str, int] | None = None  # batch, planned epochs, patience and epoch cap used (tuner.schedule)
+    extended_epochs: int = 0  # epochs run beyond the planned ones (still improving there)
 
 
 def train(
@@ -41,14 +43,16 @@ def train(
     epochs: int | None = None,
     metric: str = "accuracy",
     class_weight: dict[int, float] | None = None,
+    seconds_limit: float | None = None,
 ) -> TrainResult:
     """Compile and fit `model`; `on_epoch(epoch, logs)` may raise to prune. NaN loss -> CandidateFailed.
 
     Early stopping keeps the best weights by `metric` on validation (tuner.schedule: training length
-    scales with the data unless `epochs` is given); `class_weight` for imbalanced classes."""
+    scales with the data unless `epochs` is given; still improving at the planned epochs: trained on
+    up to the epoch cap, never past `seconds_limit` seconds of fit); `class_weight` for imbalanced classes."""
     import keras
 
-    from tuner.schedule import candidate_schedule, val_score_callback
+    from tuner.schedule import candidate_schedule, extension_callback, val_score_callback
 
     keras.utils.set_random_seed(seed)
     model.compile(
@@ -67,6 +71,7 @@ def train(
             monitor="val_score", mode="max", patience=plan.patience, restore_best_weights=True
         ),
         keras.callbacks.TerminateOnNaN(),
+        extension_callback(plan, seconds_limit),
     ]
     # epoch times (before the pruning hook runs) feed the training-time estimate: the first one
     # carries the tracing; a pruned fit leaves them on the exception as `epoch_seconds`
@@ -87,7 +92,7 @@ def train(
             x_train,
             y_train,
             validation_data=(x_val, y_val),
-            epochs=plan.epochs,
+            epochs=plan.epoch_cap,
             batch_size=plan.batch_size,
             class_weight=class_weight,
             callbacks=callbacks,
@@ -105,4 +110,6 @@ def train(
         raise CandidateFailed("training diverged (NaN/inf loss or weights); lower the learning rate or check the data")
     val_score = hist.history.get("val_score") or hist.history.get("val_accuracy", [0.0])
     history = {k: [float(v) for v in vs] for k, vs in hist.history.items()}
-    return TrainResult(len(losses), int(np.argmax(val_score)) + 1, seconds, history, epoch_s, plan.summary)
+    run = len(losses)
+    best = int(np.argmax(val_score)) + 1
+    return TrainResult(run, best, seconds, history, epoch_s, plan.summary, max(0, run - plan.epochs))

@@ -148,3 +148,42 @@ def test_pareto_warmup_follows_the_budget(monkeypatch: pytest.MonkeyPatch):
         guard(e, {"val_accuracy": 0.1})
     with pytest.raises(Pruned, match="pruned at epoch 5"):
         guard(4, {"val_accuracy": 0.1})
+
+
+def _median_study(peer_epochs: int) -> optuna.Study:
+    study = optuna.create_study(direction="maximize", pruner=median_pruner())
+    for _ in range(5):
+        t = study.ask()
+        guard = EpochGuard(t, "median", None)
+        for e in range(peer_epochs):
+            guard(e, {"val_metric": 0.8})
+        study.tell(t, 0.8)
+    return study
+
+
+def test_an_extended_trial_past_its_peers_epochs_is_judged_only_where_it_has_peers():
+    """A trial still improving trains past the planned epochs (tuner.schedule): past the epochs its
+    peers ran, the median rule has nothing to compare it with and lets it go on (no error)."""
+    study = _median_study(peer_epochs=8)
+    guard = EpochGuard(study.ask(), "median", None)
+    guard.set_costs(1.0, 1000, max_epochs=45)  # warm-up 9 epochs: past it, no peer ran that long
+    for e in range(24):
+        guard(e, {"val_metric": 0.7})
+    assert guard.curve == [0.7] * 24
+    # the same trial among peers that ran 24 epochs: below their median at epoch 10, pruned
+    study = _median_study(peer_epochs=24)
+    guard = EpochGuard(study.ask(), "median", None)
+    guard.set_costs(1.0, 1000, max_epochs=45)
+    with pytest.raises(Pruned, match="pruned at epoch 10: val score 0.700 below the median"):
+        for e in range(24):
+            guard(e, {"val_metric": 0.7})
+
+
+def test_time_rule_with_a_trial_longer_than_every_peer():
+    """Past the longest peer's training time, the peers count with their best score (they had
+    finished): an extended trial is compared with what they reached, no error."""
+    peers = [({1000: 0.5, 2000: 0.8}, False)] * 3
+    assert should_prune_time({1000: 0.6, 2000: 0.85, 9000: 0.9}, peers) is None
+    assert should_prune_time({1000: 0.6, 2000: 0.7, 9000: 0.75}, peers).startswith(
+        "pruned after 9.0 s of training: best val score 0.750 < median 0.800 of 3"
+    )

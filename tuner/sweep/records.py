@@ -43,6 +43,10 @@ METRIC_ATTRS = (
     "est_epoch_seconds",
     "est_compile_seconds",
     "epochs_run",
+    # training length (tuner.schedule): planned epochs, the cap while still improving, epochs beyond plan
+    "max_epochs_used",
+    "epoch_cap_used",
+    "extended_epochs",
     "dw_macs",
     "bn_elems",
     # ranking on validation (the sweep's --metric) and the class-balanced test metrics
