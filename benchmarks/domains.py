@@ -118,12 +118,12 @@ BASELINES: dict[str, dict[str, Any]] = {
 }
 
 
-def _problem(data: str, space: Any, metric: str) -> Any:
+def _problem(data: str, space: Any, metric: str, seed: int = 0) -> Any:
     from tuner.budgets import Budgets
     from tuner.pipeline import Problem
     from tuner.targets import load_target
 
-    return Problem.from_source(data, load_target("nano33ble"), Budgets(), seed=0, domain=space.domain).configure(
+    return Problem.from_source(data, load_target("nano33ble"), Budgets(), seed=seed, domain=space.domain).configure(
         metric=metric, repeats=1
     )
 
@@ -213,7 +213,9 @@ def baseline(problem: Any, space: Any) -> dict[str, Any]:
     }
 
 
-def tuner_runs(name: str, data: str, space_ref: str, metric: str, trials: list[int], out: Path) -> dict[str, Any]:
+def tuner_runs(
+    name: str, data: str, space_ref: str, metric: str, trials: list[int], out: Path, seed: int = 0
+) -> dict[str, Any]:
     """One sweep of max(trials) trials; the winner among the first k trials for each k."""
     import tuner
     from tuner.rank import leaderboard_frame
@@ -228,7 +230,7 @@ def tuner_runs(name: str, data: str, space_ref: str, metric: str, trials: list[i
         name=sweep,
         trials=max(trials),
         metric=metric,
-        seed=0,
+        seed=seed,
         resume=(out / "results" / sweep / "sweep.yaml").exists(),
     )
     recs = records(open_study(sweep))
@@ -253,7 +255,7 @@ def tuner_runs(name: str, data: str, space_ref: str, metric: str, trials: list[i
     return out_rows
 
 
-def run_one(name: str, trials: list[int], out: Path) -> dict[str, Any]:
+def run_one(name: str, trials: list[int], out: Path, seed: int = 0) -> dict[str, Any]:
     from tuner.resolve import data_facts, resolve_space
     from tuner.space import load_space
 
@@ -261,10 +263,11 @@ def run_one(name: str, trials: list[int], out: Path) -> dict[str, Any]:
     data = spec.data(out / "data")
     space_ref = spec.space(out / "data") if callable(spec.space) else spec.space
     space = load_space(space_ref or spec.domain)
-    problem = _problem(data, space, spec.metric)
+    problem = _problem(data, space, spec.metric, seed)
     space, _ = resolve_space(space, data_facts([problem.train, problem.val, problem.test], space.domain))
     row: dict[str, Any] = {
         "domain": spec.domain,
+        "seed": seed,
         "source": spec.source,
         "metric": spec.metric,
         "split": f"{len(problem.train)}/{len(problem.val)}/{len(problem.test)}",
@@ -277,7 +280,7 @@ def run_one(name: str, trials: list[int], out: Path) -> dict[str, Any]:
     row["baseline"] = baseline(problem, space)
     if trials:
         print(f"[{name}] tuner, {max(trials)} trials", flush=True)
-        row["tuner"] = tuner_runs(name, data, space_ref or spec.domain, spec.metric, trials, out)
+        row["tuner"] = tuner_runs(name, data, space_ref or spec.domain, spec.metric, trials, out, seed)
         row["trials"] = trials
     return row
 
@@ -335,6 +338,7 @@ def main() -> None:
     ap.add_argument("--datasets", nargs="*", default=list(DATASETS), help=f"subset of: {', '.join(DATASETS)}")
     ap.add_argument("--trials", nargs="*", type=int, default=[10, 30], help="checkpoints; the sweep runs the max")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/out/domains"))
+    ap.add_argument("--seed", type=int, default=0, help="split and sweep seed (use another --out per seed)")
     ap.add_argument("--report-only", action="store_true")
     ap.add_argument("--merge", nargs="*", type=Path, default=[], help="also report the results.json of other --out")
     args = ap.parse_args()
@@ -349,7 +353,7 @@ def main() -> None:
 
         import_tensorflow_quietly()
         for name in args.datasets:
-            results[name] = run_one(name, args.trials, args.out)
+            results[name] = run_one(name, args.trials, args.out, args.seed)
             path.write_text(json.dumps(results, indent=1, default=str))
     for other in args.merge:
         results.update(json.loads((other / "results.json").read_text()))
