@@ -188,3 +188,71 @@ def test_training_time_rejection_says_estimate_and_band():
     assert train_time_message(reasons, est) == [
         "Estimated training time (28m 7s; band 14m 4s-56m 14s, host measurement) is larger than the limit (20m 0s)"
     ]
+
+
+def test_prior_tracing_of_a_probe_that_traced_both_graphs_is_taken_as_measured():
+    both = HostThroughput(0.5, 0.01, 1e-9, compile_s=1.0, compile_layer_s=0.1, compile_graphs=2)
+    assert TrainingTimeModel(both).estimate(DENSE, epochs=10).compile_seconds == pytest.approx(1.0 + 5 * 0.1)
+
+
+def test_scaled_host_is_that_many_times_slower_on_every_term():
+    h = HostThroughput(
+        0.5,
+        0.01,
+        1e-9,
+        source="measured on this host",
+        dw_mac_s=3e-9,
+        bn_elem_s=2e-8,
+        compile_s=1.0,
+        compile_layer_s=0.1,
+        compile_graphs=2,
+        check_s=0.1,
+    )
+    slow = h.scaled(2.5)
+    for macs, dw, bn in [(20_000, 0, 0), (50_000, 10_000, 3_000)]:
+        assert slow.epoch_seconds(macs, 1000, 32, dw, bn) == pytest.approx(
+            2.5 * h.epoch_seconds(macs, 1000, 32, dw, bn)
+        )
+    assert TrainingTimeModel(slow).estimate(DENSE, 7).seconds == pytest.approx(
+        2.5 * TrainingTimeModel(h).estimate(DENSE, 7).seconds
+    )
+    assert (slow.load_scale, slow.check_s) == (2.5, 0.1)
+    assert slow.scaled(0.4).load_scale == pytest.approx(1.0)
+    assert slow.source == "measured on this host (x2.50 for the load now)"
+    assert slow.scaled(0.4).source == "measured on this host (x1.00 for the load now)"
+
+
+def test_machine_host_scales_the_cached_probe_by_the_load_check_now(tmp_path, monkeypatch):
+    from tuner.estimate import training_time as tt
+
+    monkeypatch.setenv("TUNER_CACHE", str(tmp_path))
+    monkeypatch.setattr(tt, "_NOW", {})
+    probe = HostThroughput(0.2, 0.003, 1e-9, source="measured on this host", check_s=0.1, compile_graphs=2)
+    probe.save(tt._machine_cache())
+    monkeypatch.setattr(tt, "measure_host", lambda: pytest.fail("a cached probe with a check is not measured again"))
+    monkeypatch.setattr(tt, "load_check", lambda: 0.3)
+    now = tt.machine_host()
+    assert now.load_scale == pytest.approx(3.0)
+    assert now.step_s == pytest.approx(0.009)
+    assert HostThroughput.load(tt._machine_cache()) == probe  # the cache keeps the probe as measured
+    monkeypatch.setattr(tt, "load_check", lambda: pytest.fail("one check per sweep start"))
+    assert tt.machine_host() is now
+    monkeypatch.setattr(tt.time, "monotonic", lambda: 1e12)  # a later sweep in the same process
+    monkeypatch.setattr(tt, "load_check", lambda: 0.05)
+    assert tt.machine_host().load_scale == pytest.approx(0.5)
+    monkeypatch.setattr(tt, "_NOW", {})
+    monkeypatch.setattr(tt, "load_check", lambda: 100.0)  # a burst: clipped
+    assert tt.machine_host().load_scale == pytest.approx(tt.MAX_LOAD_SCALE)
+
+
+def test_machine_host_measures_again_a_probe_older_than_the_load_check(tmp_path, monkeypatch):
+    from tuner.estimate import training_time as tt
+
+    monkeypatch.setenv("TUNER_CACHE", str(tmp_path))
+    monkeypatch.setattr(tt, "_NOW", {})
+    HostThroughput(0.2, 0.003, 1e-9, source="measured on this host").save(tt._machine_cache())  # no check_s
+    fresh = HostThroughput(0.1, 0.002, 1e-9, source="measured on this host", compile_graphs=2, check_s=0.08)
+    monkeypatch.setattr(tt, "measure_host", lambda: fresh)
+    monkeypatch.setattr(tt, "load_check", lambda: pytest.fail("just measured: no scaling"))
+    assert tt.machine_host() == fresh
+    assert HostThroughput.load(tt._machine_cache()) == fresh

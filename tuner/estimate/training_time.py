@@ -40,6 +40,27 @@ class HostThroughput:
     bn_elem_s: float = 0.0  # per activation element through BatchNormalization
     compile_s: float = 1.0  # per model: tracing the train and validation functions ...
     compile_layer_s: float = 0.03  # ... plus this per Keras layer
+    compile_graphs: int = 1  # graphs the compile figures cover (older probes traced the train step only)
+    check_s: float | None = None  # `load_check` when the probe ran (None: a probe older than the check)
+    load_scale: float = 1.0  # `load_check` now / `check_s`: the coefficients are scaled by it
+
+    def scaled(self, ratio: float) -> HostThroughput:
+        """The same host when it trains `ratio` times slower (load): every time coefficient x ratio."""
+        from dataclasses import replace
+
+        dw = None if self.dw_mac_s is None else self.dw_mac_s * ratio
+        return replace(
+            self,
+            overhead_s=self.overhead_s * ratio,
+            step_s=self.step_s * ratio,
+            mac_s=self.mac_s * ratio,
+            dw_mac_s=dw,
+            bn_elem_s=self.bn_elem_s * ratio,
+            compile_s=self.compile_s * ratio,
+            compile_layer_s=self.compile_layer_s * ratio,
+            load_scale=self.load_scale * ratio,
+            source=f"{self.source.split(' (x')[0]} (x{self.load_scale * ratio:.2f} for the load now)",
+        )
 
     def per_sample_seconds(self, macs: int, dw_macs: int = 0, bn_elems: int = 0) -> float:
         dw = self.mac_s if self.dw_mac_s is None else self.dw_mac_s
@@ -96,12 +117,16 @@ def fit(rows: list[tuple], prior: HostThroughput) -> HostThroughput:
         prior.bn_elem_s,
         prior.compile_s,
         prior.compile_layer_s,
+        prior.compile_graphs,
+        prior.check_s,
+        prior.load_scale,
     )
 
 
 def measure_host(input_dim: int = 64, samples: int = 2048, batch_size: int = 32) -> HostThroughput:
     """Time one epoch of a small and a large dense model, then of a depthwise conv and of a
-    BatchNorm on a 16x16x16 input, on random data (about 6-10 s)."""
+    BatchNorm on a 16x16x16 input, on random data, the tracing of a first fit, and `load_check`
+    (about 10 s on 2 quiet cores)."""
     import keras
     from scipy.optimize import nnls
 
@@ -109,13 +134,9 @@ def measure_host(input_dim: int = 64, samples: int = 2048, batch_size: int = 32)
     x = rng.standard_normal((samples, input_dim)).astype(np.float32)
     y = rng.integers(0, 4, samples)
 
-    traces: dict[int, float] = {}
-
     def timed(model: Any, xs: np.ndarray, n: int) -> float:
         model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-        start = time.perf_counter()
         model.fit(xs[:batch_size], y[:batch_size], epochs=1, verbose=0)  # build + trace
-        traces[len(model.layers)] = min(traces.get(len(model.layers), 1e9), time.perf_counter() - start)
         start = time.perf_counter()
         model.fit(xs[:n], y[:n], epochs=1, batch_size=batch_size, verbose=0)
         return time.perf_counter() - start
@@ -144,11 +165,61 @@ def measure_host(input_dim: int = 64, samples: int = 2048, batch_size: int = 32)
     bn = timed(head(keras.layers.BatchNormalization()), img, samples) - base
     dw_mac = max(dw / (samples * 16 * 16 * 9 * 16), float(mac))
     bn_elem = max(bn / (samples * 16 * 16 * 16), 0.0)
-    # first fit of a 3-layer and a ~5-layer model: tracing cost, split into base and per layer
-    c_small, c_dw = traces.get(3, 1.0), traces.get(5, 1.0)
-    per_layer = max((c_dw - c_small) / 2, 0.005)
-    base = max(c_small - 3 * per_layer, 0.1)
-    return HostThroughput(float(overhead), step, float(mac), "measured on this host", dw_mac, bn_elem, base, per_layer)
+    base, per_layer = _tracing_cost(x, y, batch_size)
+    return HostThroughput(
+        float(overhead),
+        step,
+        float(mac),
+        "measured on this host",
+        dw_mac,
+        bn_elem,
+        base,
+        per_layer,
+        compile_graphs=2,
+        check_s=load_check(),
+    )
+
+
+def _tracing_cost(x: np.ndarray, y: np.ndarray, batch_size: int) -> tuple[float, float]:
+    """(base, per layer) seconds of a first fit with validation (train and validation graphs traced,
+    as in a trial) of dense stacks of 2 and 10 layers, best of 2. Two depths of one layer type: the
+    older split from a 3-layer dense and a 5-layer conv model was noise (per layer 0.005-0.32 s)."""
+    import keras
+
+    def first_fit(depth: int) -> float:
+        layers = [keras.layers.Dense(16, "relu") for _ in range(depth - 1)]
+        model = keras.Sequential([keras.Input((x.shape[1],)), *layers, keras.layers.Dense(4)])
+        model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), steps_per_execution=8)
+        xs, ys = x[:batch_size], y[:batch_size]
+        start = time.perf_counter()
+        model.fit(xs, ys, validation_data=(xs, ys), epochs=1, verbose=0)
+        return time.perf_counter() - start
+
+    short = min(first_fit(2) for _ in range(2))
+    deep = min(first_fit(10) for _ in range(2))
+    per_layer = max((deep - short) / 8, 0.005)
+    return max(short - 2 * per_layer, 0.05), per_layer
+
+
+def load_check() -> float:
+    """Seconds of one short epoch of a tiny dense model (32 steps of 8 per call, as trials train;
+    median of 3 after a tracing fit): how fast this machine trains now. Stored with the probe, so a
+    cached probe is scaled by the load at sweep start (on 2 cores the same epoch takes 1x-4x with 0-4
+    other busy processes, and the probe is measured once per machine)."""
+    import keras
+
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((1024, 64)).astype(np.float32)
+    y = rng.integers(0, 4, 1024)
+    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(16, "relu"), keras.layers.Dense(4)])
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), steps_per_execution=8)
+    model.fit(x[:64], y[:64], epochs=1, verbose=0)
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        model.fit(x, y, epochs=1, batch_size=32, verbose=0)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
 
 
 def format_duration(seconds: float) -> str:
@@ -165,22 +236,36 @@ def _machine_cache() -> Path:
     return root / f"host-{platform.node()}-{os.cpu_count()}.json"
 
 
+# A cached probe is scaled by at most this factor either way (a check disturbed by a burst of load)
+MAX_LOAD_SCALE = 8.0
+_NOW: dict[str, tuple[float, HostThroughput]] = {}  # one load check per sweep start ...
+NOW_TTL_S = 60.0  # ... reused this long (a Python session running sweeps one after another checks again)
+
+
 def machine_host() -> HostThroughput:
-    """This machine's measured throughput: measured once (a few seconds) and kept in
-    `$TUNER_CACHE/host-<hostname>-<cores>.json`, so a sweep does not pay the probe every time.
-    Under a file lock, so parallel workers measure once."""
+    """This machine's measured throughput, scaled to the load now: the probe (about 10 s) runs once
+    and is kept in `$TUNER_CACHE/host-<hostname>-<cores>.json`, so a sweep does not pay it every
+    time; a one-second `load_check` then scales it by how much slower (or faster) the machine trains
+    now than when the probe ran. Under a file lock, so parallel workers measure once."""
     import fcntl
 
     path = _machine_cache()
-    if not path.exists():
+    if str(path) in _NOW and time.monotonic() - _NOW[str(path)][0] < NOW_TTL_S:
+        return _NOW[str(path)][1]
+    if not path.exists() or HostThroughput.load(path).check_s is None:  # none yet, or older than the check
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path.with_suffix(".lock"), "w") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
-            if not path.exists():
+            if not path.exists() or HostThroughput.load(path).check_s is None:
                 tmp = path.with_suffix(f".{os.getpid()}.tmp")
                 measure_host().save(tmp)
                 tmp.replace(path)
-    return HostThroughput.load(path)
+                _NOW[str(path)] = (time.monotonic(), HostThroughput.load(path))
+                return _NOW[str(path)][1]
+    host = HostThroughput.load(path)
+    ratio = load_check() / float(host.check_s or 1.0)
+    _NOW[str(path)] = (time.monotonic(), host.scaled(min(max(ratio, 1 / MAX_LOAD_SCALE), MAX_LOAD_SCALE)))
+    return _NOW[str(path)][1]
 
 
 def refreshed_host(folder: Path, rows: list[tuple[int, int, int, int, float]]) -> HostThroughput:
@@ -284,7 +369,8 @@ class TrainingTimeModel:
     def _fit_compile(self) -> tuple[float, float]:
         """(base, per layer) seconds of tracing, least squares on observed trials (prior below 3)."""
         pts = [(o.cost.n_layers, o.compile_seconds) for o in self.observed if o.compile_seconds > 0]
-        prior = (self.host.compile_s * GRAPHS_TRACED, self.host.compile_layer_s * GRAPHS_TRACED)
+        graphs = GRAPHS_TRACED / max(self.host.compile_graphs, 1)
+        prior = (self.host.compile_s * graphs, self.host.compile_layer_s * graphs)
         if len(pts) < 3 or len({n for n, _ in pts}) < 2:
             if pts:  # scale the prior to what was seen
                 k = float(np.median([c / (prior[0] + prior[1] * n) for n, c in pts]))
