@@ -69,3 +69,15 @@ def test_cli_piped_to_a_file_is_readable(pick_results):
     assert _header(lines)[:-1] == ALL
     rows = [ln for ln in lines if ln.startswith("│")]
     assert len(rows) == 3 and [r.split("│")[2].strip() for r in rows] == ["feasible", "feasible", "rejected"]
+
+
+def test_train_column_compares_one_training_with_its_own_estimate():
+    from dataclasses import replace
+
+    # est_train_seconds covers every validation draw (the gate's figure); est_fit_seconds one training
+    one = replace(RECS[0], metrics={**RECS[0].metrics, "est_train_seconds": 7.5, "est_fit_seconds": 2.4})
+    con = Console(file=StringIO(), width=200, force_terminal=False, color_system=None)
+    print_leaderboard(con, leaderboard_frame([one, RECS[1]], include_all=True), "Leaderboard")
+    rows = {r.split("│")[1].strip(): r for r in con.file.getvalue().splitlines() if r.startswith("│")}
+    assert "3.0/2.4" in rows[str(RECS[0].trial)]  # not 3.0/7.5
+    assert "3.0/2.5" in rows[str(RECS[1].trial)]  # an older record: the gate's figure

@@ -37,6 +37,7 @@ COLUMNS = [
     "flash_bytes",
     "macs",
     "est_train_seconds",
+    "est_fit_seconds",
     "train_seconds",
     "pareto_rank",
     "score",

@@ -179,6 +179,13 @@ def _fitting(cols: list[str], cells: list[tuple[dict[str, str], str]], width: in
     return [c for c in cols if c in keep]
 
 
+def _one_training(r: Any) -> Any:
+    """The estimate comparable with `train_seconds` (one training): sweeps older than
+    `est_fit_seconds` only have the gate's figure, which counts every validation draw."""
+    one = r.get("est_fit_seconds")
+    return r.get("est_train_seconds") if one is None or one != one else one
+
+
 def _leaderboard_cells(r: pd.Series, has_score: bool) -> tuple[dict[str, str], str]:
     """One leaderboard row: column -> cell (rich markup), and the params or reason text."""
     int8 = _fmt(r["int8_accuracy"], ".3f")
@@ -189,7 +196,7 @@ def _leaderboard_cells(r: pd.Series, has_score: bool) -> tuple[dict[str, str], s
         lat = f"{r['latency_ms']:.2f}"
         if _fmt(r["latency_ms_low"], ".2f") != "-":
             lat += f" [{r['latency_ms_low']:.2f}-{_fmt(r['latency_ms_high'], '.2f')}]"
-    train = f"{_fmt(r['train_seconds'], '.1f')}/{_fmt(r['est_train_seconds'], '.1f')}"
+    train = f"{_fmt(r['train_seconds'], '.1f')}/{_fmt(_one_training(r), '.1f')}"
     state = {
         "feasible": "[green]feasible[/green]",
         "rejected": "[yellow]rejected[/yellow]",
@@ -277,7 +284,7 @@ def show_candidate(con: Console, info: dict[str, Any], name: str) -> None:
         ("MACs", _fmt(g.get("macs"), ",")),
         (
             "training s actual / estimated",
-            f"{_fmt(g.get('train_seconds'), '.1f')} / {_fmt(g.get('est_train_seconds'), '.1f')}",
+            f"{_fmt(g.get('train_seconds'), '.1f')} / {_fmt(_one_training(g), '.1f')}",
         ),
         ("epochs run (best)", f"{_fmt(g.get('epochs_run'), 'd')} ({_fmt(g.get('best_epoch'), 'd')})"),
     ]

@@ -40,6 +40,7 @@ METRIC_ATTRS = (
     "est_train_seconds",
     "est_train_seconds_low",
     "est_train_seconds_high",
+    "est_fit_seconds",
     "est_epoch_seconds",
     "est_compile_seconds",
     "epochs_run",
