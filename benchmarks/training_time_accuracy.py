@@ -4,10 +4,13 @@ Every trial records its estimate before it trains (`est_compile_seconds`, `est_e
 `est_train_seconds` and its band: fitted only on the trials before it) and, after, the actual
 `train_seconds` of its first training (`fit`, early stopping included) and `val_draws`.
 What is compared with what:
-- **before the trial** (the headline): tracing + all planned epochs (`max_epochs_used`) of one
-  training, est_compile + max_epochs x est_epoch, against `train_seconds`, the same one training.
-  Early stopping can only make the actual shorter. Band coverage: the actual inside the band
-  (est_train_seconds_low/high scaled to one training).
+- **before the trial** (the headline): one training at the epochs the estimate expects it to run
+  (`est_fit_seconds`: est_compile + est_epochs x est_epoch, the epochs from the sweep's earlier
+  trials), against `train_seconds`, the same one training; band coverage: the actual inside
+  `est_fit_seconds_low/high`. Trials recorded before `est_fit_seconds` existed: all planned epochs
+  (`max_epochs_used`) and est_train_seconds_low/high scaled to one training.
+- planned epochs: est_compile + max_epochs_used x est_epoch against `train_seconds` (the older
+  headline; early stopping makes the actual shorter, training on while improving longer).
 - at the epochs run (a check of the cost model, not an estimate: the epochs are known only after):
   est_compile + epochs_run x est_epoch against `train_seconds`.
 - all draws: `est_train_seconds` is what the `--max-train-minutes` gate uses, every planned
@@ -68,6 +71,9 @@ def _replayed(sweep: Path, trials: list[tuple[Path, dict[str, Any], dict[str, An
             "est_train_seconds_low": est.low * draws,
             "est_train_seconds_high": est.high * draws,
             "est_train_source": est.source,
+            "est_fit_seconds": est.expected_seconds,
+            "est_fit_seconds_low": est.expected_range[0],
+            "est_fit_seconds_high": est.expected_range[1],
         }
         seen.append(obs)
     return out
@@ -95,6 +101,16 @@ def rows_of(sweep: Path, replay: bool = False) -> list[dict[str, Any]]:
         run = len(m.get("epoch_seconds") or []) or int(m.get("epochs_run") or 0)
         planned = int(m.get("max_epochs_used") or run)
         one = float(m["est_compile_seconds"]) + planned * float(m["est_epoch_seconds"])
+        low, high = (
+            float(m["est_train_seconds_low"]) / draws_planned,
+            float(m["est_train_seconds_high"]) / draws_planned,
+        )
+        if m.get("est_fit_seconds") is not None:  # recorded since the estimate predicts the epochs run
+            one, low, high = (
+                float(m["est_fit_seconds"]),
+                float(m["est_fit_seconds_low"]),
+                float(m["est_fit_seconds_high"]),
+            )
         val_draws = int(m.get("val_draws") or 1)
         extra = float((m.get("stage_seconds") or {}).get("validation", 0.0)) if val_draws > 1 else 0.0
         out.append(
@@ -106,8 +122,9 @@ def rows_of(sweep: Path, replay: bool = False) -> list[dict[str, Any]]:
                 "first_of_family": family not in seen,
                 "actual": float(m["train_seconds"]),
                 "before": one,
-                "low": float(m["est_train_seconds_low"]) / draws_planned,
-                "high": float(m["est_train_seconds_high"]) / draws_planned,
+                "low": low,
+                "high": high,
+                "planned": float(m["est_compile_seconds"]) + planned * float(m["est_epoch_seconds"]),
                 "at_run": float(m["est_compile_seconds"]) + run * float(m["est_epoch_seconds"]),
                 "gate": float(m["est_train_seconds"]),
                 "actual_all_draws": float(m["train_seconds"]) + extra,
@@ -131,9 +148,9 @@ def _covered(rows: list[dict[str, Any]]) -> str:
 
 def table(rows: list[dict[str, Any]]) -> list[str]:
     lines = [
-        "| trials | n | within x1.5 before the trial | band coverage | within x1.5 at epochs run "
-        "| gate (all draws) within x1.5 | median est/actual |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| trials | n | within x1.5 before the trial | band coverage | planned epochs within x1.5 "
+        "| within x1.5 at epochs run | gate (all draws) within x1.5 | median est/actual |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     groups = [(s, [r for r in rows if r["space"] == s]) for s in sorted({r["space"] for r in rows})]
     groups += [("all", rows), ("first of a family", [r for r in rows if r["first_of_family"]])]
@@ -144,6 +161,7 @@ def table(rows: list[dict[str, Any]]) -> list[str]:
         ratios = sorted(r["before"] / r["actual"] for r in sel)
         lines.append(
             f"| {name} | {len(sel)} | {_hits([(r['before'], r['actual']) for r in sel])} | {_covered(sel)} "
+            f"| {_hits([(r['planned'], r['actual']) for r in sel])} "
             f"| {_hits([(r['at_run'], r['actual']) for r in sel])} "
             f"| {_hits([(r['gate'], r['actual_all_draws']) for r in sel])} | {ratios[len(ratios) // 2]:.2f} |"
         )

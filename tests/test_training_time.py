@@ -256,3 +256,37 @@ def test_machine_host_measures_again_a_probe_older_than_the_load_check(tmp_path,
     monkeypatch.setattr(tt, "load_check", lambda: pytest.fail("just measured: no scaling"))
     assert tt.machine_host() == fresh
     assert HostThroughput.load(tt._machine_cache()) == fresh
+
+
+def _ran(epochs_run: int, planned: int, pruned: bool = False) -> Observed:
+    return Observed(DENSE, epochs_run, 1.0 + epochs_run * PRIOR_EPOCH, PRIOR_EPOCH, 1.0, planned, pruned)
+
+
+def test_expected_epochs_follow_the_sweeps_earlier_trials_shrunk_toward_the_plan():
+    assert TrainingTimeModel(HOST).estimate(DENSE, 10).expected_epochs == 10  # nothing seen: the plan
+    seen = [_ran(20, 10), _ran(10, 5), _ran(30, 15)]  # each trained twice its planned epochs
+    weights = [0.5 ** (2 / 3), 0.5 ** (1 / 3), 1.0]  # HALF_LIFE 3: the latest weighs most
+    log_ratio = math.log(2) * sum(weights) / (sum(weights) + 2)  # SHRINK: 2 trials' worth of "as planned"
+    est = TrainingTimeModel(HOST, seen).estimate(DENSE, 8)
+    assert est.expected_epochs == pytest.approx(8 * math.exp(log_ratio))
+    assert est.expected_seconds == pytest.approx(est.compile_seconds + est.expected_epochs * est.epoch_seconds)
+    assert est.seconds == pytest.approx(est.compile_seconds + 8 * est.epoch_seconds)  # the gate keeps the plan
+    # pruned trials (stopped by the pruner) and trials without a recorded plan say nothing about it
+    same = TrainingTimeModel(HOST, [*seen, _ran(2, 10, pruned=True), _ran(3, 0)])
+    assert same.epochs_log == pytest.approx(TrainingTimeModel(HOST, seen).epochs_log)
+
+
+def test_expected_band_widens_with_the_spread_of_the_epochs_run():
+    steady = TrainingTimeModel(HOST, [_ran(10, 10)] * 4).estimate(DENSE, 10)
+    mixed = TrainingTimeModel(HOST, [_ran(5, 10), _ran(30, 10), _ran(10, 10), _ran(20, 10)]).estimate(DENSE, 10)
+    lo, hi = steady.expected_range
+    assert hi / steady.expected_seconds == pytest.approx(steady.high / steady.seconds)  # no epoch spread
+    assert lo == pytest.approx(steady.expected_seconds**2 / hi)
+    assert mixed.expected_range[1] / mixed.expected_seconds > 1.5 * (hi / steady.expected_seconds)
+
+
+def test_observed_reads_the_plan_and_the_pruner():
+    attrs = {"train_seconds": 9.0, "epoch_seconds": [3.0, 1.0, 1.0], "n_train": 100, "macs": 10, "candidate": {}}
+    o = observed_from_attrs({**attrs, "max_epochs_used": 5, "state": "pruned"})
+    assert (o.planned_epochs, o.pruned) == (5, True)
+    assert (observed_from_attrs(attrs).planned_epochs, observed_from_attrs(attrs).pruned) == (0, False)

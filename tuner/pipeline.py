@@ -375,9 +375,12 @@ def run_candidate(
         "est_train_seconds": est_train_s,
         "est_train_seconds_low": train_est.low,
         "est_train_seconds_high": train_est.high,
-        # one training of the planned epochs (what `train_seconds` measures); est_train_seconds is the
-        # gate's figure, every planned validation draw included
-        "est_fit_seconds": train_est.for_epochs(train_est.epochs),
+        # one training at the epochs the sweep's trials ran (what `train_seconds` measures), with its
+        # band; est_train_seconds is the gate's figure: planned epochs, every validation draw
+        "est_fit_seconds": train_est.expected_seconds,
+        "est_fit_seconds_low": train_est.expected_range[0],
+        "est_fit_seconds_high": train_est.expected_range[1],
+        "est_epochs": train_est.expected_epochs,
         "est_epoch_seconds": train_est.epoch_seconds,
         "est_compile_seconds": train_est.compile_seconds,
         "est_train_source": train_est.source,
@@ -405,7 +408,8 @@ def run_candidate(
         )
 
     keep = ("n_train", "n_val", "est_train_seconds_low", "est_train_seconds_high", "est_epoch_seconds")
-    keep += ("est_compile_seconds", "est_train_source", "est_fit_seconds")
+    keep += ("est_compile_seconds", "est_train_source", "est_fit_seconds", "est_fit_seconds_low")
+    keep += ("est_fit_seconds_high", "est_epochs")
     emit("precheck", estimate=pre_est, est_train_seconds=est_train_s, metrics={k: base_metrics[k] for k in keep})
     emit("stage", stage="train")
     fit_limit = _fit_seconds_limit(problem)

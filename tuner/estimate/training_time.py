@@ -301,12 +301,16 @@ class Observed:
     train_seconds: float
     epoch_seconds: float  # median of the epochs after the first (steady state)
     compile_seconds: float  # first epoch minus a steady one: tracing and compilation
+    planned_epochs: int = 0  # the schedule's planned epochs (0: not recorded)
+    pruned: bool = False  # stopped by the pruner: its epochs say nothing of when training ends
 
 
 @dataclass(frozen=True)
 class TrainEstimate:
-    """Training-time estimate of one candidate: `seconds` for all planned epochs (the upper figure
-    the `--max-train-minutes` gate uses; early stopping can end sooner), with its band."""
+    """Training-time estimate of one candidate: `seconds` for all planned epochs (the figure the
+    `--max-train-minutes` gate uses), with its band, and `expected_epochs`: the epochs it will run
+    as the sweep's earlier trials ran theirs (early stopping ends sooner, training on while still
+    improving later: tuner.schedule)."""
 
     seconds: float
     low: float
@@ -315,9 +319,21 @@ class TrainEstimate:
     epoch_seconds: float
     epochs: int
     source: str
+    expected_epochs: float = 0.0  # 0: the planned epochs
+    expected_band: float = 0.0  # x band of `expected_seconds` (0: the planned figure's)
 
-    def for_epochs(self, epochs: int) -> float:
+    def for_epochs(self, epochs: float) -> float:
         return self.compile_seconds + epochs * self.epoch_seconds
+
+    @property
+    def expected_seconds(self) -> float:
+        """One training at the expected epochs: the estimate to compare with `train_seconds`."""
+        return self.for_epochs(self.expected_epochs or self.epochs)
+
+    @property
+    def expected_range(self) -> tuple[float, float]:
+        band = self.expected_band or self.high / self.seconds
+        return self.expected_seconds / band, self.expected_seconds * band
 
     @property
     def band(self) -> tuple[float, float]:
@@ -360,6 +376,20 @@ class TrainingTimeModel:
         resid = [v - self.family_log[f] for f, ps in logs.items() for v, _ in ps]
         self.spread = float(np.sqrt(np.mean(np.square(resid)))) if len(resid) >= 3 else None
         self.compile = self._fit_compile()
+        self.epochs_log, self.epochs_spread = self._fit_epochs()
+
+    def _fit_epochs(self) -> tuple[float, float | None]:
+        """Log of (epochs run / planned) over the sweep's trials that ended on their own (not pruned),
+        recent ones weighing more, shrunk toward the plan (same HALF_LIFE and SHRINK as the
+        factors), and its spread (from 3 trials)."""
+        done = [o for o in self.observed if o.planned_epochs > 0 and not o.pruned]
+        n = len(done)
+        pts = [
+            (math.log(o.epochs_run / o.planned_epochs), 0.5 ** ((n - 1 - i) / HALF_LIFE)) for i, o in enumerate(done)
+        ]
+        mean = sum(v * w for v, w in pts) / (sum(w for _, w in pts) + SHRINK) if pts else 0.0
+        spread = float(np.sqrt(np.mean([(v - mean) ** 2 for v, _ in pts]))) if n >= 3 else None
+        return mean, spread
 
     def _prior_epoch(self, c: TrainCost) -> float:
         train = self.host.epoch_seconds(c.macs, c.n_train, c.batch_size, c.dw_macs, c.bn_elems)
@@ -395,7 +425,14 @@ class TrainingTimeModel:
         else:
             band = max(MIN_BAND, math.exp(2 * self.spread))
             source = f"fitted on {n_family} {cost.family} trials ({len(self.observed)} in all)"
-        return TrainEstimate(seconds, seconds / band, seconds * band, compile_s, epoch_s, epochs, source)
+        expected = max(1.0, epochs * math.exp(self.epochs_log))
+        if self.epochs_spread is None:
+            expected_band = band
+        else:  # the epoch factor's and the epochs' spreads, independent
+            expected_band = max(MIN_BAND, math.exp(2 * math.hypot(math.log(band) / 2, self.epochs_spread)))
+        return TrainEstimate(
+            seconds, seconds / band, seconds * band, compile_s, epoch_s, epochs, source, expected, expected_band
+        )
 
 
 def observed_from_attrs(attrs: dict[str, Any]) -> Observed | None:
@@ -418,4 +455,6 @@ def observed_from_attrs(attrs: dict[str, Any]) -> Observed | None:
         bn_elems=int(attrs.get("bn_elems") or 0),
         n_layers=int(attrs.get("n_layers") or 10),
     )
-    return Observed(cost, len(times), float(attrs["train_seconds"]), steady, compile_s)
+    planned = int(attrs.get("max_epochs_used") or 0)
+    pruned = attrs.get("state") == "pruned"
+    return Observed(cost, len(times), float(attrs["train_seconds"]), steady, compile_s, planned, pruned)
