@@ -7,7 +7,8 @@ planned epochs (tuner.schedule), the winner's test metric and the sweep's wall t
 "Still improving" is `tuner.schedule.still_improving` (best validation epoch within the last
 max(1, patience // 2)); "at the limit": the trial ran its epoch cap (`epoch_cap_used`; sweeps
 recorded before the cap existed: `max_epochs_used`, the planned epochs, were the limit).
-Counts the first training of each trial (metrics.json); extra validation draws are not recorded.
+Counts the first training of each trial that trained to the end (metrics.json; pruned, rejected and
+failed trials have none); extra validation draws are not recorded.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ def summarize(out: Path) -> list[dict[str, Any]]:
                 "data set": name,
                 "winner test": win.get(metric),
                 "winner trial": win.get("trial"),
+                "trials": sum(1 for d in (sweep / "trials").iterdir() if d.is_dir()),
                 "trained": len(rows),
                 "improving at limit": sum(x["improving_at_limit"] for x in rows),
                 "extended": sum(x["extended"] > 0 for x in rows),
@@ -83,6 +85,7 @@ def main() -> None:
     cols = [
         "data set",
         "winner test",
+        "trials",
         "trained",
         "improving at limit",
         "extended",

@@ -119,6 +119,8 @@ def test_pruned_trials_are_recorded_as_pruned_with_their_curve(fake_sweep, engin
     for t in pruned:
         assert t.user_attrs["state"] == "pruned" and t.user_attrs["reason"].startswith("pruned at epoch 6")
         assert len(t.user_attrs["val_accuracy_curve"]) == 6 and set(t.constraints) >= {"latency", "ram"}
+        # --epochs 8: planned 8, never extended; pruned at 6, nothing beyond the plan
+        assert [t.user_attrs[k] for k in ("max_epochs_used", "epoch_cap_used", "extended_epochs")] == [8, 8, 0]
     states = {r.state for r in records(study) if r.trial in {t.number for t in pruned}}
     assert states == {CandidateState.PRUNED}
 

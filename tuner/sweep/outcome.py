@@ -17,7 +17,8 @@ from typing import Any
 import yaml
 
 from tuner.errors import CandidateFailed, CandidateRejected
-from tuner.sweep.pruning import EpochGuard, Pruned, planned_epochs
+from tuner.schedule import candidate_schedule
+from tuner.sweep.pruning import EpochGuard, Pruned
 from tuner.sweep.records import METRIC_ATTRS, TrialRecord
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ def run_and_record(
 
     trial, params = asked.trial, asked.params
     precheck: dict[str, Any] = {}
+    plan: dict[str, int] = {}  # the training schedule's summary (tuner.schedule), once the pre-check passed
     stages = StageTimer()
 
     def on_event(kind: str, **info: Any) -> None:
@@ -85,8 +87,9 @@ def run_and_record(
             precheck.update(info)
             est = info["estimate"]
             n_train = info.get("metrics", {}).get("n_train")
-            budget = planned_epochs(params, int(n_train), problem.epochs) if n_train else None
-            guard.set_costs(est["latency_ms"], est["ram_bytes"], budget)
+            if n_train:
+                plan.update(candidate_schedule(params, int(n_train), problem.epochs).summary)
+            guard.set_costs(est["latency_ms"], est["ram_bytes"], plan.get("max_epochs_used"))
         emit(kind, **info)
 
     saved_epochs = problem.epochs
@@ -112,6 +115,11 @@ def run_and_record(
         trial.set_user_attr("reason", pr.reason)
         trial.set_user_attr("epochs_run", len(pr.curve))
         trial.set_user_attr("val_accuracy_curve", pr.curve)
+        for k in ("max_epochs_used", "epoch_cap_used"):
+            if k in plan:
+                trial.set_user_attr(k, plan[k])
+        if "max_epochs_used" in plan:  # pruned in its extension: the epochs it ran beyond the plan
+            trial.set_user_attr("extended_epochs", max(0, len(pr.curve) - plan["max_epochs_used"]))
         est = precheck.get("estimate", {})
         for k in ("latency_ms", "ram_bytes", "flash_bytes", "macs", "dw_macs", "bn_elems", "n_layers"):
             if k in est:
