@@ -126,14 +126,15 @@ def extension_callback(plan: Schedule, seconds_limit: float | None = None) -> An
             self.stopped_by = ""  # "", "converged" (not improving at the planned epochs), "time limit"
 
         def on_train_begin(self, logs: dict | None = None) -> None:
-            self.best, self.best_epoch = -math.inf, 0
+            self.best, self.best_epoch = np.float32(-np.inf), 0
             self.start = self.last = time.perf_counter()
 
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
             now = time.perf_counter()
             epoch_s, self.last = now - self.last, now
-            value = float((logs or {}).get("val_score", math.nan))
-            if value > self.best:  # strictly better, as EarlyStopping counts it (NaN never is)
+            # strictly better in float32, as EarlyStopping compares (NaN never is)
+            value = np.float32((logs or {}).get("val_score", math.nan))
+            if value > self.best:
                 self.best, self.best_epoch = value, epoch + 1
             done = epoch + 1
             if done < plan.epochs or done >= plan.epoch_cap:

@@ -111,5 +111,6 @@ def train(
     val_score = hist.history.get("val_score") or hist.history.get("val_accuracy", [0.0])
     history = {k: [float(v) for v in vs] for k, vs in hist.history.items()}
     run = len(losses)
-    best = int(np.argmax(val_score)) + 1
+    # the epoch whose weights EarlyStopping restored: the first best in float32, as it compares
+    best = int(np.argmax(np.asarray(val_score, dtype=np.float32))) + 1
     return TrainResult(run, best, seconds, history, epoch_s, plan.summary, max(0, run - plan.epochs))
