@@ -19,6 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tuner.schedule import still_improving  # noqa: E402
@@ -32,6 +34,9 @@ def trial_rows(sweep: Path) -> list[dict[str, Any]]:
             continue
         limit = int(m.get("epoch_cap_used") or m["max_epochs_used"])
         run, best = int(m["epochs_run"]), int(m["best_epoch"])
+        scores = (m.get("history") or {}).get("val_score")
+        if scores:  # as EarlyStopping counts it, in float32 (sweeps before aef5582 recorded a float64 argmax)
+            best = int(np.argmax(np.asarray(scores, dtype=np.float32))) + 1
         rows.append(
             {
                 "trial": int(f.parent.name),

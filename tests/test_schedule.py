@@ -152,7 +152,24 @@ def test_the_time_limit_stops_an_extension_of_real_training(separable):
     x, y, xv, yv = separable
     # a limit already passed at the planned epochs: no extension, the planned epochs all run
     r = train(_model(), x, y, xv, yv, SLOW, seed=0, seconds_limit=1e-3)
-    assert (r.epochs_run, r.extended_epochs) == (5, 0)
+    assert (r.epochs_run, r.extended_epochs, r.extension_stopped_by) == (5, 0, "time limit")
+
+
+def test_a_pruning_hook_in_the_extension_ends_it_and_keeps_the_best_weights(separable):
+    from tuner.schedule import EndExtension
+    from tuner.train import train
+
+    x, y, xv, yv = separable
+
+    def hook(epoch: int, logs: dict) -> None:
+        if epoch == 6:  # the 7th epoch, the 2nd beyond the planned 5
+            raise EndExtension("pruned at epoch 7: below the median")
+
+    m = _model()
+    r = train(m, x, y, xv, yv, SLOW, seed=0, on_epoch=hook)
+    assert (r.epochs_run, r.extended_epochs, r.extension_stopped_by) == (7, 2, "pruned at epoch 7: below the median")
+    acc = float((m.predict(xv, verbose=0).argmax(1) == yv).mean())
+    assert acc == pytest.approx(r.history["val_accuracy"][r.best_epoch - 1], abs=1e-6)  # best weights restored
 
 
 def test_the_time_limit_is_shared_by_the_validation_draws():

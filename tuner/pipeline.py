@@ -445,6 +445,7 @@ def run_candidate(
         "epochs_run": result.epochs_run,
         "best_epoch": result.best_epoch,
         "extended_epochs": result.extended_epochs,  # beyond max_epochs_used (the planned), up to epoch_cap_used
+        "extension_stopped_by": result.extension_stopped_by,  # "", "time limit" or the pruning rule's reason
         "history": result.history,
         "class_names": list(problem.class_names),
         "stage_seconds": timed.seconds,  # the same dict: `write` is added by save_artifacts

@@ -111,6 +111,12 @@ def val_score_callback(x_val: np.ndarray, y_val: np.ndarray, n_classes: int, met
     return ValScore()
 
 
+class EndExtension(Exception):  # noqa: N818 (a signal, not an error)
+    """Raised by an `on_epoch` hook (the sweep's pruning rule) in the epochs beyond the planned ones:
+    the candidate had its planned training, so the fit ends there, best weights kept, instead of
+    the candidate being dropped. The message says why."""
+
+
 def extension_callback(plan: Schedule, seconds_limit: float | None = None) -> Any:
     """A Keras callback for a fit of `plan.epoch_cap` epochs: it stops at the planned epochs unless
     the training is `still_improving` on `val_score`, and in the extension before the next epoch

@@ -29,6 +29,7 @@ class TrainResult:
     epoch_seconds: list[float] = field(default_factory=list)  # wall time of each epoch, validation included
     plan: dict[str, int] | None = None  # batch, planned epochs, patience and epoch cap used (tuner.schedule)
     extended_epochs: int = 0  # epochs run beyond the planned ones (still improving there)
+    extension_stopped_by: str = ""  # what ended the extension before patience or the cap: time limit, pruning
 
 
 def train(
@@ -52,7 +53,7 @@ def train(
     up to the epoch cap, never past `seconds_limit` seconds of fit); `class_weight` for imbalanced classes."""
     import keras
 
-    from tuner.schedule import candidate_schedule, extension_callback, val_score_callback
+    from tuner.schedule import EndExtension, candidate_schedule, extension_callback, val_score_callback
 
     keras.utils.set_random_seed(seed)
     model.compile(
@@ -71,7 +72,7 @@ def train(
             monitor="val_score", mode="max", patience=plan.patience, restore_best_weights=True
         ),
         keras.callbacks.TerminateOnNaN(),
-        extension_callback(plan, seconds_limit),
+        extension := extension_callback(plan, seconds_limit),
     ]
     # epoch times (before the pruning hook runs) feed the training-time estimate: the first one
     # carries the tracing; a pruned fit leaves them on the exception as `epoch_seconds`
@@ -84,8 +85,18 @@ def train(
             on_epoch_end=lambda e, logs: epoch_s.append(time.perf_counter() - marks["start"]),
         ),
     )
+    ended: list[str] = []  # why a pruning hook ended the extension
+
+    class Hook(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            try:
+                on_epoch(epoch, logs or {})  # type: ignore[misc]
+            except EndExtension as end:
+                ended.append(str(end))
+                self.model.stop_training = True
+
     if on_epoch is not None:
-        callbacks.append(keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: on_epoch(e, logs or {})))
+        callbacks.append(Hook())
     start = time.perf_counter()
     try:
         hist = model.fit(
@@ -113,4 +124,5 @@ def train(
     run = len(losses)
     # the epoch whose weights EarlyStopping restored: the first best in float32, as it compares
     best = int(np.argmax(np.asarray(val_score, dtype=np.float32))) + 1
-    return TrainResult(run, best, seconds, history, epoch_s, plan.summary, max(0, run - plan.epochs))
+    stopped_by = ended[0] if ended else extension.stopped_by if extension.stopped_by == "time limit" else ""
+    return TrainResult(run, best, seconds, history, epoch_s, plan.summary, max(0, run - plan.epochs), stopped_by)

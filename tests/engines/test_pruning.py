@@ -187,3 +187,23 @@ def test_time_rule_with_a_trial_longer_than_every_peer():
     assert should_prune_time({1000: 0.6, 2000: 0.7, 9000: 0.75}, peers).startswith(
         "pruned after 9.0 s of training: best val score 0.750 < median 0.800 of 3"
     )
+
+
+def test_a_rule_firing_past_the_planned_epochs_ends_only_the_extension():
+    """Past its planned epochs a candidate had its planned training: a pruning rule then ends the
+    extension (tuner.schedule.EndExtension: the fit stops, best weights kept), it does not drop it."""
+    from tuner.schedule import EndExtension
+
+    peers = [(1.0, 1000, [0.8] * 24)] * 3
+    guard = EpochGuard(None, "pareto", None, finished=peers)
+    guard.set_costs(2.0, 2000, max_epochs=8)  # planned 8 (warm-up 2)
+    for e in range(8):
+        guard(e, {"val_metric": 0.9})  # above the cheaper peers' 0.8
+    with pytest.raises(EndExtension, match=r"pruned at epoch 9: val score 0.500 < median 0.800"):
+        guard(8, {"val_metric": 0.5})
+    # within the planned epochs the same rule prunes the candidate
+    guard = EpochGuard(None, "pareto", None, finished=peers)
+    guard.set_costs(2.0, 2000, max_epochs=8)
+    with pytest.raises(Pruned, match=r"pruned at epoch 3: val score 0.500"):
+        for e in range(8):
+            guard(e, {"val_metric": 0.5})

@@ -23,6 +23,9 @@ Warm-up: no rule prunes during the first 5 epochs (`WARMUP_UNKNOWN`); with `tpe-
 first `warmup_epochs(max_epochs)`, a fraction (`WARMUP_FRACTION`) of the candidate's epoch budget
 (tuner.schedule: 5 epochs on the image space, 75 on a small motion set), at least one epoch.
 
+Past the planned epochs (a candidate still improving trains on: tuner.schedule), a rule that fires
+ends only the extension (`EndExtension`): the candidate had its planned training and is kept.
+
 Hyperband runs its own successive halving and uses neither rule. Every engine obeys the deadline:
 when `--timeout` has passed, the running trial stops at the end of its epoch.
 """
@@ -170,15 +173,26 @@ class EpochGuard:
         self.ram_bytes = math.inf
         self.curve: list[float] = []
         self.warmup = WARMUP_UNKNOWN
+        self.planned: int | None = None  # the planned epochs; past them a rule only ends the extension
         self.fit_start = time.time()
         self.last_step = -1
 
     def set_costs(self, latency_ms: float, ram_bytes: float, max_epochs: int | None = None) -> None:
         """Called when the pre-check passed, right before training: costs, epoch budget, start of fit."""
         self.latency_ms, self.ram_bytes = latency_ms, ram_bytes
+        self.planned = max_epochs
         if max_epochs is not None and self.scaled_warmup:
             self.warmup = warmup_epochs(max_epochs)
         self.fit_start = time.time()
+
+    def _prune(self, epoch: int, reason: str) -> None:
+        """Stop the candidate; in the epochs beyond the planned ones (tuner.schedule), end only the
+        extension: it had its planned training, and is kept with its best weights."""
+        from tuner.schedule import EndExtension
+
+        if self.planned is not None and epoch >= self.planned:
+            raise EndExtension(reason)
+        raise Pruned(reason, self.curve)
 
     def __call__(self, epoch: int, logs: dict[str, float]) -> None:
         # the sweep's metric on validation (tuner.schedule sets val_metric); plain accuracy otherwise
@@ -197,17 +211,17 @@ class EpochGuard:
             if epoch >= self.warmup and self.trial.should_prune():
                 pruner = getattr(getattr(self.trial, "study", None), "pruner", None)
                 reason = getattr(pruner, "last_reason", None) or f"pruned after {step / 1000:.1f} s of training"
-                raise Pruned(f"epoch {epoch + 1}: {reason}", self.curve)
+                self._prune(epoch, f"epoch {epoch + 1}: {reason}")
         elif self.mode == "median":
             self.trial.report(acc, epoch)
             if epoch >= self.warmup and self.trial.should_prune():
-                raise Pruned(
+                self._prune(
+                    epoch,
                     f"pruned at epoch {epoch + 1}: {label} {acc:.3f} below the median of earlier trials at that epoch",
-                    self.curve,
                 )
         elif self.mode == "pareto":
             reason = should_prune_pareto(
                 acc, epoch, self.latency_ms, self.ram_bytes, self.finished, self.warmup, label=label
             )
             if reason:
-                raise Pruned(reason, self.curve)
+                self._prune(epoch, reason)
