@@ -290,3 +290,11 @@ def test_observed_reads_the_plan_and_the_pruner():
     o = observed_from_attrs({**attrs, "max_epochs_used": 5, "state": "pruned"})
     assert (o.planned_epochs, o.pruned) == (5, True)
     assert (observed_from_attrs(attrs).planned_epochs, observed_from_attrs(attrs).pruned) == (0, False)
+
+
+def test_a_saved_measurement_from_a_newer_version_still_loads(tmp_path):
+    import json
+
+    saved = HostThroughput(0.2, 0.003, 1e-9, source="measured on this host", check_s=0.1)
+    (tmp_path / "host.json").write_text(json.dumps({**json.loads(json.dumps(saved.__dict__)), "gpu_s": 1.0}))
+    assert HostThroughput.load(tmp_path / "host.json") == saved

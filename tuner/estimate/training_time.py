@@ -19,6 +19,7 @@ spread. The sweep records the estimate before each trial, so the hit rate is out
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -81,7 +82,9 @@ class HostThroughput:
 
     @classmethod
     def load(cls, path: Path) -> HostThroughput:
-        return cls(**json.loads(path.read_text()))
+        """Read a saved measurement; fields this version does not know (a newer probe's) are ignored."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in json.loads(path.read_text()).items() if k in known})
 
 
 def fit(rows: list[tuple], prior: HostThroughput) -> HostThroughput:
