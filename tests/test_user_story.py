@@ -45,7 +45,8 @@ def test_small_long_csv_without_time_column(tmp_path: Path, monkeypatch: pytest.
     assert settings["space"] == "motion" and settings["rate_hz"] == 50.0
     assert settings["resolved_space"]["params"]["window_ms"]["choices"] == [1000]  # 2000/3000 ms > 90 samples
     assert "window_ms 2000, 3000" in settings["space_note"] and settings["space_note"] in notes
-    assert settings["validation"].startswith("3 repeated validation splits")
+    # 80 recordings, no subjects: the small validation split makes the ranking score 5-fold cross-validation
+    assert settings["validation"].startswith("5-fold stratified cross-validation over a pool of")
     rows = _rows("csv")
     assert [r["state"] for r in rows] == ["feasible"] * 2  # none rejected as impossible
     assert rows[0]["val_score"] == max(r["val_score"] for r in rows)
