@@ -319,13 +319,9 @@ def _table(rows: list[list[Any]], header: list[str]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _one_training(r: dict[str, Any]) -> Any:
-    """The estimate comparable with `train_seconds` (one training; older sweeps: the gate's figure)."""
-    one = _num(r.get("est_fit_seconds"))
-    return r.get("est_train_seconds") if one is None else one
-
-
 def _leaderboard_html(df: pd.DataFrame, limit: int = 15) -> str:
+    from tuner.rank import one_training_estimate
+
     rows = []
     for r in df.head(limit).itertuples():
         flag = " !" if bool(getattr(r, "int8_drop_flag", False)) else ""
@@ -349,7 +345,7 @@ def _leaderboard_html(df: pd.DataFrame, limit: int = 15) -> str:
                 _fmt(r.latency_ms, ".2f") + band,
                 _fmt(_num(r.ram_bytes) and _num(r.ram_bytes) / 1024, ".1f"),
                 _fmt(_num(r.flash_bytes) and _num(r.flash_bytes) / 1024, ".1f"),
-                f"{_fmt(r.train_seconds, '.1f')} / {_fmt(_one_training(r._asdict()), '.1f')}",
+                f"{_fmt(r.train_seconds, '.1f')} / {_fmt(one_training_estimate(r._asdict()), '.1f')}",
                 params if r.state == "feasible" else r.reason,
             ]
         )

@@ -83,6 +83,13 @@ _ASCENDING = {
 }
 
 
+def one_training_estimate(row: Mapping) -> float | None:
+    """The training-time estimate comparable with `train_seconds` (one training): `est_fit_seconds`;
+    sweeps recorded before it only have `est_train_seconds`, the gate's figure for every draw."""
+    one = row.get("est_fit_seconds")
+    return row.get("est_train_seconds") if one is None or pd.isna(one) else one
+
+
 def pareto_ranks(values: np.ndarray) -> np.ndarray:
     """Non-dominated sorting rank (0 = on the front) for rows to minimize in every column."""
     n = len(values)

@@ -179,15 +179,10 @@ def _fitting(cols: list[str], cells: list[tuple[dict[str, str], str]], width: in
     return [c for c in cols if c in keep]
 
 
-def _one_training(r: Any) -> Any:
-    """The estimate comparable with `train_seconds` (one training): sweeps older than
-    `est_fit_seconds` only have the gate's figure, which counts every validation draw."""
-    one = r.get("est_fit_seconds")
-    return r.get("est_train_seconds") if one is None or one != one else one
-
-
 def _leaderboard_cells(r: pd.Series, has_score: bool) -> tuple[dict[str, str], str]:
     """One leaderboard row: column -> cell (rich markup), and the params or reason text."""
+    from tuner.rank import one_training_estimate
+
     int8 = _fmt(r["int8_accuracy"], ".3f")
     if bool(r.get("int8_drop_flag", False)):
         int8 += " [bold red]![/bold red]"
@@ -196,7 +191,7 @@ def _leaderboard_cells(r: pd.Series, has_score: bool) -> tuple[dict[str, str], s
         lat = f"{r['latency_ms']:.2f}"
         if _fmt(r["latency_ms_low"], ".2f") != "-":
             lat += f" [{r['latency_ms_low']:.2f}-{_fmt(r['latency_ms_high'], '.2f')}]"
-    train = f"{_fmt(r['train_seconds'], '.1f')}/{_fmt(_one_training(r), '.1f')}"
+    train = f"{_fmt(r['train_seconds'], '.1f')}/{_fmt(one_training_estimate(r), '.1f')}"
     state = {
         "feasible": "[green]feasible[/green]",
         "rejected": "[yellow]rejected[/yellow]",
@@ -244,7 +239,7 @@ def show_candidate(con: Console, info: dict[str, Any], name: str) -> None:
     """`tuner show`: params, metrics and margins, per-layer estimate, float and int8 confusion matrices."""
     from tuner.config import section_of
     from tuner.estimate import layer_rows
-    from tuner.rank import INT8_DROP_FLAG
+    from tuner.rank import INT8_DROP_FLAG, one_training_estimate
 
     m, e, s = info["metrics"], info["estimate"], info["summary"]
     state = info["state"] + (f": {info['reason']}" if info["reason"] else "")
@@ -284,7 +279,7 @@ def show_candidate(con: Console, info: dict[str, Any], name: str) -> None:
         ("MACs", _fmt(g.get("macs"), ",")),
         (
             "training s actual / estimated",
-            f"{_fmt(g.get('train_seconds'), '.1f')} / {_fmt(_one_training(g), '.1f')}",
+            f"{_fmt(g.get('train_seconds'), '.1f')} / {_fmt(one_training_estimate(g), '.1f')}",
         ),
         ("epochs run (best)", f"{_fmt(g.get('epochs_run'), 'd')} ({_fmt(g.get('best_epoch'), 'd')})"),
     ]
