@@ -47,10 +47,8 @@ class HostThroughput:
 
     def scaled(self, ratio: float) -> HostThroughput:
         """The same host when it trains `ratio` times slower (load): every time coefficient x ratio."""
-        from dataclasses import replace
-
         dw = None if self.dw_mac_s is None else self.dw_mac_s * ratio
-        return replace(
+        return dataclasses.replace(
             self,
             overhead_s=self.overhead_s * ratio,
             step_s=self.step_s * ratio,
@@ -111,18 +109,12 @@ def fit(rows: list[tuple], prior: HostThroughput) -> HostThroughput:
     coef = coef / scale
     if not np.all(np.isfinite(coef)):
         return prior
-    return HostThroughput(
-        float(coef[0]),
-        float(coef[1]),
-        float(coef[2]),
-        f"refit on {len(rows)} trials",
-        prior.dw_mac_s,
-        prior.bn_elem_s,
-        prior.compile_s,
-        prior.compile_layer_s,
-        prior.compile_graphs,
-        prior.check_s,
-        prior.load_scale,
+    return dataclasses.replace(
+        prior,
+        overhead_s=float(coef[0]),
+        step_s=float(coef[1]),
+        mac_s=float(coef[2]),
+        source=f"refit on {len(rows)} trials",
     )
 
 
@@ -183,16 +175,29 @@ def measure_host(input_dim: int = 64, samples: int = 2048, batch_size: int = 32)
     )
 
 
+def _dense(input_dim: int, widths: list[int]) -> Any:
+    """A dense net (ReLU hidden layers of `widths`, 4 logits) compiled as trials are."""
+    import keras
+
+    from tuner.train import STEPS_PER_EXECUTION
+
+    layers = [keras.layers.Dense(w, "relu") for w in widths]
+    model = keras.Sequential([keras.Input((input_dim,)), *layers, keras.layers.Dense(4)])
+    model.compile(
+        "adam",
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        steps_per_execution=STEPS_PER_EXECUTION,
+    )
+    return model
+
+
 def _tracing_cost(x: np.ndarray, y: np.ndarray, batch_size: int) -> tuple[float, float]:
     """(base, per layer) seconds of a first fit with validation (train and validation graphs traced,
     as in a trial) of dense stacks of 2 and 10 layers, best of 2. Two depths of one layer type: the
     older split from a 3-layer dense and a 5-layer conv model was noise (per layer 0.005-0.32 s)."""
-    import keras
 
     def first_fit(depth: int) -> float:
-        layers = [keras.layers.Dense(16, "relu") for _ in range(depth - 1)]
-        model = keras.Sequential([keras.Input((x.shape[1],)), *layers, keras.layers.Dense(4)])
-        model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), steps_per_execution=8)
+        model = _dense(x.shape[1], [16] * (depth - 1))
         xs, ys = x[:batch_size], y[:batch_size]
         start = time.perf_counter()
         model.fit(xs, ys, validation_data=(xs, ys), epochs=1, verbose=0)
@@ -209,13 +214,10 @@ def load_check() -> float:
     median of 3 after a tracing fit): how fast this machine trains now. Stored with the probe, so a
     cached probe is scaled by the load at sweep start (on 2 cores the same epoch takes 1x-4x with 0-4
     other busy processes, and the probe is measured once per machine)."""
-    import keras
-
     rng = np.random.default_rng(1)
     x = rng.standard_normal((1024, 64)).astype(np.float32)
     y = rng.integers(0, 4, 1024)
-    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(16, "relu"), keras.layers.Dense(4)])
-    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), steps_per_execution=8)
+    model = _dense(64, [16])
     model.fit(x[:64], y[:64], epochs=1, verbose=0)
     times = []
     for _ in range(3):
@@ -253,22 +255,33 @@ def machine_host() -> HostThroughput:
     import fcntl
 
     path = _machine_cache()
-    if str(path) in _NOW and time.monotonic() - _NOW[str(path)][0] < NOW_TTL_S:
-        return _NOW[str(path)][1]
-    if not path.exists() or HostThroughput.load(path).check_s is None:  # none yet, or older than the check
+    key = str(path)
+    if key in _NOW and time.monotonic() - _NOW[key][0] < NOW_TTL_S:
+        return _NOW[key][1]
+    host = _cached_probe(path)
+    if host is None:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path.with_suffix(".lock"), "w") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
-            if not path.exists() or HostThroughput.load(path).check_s is None:
+            host = _cached_probe(path)  # another worker may have measured it meanwhile
+            if host is None:  # just measured: nothing to scale
+                host = measure_host()
                 tmp = path.with_suffix(f".{os.getpid()}.tmp")
-                measure_host().save(tmp)
+                host.save(tmp)
                 tmp.replace(path)
-                _NOW[str(path)] = (time.monotonic(), HostThroughput.load(path))
-                return _NOW[str(path)][1]
-    host = HostThroughput.load(path)
+                _NOW[key] = (time.monotonic(), host)
+                return host
     ratio = load_check() / float(host.check_s or 1.0)
-    _NOW[str(path)] = (time.monotonic(), host.scaled(min(max(ratio, 1 / MAX_LOAD_SCALE), MAX_LOAD_SCALE)))
-    return _NOW[str(path)][1]
+    _NOW[key] = (time.monotonic(), host.scaled(min(max(ratio, 1 / MAX_LOAD_SCALE), MAX_LOAD_SCALE)))
+    return _NOW[key][1]
+
+
+def _cached_probe(path: Path) -> HostThroughput | None:
+    """The machine's cached probe; None when there is none or it is older than the load check."""
+    if not path.exists():
+        return None
+    host = HostThroughput.load(path)
+    return host if host.check_s is not None else None
 
 
 def refreshed_host(folder: Path, rows: list[tuple[int, int, int, int, float]]) -> HostThroughput:
@@ -356,6 +369,11 @@ HALF_LIFE = 3.0
 GRAPHS_TRACED = 2
 
 
+def _recency(n: int) -> list[float]:
+    """Weights of n trials in trial order (oldest first): halving every HALF_LIFE later trials."""
+    return [0.5 ** ((n - 1 - i) / HALF_LIFE) for i in range(n)]
+
+
 class TrainingTimeModel:
     """Host formula (`HostThroughput`) plus validation per epoch, times a per-family factor fitted
     on the steady epochs of that family's trials (shrunk toward the all-families factor when the
@@ -365,10 +383,8 @@ class TrainingTimeModel:
     def __init__(self, host: HostThroughput, observed: list[Observed] | tuple[Observed, ...] = ()) -> None:
         self.observed = [o for o in observed if o.epoch_seconds > 0 and o.epochs_run > 0]
         self.host = host
-        n = len(self.observed)
         logs: dict[str, list[tuple[float, float]]] = {}  # family -> (log factor, recency weight)
-        for i, o in enumerate(self.observed):  # in trial order, oldest first
-            weight = 0.5 ** ((n - 1 - i) / HALF_LIFE)
+        for o, weight in zip(self.observed, _recency(len(self.observed)), strict=True):
             logs.setdefault(o.cost.family, []).append((math.log(o.epoch_seconds / self._prior_epoch(o.cost)), weight))
         every = [p for ps in logs.values() for p in ps]
         self.global_log = sum(v * w for v, w in every) / sum(w for _, w in every) if every else 0.0
@@ -387,9 +403,7 @@ class TrainingTimeModel:
         factors), and its spread (from 3 trials)."""
         done = [o for o in self.observed if o.planned_epochs > 0 and not o.pruned]
         n = len(done)
-        pts = [
-            (math.log(o.epochs_run / o.planned_epochs), 0.5 ** ((n - 1 - i) / HALF_LIFE)) for i, o in enumerate(done)
-        ]
+        pts = [(math.log(o.epochs_run / o.planned_epochs), w) for o, w in zip(done, _recency(n), strict=True)]
         mean = sum(v * w for v, w in pts) / (sum(w for _, w in pts) + SHRINK) if pts else 0.0
         spread = float(np.sqrt(np.mean([(v - mean) ** 2 for v, _ in pts]))) if n >= 3 else None
         return mean, spread
