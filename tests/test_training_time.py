@@ -227,7 +227,9 @@ def test_machine_host_scales_the_cached_probe_by_the_load_check_now(tmp_path, mo
 
     monkeypatch.setenv("TUNER_CACHE", str(tmp_path))
     monkeypatch.setattr(tt, "_NOW", {})
-    probe = HostThroughput(0.2, 0.003, 1e-9, source="measured on this host", check_s=0.1, compile_graphs=2)
+    probe = HostThroughput(
+        0.2, 0.003, 1e-9, source="measured on this host", check_s=0.1, compile_graphs=2, probe=tt.PROBE_VERSION
+    )
     probe.save(tt._machine_cache())
     monkeypatch.setattr(tt, "measure_host", lambda: pytest.fail("a cached probe with a check is not measured again"))
     monkeypatch.setattr(tt, "load_check", lambda: 0.3)
@@ -245,13 +247,20 @@ def test_machine_host_scales_the_cached_probe_by_the_load_check_now(tmp_path, mo
     assert tt.machine_host().load_scale == pytest.approx(tt.MAX_LOAD_SCALE)
 
 
-def test_machine_host_measures_again_a_probe_older_than_the_load_check(tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    "old",
+    [
+        HostThroughput(0.2, 0.003, 1e-9, source="measured on this host"),  # older than the load check
+        HostThroughput(0.2, 1e-5, 1e-9, source="measured on this host", check_s=0.1),  # the dense-only probe 1
+    ],
+)
+def test_machine_host_measures_again_a_probe_of_an_older_design(tmp_path, monkeypatch, old):
     from tuner.estimate import training_time as tt
 
     monkeypatch.setenv("TUNER_CACHE", str(tmp_path))
     monkeypatch.setattr(tt, "_NOW", {})
-    HostThroughput(0.2, 0.003, 1e-9, source="measured on this host").save(tt._machine_cache())  # no check_s
-    fresh = HostThroughput(0.1, 0.002, 1e-9, source="measured on this host", compile_graphs=2, check_s=0.08)
+    old.save(tt._machine_cache())
+    fresh = HostThroughput(0.1, 0.002, 1e-9, source="measured on this host", compile_graphs=2, check_s=0.08, probe=2)
     monkeypatch.setattr(tt, "measure_host", lambda: fresh)
     monkeypatch.setattr(tt, "load_check", lambda: pytest.fail("just measured: no scaling"))
     assert tt.machine_host() == fresh
@@ -298,3 +307,34 @@ def test_a_saved_measurement_from_a_newer_version_still_loads(tmp_path):
     saved = HostThroughput(0.2, 0.003, 1e-9, source="measured on this host", check_s=0.1)
     (tmp_path / "host.json").write_text(json.dumps({**json.loads(json.dumps(saved.__dict__)), "gpu_s": 1.0}))
     assert HostThroughput.load(tmp_path / "host.json") == saved
+
+
+def test_each_conv_layer_adds_its_cost_to_every_step():
+    h = HostThroughput(0.1, 0.001, 1e-10, conv_step_s=5e-4)
+    # 1000 samples / batch 32 -> 32 steps x (1 ms + 3 conv layers x 0.5 ms); 1000 x 20k MACs x 1e-10
+    assert h.epoch_seconds(20_000, 1000, 32, conv_layers=3) == pytest.approx(0.1 + 32 * 0.0025 + 0.002)
+    assert h.scaled(2.0).conv_step_s == pytest.approx(1e-3)
+    attrs = {"train_seconds": 9.0, "epoch_seconds": [3.0, 1.0], "n_train": 100, "macs": 10, "conv_layers": 4}
+    assert observed_from_attrs(attrs).cost.conv_layers == 4
+    assert observed_from_attrs({**attrs, "conv_layers": None}).cost.conv_layers == 0  # a trial recorded before
+
+
+def test_conv_layers_counts_every_kind_of_convolution():
+    import keras
+
+    from tuner.pipeline import _conv_layers
+
+    model = keras.Sequential(
+        [
+            keras.Input((16, 16, 3)),
+            keras.layers.Conv2D(4, 3),
+            keras.layers.DepthwiseConv2D(3),
+            keras.layers.SeparableConv2D(4, 3),
+            keras.layers.MaxPooling2D(),
+            keras.layers.Reshape((-1, 4)),
+            keras.layers.Conv1D(4, 1),
+            keras.layers.Flatten(),
+            keras.layers.Dense(2),
+        ]
+    )
+    assert _conv_layers(model) == 4

@@ -274,6 +274,7 @@ def precheck(
             "dw_macs": dw_macs,
             "bn_elems": _batchnorm_elements(model),
             "n_layers": sum(1 for _ in model._flatten_layers(include_self=False)),
+            "conv_layers": _conv_layers(model),
         }
     est = problem._prechecks[key]
     from tuner.schedule import candidate_schedule
@@ -290,6 +291,7 @@ def precheck(
         dw_macs=int(est["dw_macs"]),
         bn_elems=int(est["bn_elems"]),
         n_layers=int(est["n_layers"]),
+        conv_layers=int(est.get("conv_layers", 0)),
     )
     model_t = problem.time_model or TrainingTimeModel(
         problem.host or HostThroughput(0.05, 1e-3, 1e-9, source="default")
@@ -325,6 +327,14 @@ class StageTimer:
             yield
         finally:
             self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
+
+
+def _conv_layers(model: Any) -> int:
+    """Convolution layers (1-D, 2-D, depthwise, separable): each adds a fixed cost to every training step."""
+    import keras
+
+    kinds = (keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.SeparableConv2D)
+    return sum(1 for layer in model._flatten_layers(include_self=False) if isinstance(layer, kinds))
 
 
 def _batchnorm_elements(model: Any) -> int:
@@ -392,6 +402,7 @@ def run_candidate(
         "dw_macs": int(pre_est["dw_macs"]),
         "bn_elems": int(pre_est["bn_elems"]),
         "n_layers": int(pre_est["n_layers"]),
+        "conv_layers": int(pre_est["conv_layers"]),
         "input_shape": list(pre.input_shape),
         # 1-minute load average before and after training: lets the training-time estimate be judged under load
         "load_average": [_load_average()],

@@ -1,14 +1,14 @@
 """Training-time estimate from throughput measured on this machine.
 
-Model: seconds per epoch = overhead_s + steps * step_s
+Model: seconds per epoch = overhead_s + steps * (step_s + conv_layers * conv_step_s)
     + samples * ((macs - dw_macs) * mac_s + dw_macs * dw_mac_s + bn_elems * bn_elem_s),
 where `macs` are the forward multiply-accumulates of one sample (training costs about 3x forward),
-`dw_macs` the part in depthwise convolutions and `bn_elems` the activation elements that go through
-BatchNormalization. Measured on a 2-core x86 host: a depthwise MAC costs ~6x a conv MAC in training
-and a BatchNorm element ~100x, so with MACs alone a MobileNet's training was underestimated 10x.
-The coefficients come from a short measurement on this host (`measure_host`, a few seconds, done
-once per machine and cached); mac_s, step_s and overhead_s are refitted on the real training times
-of finished trials.
+`dw_macs` the part in depthwise convolutions, `bn_elems` the activation elements that go through
+BatchNormalization and `conv_layers` the convolution layers (each adds a fixed cost to every step,
+~0.5 ms on 2 cores: the small conv nets of 28 px images spent most of an epoch there). Measured on
+a 2-core x86 host: a depthwise MAC costs ~6x a conv MAC in training and a BatchNorm element ~100x,
+so with MACs alone a MobileNet's training was underestimated 10x. The coefficients come from a
+short measurement on this host (`measure_host`, about 20 s, done once per machine and cached).
 
 `TrainingTimeModel` adds what that per-epoch formula misses and calibrates it on the sweep itself:
 graph tracing and compilation once per model (grows with the number of layers), the validation
@@ -44,6 +44,8 @@ class HostThroughput:
     compile_graphs: int = 1  # graphs the compile figures cover (older probes traced the train step only)
     check_s: float | None = None  # `load_check` when the probe ran (None: a probe older than the check)
     load_scale: float = 1.0  # `load_check` now / `check_s`: the coefficients are scaled by it
+    conv_step_s: float = 0.0  # per optimizer step per convolution layer, whatever its size
+    probe: int = 1  # version of `measure_host` that measured it (a cached older one is measured again)
 
     def scaled(self, ratio: float) -> HostThroughput:
         """The same host when it trains `ratio` times slower (load): every time coefficient x ratio."""
@@ -55,6 +57,7 @@ class HostThroughput:
             mac_s=self.mac_s * ratio,
             dw_mac_s=dw,
             bn_elem_s=self.bn_elem_s * ratio,
+            conv_step_s=self.conv_step_s * ratio,
             compile_s=self.compile_s * ratio,
             compile_layer_s=self.compile_layer_s * ratio,
             load_scale=self.load_scale * ratio,
@@ -65,9 +68,12 @@ class HostThroughput:
         dw = self.mac_s if self.dw_mac_s is None else self.dw_mac_s
         return (macs - dw_macs) * self.mac_s + dw_macs * dw + bn_elems * self.bn_elem_s
 
-    def epoch_seconds(self, macs: int, samples: int, batch_size: int, dw_macs: int = 0, bn_elems: int = 0) -> float:
+    def epoch_seconds(
+        self, macs: int, samples: int, batch_size: int, dw_macs: int = 0, bn_elems: int = 0, conv_layers: int = 0
+    ) -> float:
         steps = -(-samples // batch_size)
-        return self.overhead_s + steps * self.step_s + samples * self.per_sample_seconds(macs, dw_macs, bn_elems)
+        per_step = self.step_s + conv_layers * self.conv_step_s
+        return self.overhead_s + steps * per_step + samples * self.per_sample_seconds(macs, dw_macs, bn_elems)
 
     def estimate_seconds(
         self, macs: int, samples: int, batch_size: int, epochs: int, dw_macs: int = 0, bn_elems: int = 0
@@ -118,77 +124,117 @@ def fit(rows: list[tuple], prior: HostThroughput) -> HostThroughput:
     )
 
 
-def measure_host(input_dim: int = 64, samples: int = 2048, batch_size: int = 32) -> HostThroughput:
-    """Time one epoch of a small and a large dense model, then of a depthwise conv and of a
-    BatchNorm on a 16x16x16 input, on random data, the tracing of a first fit, and `load_check`
-    (about 10 s on 2 quiet cores)."""
+def measure_host(samples: int = 1024, batch_size: int = 32) -> HostThroughput:
+    """Each coefficient from a pair of fits that differ in its term alone, so the others cancel
+    (about 15 s on 2 quiet cores). The older probe solved overhead, step and MAC costs together from
+    4 dense fits whose MAC term was a few percent of the time: the split moved with every burst of
+    load (per-MAC cost 0 to 8e-11 s on one quiet machine, per-step cost at its floor under load).
+
+    - per epoch and per step: a 1-unit dense net (MACs negligible), 2 vs 512 steps;
+    - per MAC: 32x32x8 inputs through a 3x3 conv of 64 filters (4.7 M MACs, most of the epoch) vs
+      the same net without the conv;
+    - per depthwise MAC and per BatchNorm element: that layer on 32x32x32 inputs vs the same net
+      without it;
+    - per step per convolution layer: 8 vs 1 conv layers of 4 filters on 4x4x4 inputs (MACs
+      negligible), 128 steps;
+    - tracing per model and per layer (`_tracing_cost`), and `load_check`.
+    Every fit compiles as trials do (`steps_per_execution`). The two fits of a pair alternate, 3
+    epochs each after a tracing epoch, and the median of the 3 differences is kept: both sides of a
+    difference see the same load."""
     import keras
-    from scipy.optimize import nnls
 
+    layers = keras.layers
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((samples, input_dim)).astype(np.float32)
-    y = rng.integers(0, 4, samples)
+    few, many = 2 * batch_size, 512 * batch_size  # steps
+    y = rng.integers(0, 4, many)
 
-    def timed(model: Any, xs: np.ndarray, n: int) -> float:
-        model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-        model.fit(xs[:batch_size], y[:batch_size], epochs=1, verbose=0)  # build + trace
-        start = time.perf_counter()
-        model.fit(xs[:n], y[:n], epochs=1, batch_size=batch_size, verbose=0)
-        return time.perf_counter() - start
+    def rounds(specs: list[tuple[list[Any], int]], x: np.ndarray) -> np.ndarray:
+        """Seconds of one epoch of each (layers, rows) spec, fits alternating: 3 rounds x specs."""
+        fits = []
+        for body, n in specs:
+            model = keras.Sequential([keras.Input(x.shape[1:]), *body, layers.Dense(4)])
+            _compile(model)
+            model.fit(x[:batch_size], y[:batch_size], epochs=1, verbose=0)  # build + trace
+            fits.append((model, n))
+        out = np.zeros((3, len(fits)))
+        for r in range(3):
+            for i, (model, n) in enumerate(fits):
+                start = time.perf_counter()
+                model.fit(x[:n], y[:n], epochs=1, batch_size=batch_size, verbose=0)
+                out[r, i] = time.perf_counter() - start
+        return out
 
-    points = []
-    for width in (8, 512):
-        for n in (samples // 4, samples):
-            m = keras.Sequential([keras.Input((input_dim,)), keras.layers.Dense(width, "relu"), keras.layers.Dense(4)])
-            points.append((input_dim * width + width * 4, n, timed(m, x, n)))
-    a = np.array([[1.0, -(-n // batch_size), n * macs] for macs, n, _ in points])
-    t = np.array([s for *_, s in points])
-    scale = a.max(axis=0)
-    coef, _ = nnls(a / scale, t)
-    overhead, step, mac = coef / scale
-    step = max(float(step), 1e-5)
-    # depthwise and BatchNorm costs, each against the same model without that layer
-    img = rng.standard_normal((samples, 16, 16, 16)).astype(np.float32)
+    def paired(a: tuple[list[Any], int], b: tuple[list[Any], int], x: np.ndarray) -> float:
+        """Median over the rounds of (an epoch of a) - (an epoch of b)."""
+        t = rounds([a, b], x)
+        return float(np.median(t[:, 0] - t[:, 1]))
 
-    def head(*layers: Any) -> Any:
-        return keras.Sequential(
-            [keras.Input((16, 16, 16)), *layers, keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(4)]
-        )
-
-    base = timed(head(), img, samples)
-    dw = timed(head(keras.layers.DepthwiseConv2D(3, padding="same")), img, samples) - base
-    bn = timed(head(keras.layers.BatchNormalization()), img, samples) - base
-    dw_mac = max(dw / (samples * 16 * 16 * 9 * 16), float(mac))
-    bn_elem = max(bn / (samples * 16 * 16 * 16), 0.0)
-    base, per_layer = _tracing_cost(x, y, batch_size)
+    flat = rng.standard_normal((many, 8)).astype(np.float32)
+    t = rounds([([layers.Dense(1)], many), ([layers.Dense(1)], few)], flat)
+    step = max(float(np.median(t[:, 0] - t[:, 1])) / (many / batch_size - 2), 1e-5)
+    overhead = max(float(np.median(t[:, 1])) - 2 * step, 0.0)
+    pool = [layers.GlobalAveragePooling2D()]
+    img8 = rng.standard_normal((samples, 32, 32, 8)).astype(np.float32)
+    conv = paired(([layers.Conv2D(64, 3, padding="same"), *pool], samples), (pool, samples), img8)
+    mac = max(conv / (samples * 32 * 32 * 9 * 8 * 64), 1e-13)
+    img32 = rng.standard_normal((samples, 32, 32, 32)).astype(np.float32)
+    t = rounds(
+        [
+            (pool, samples),
+            ([layers.DepthwiseConv2D(3, padding="same"), *pool], samples),
+            ([layers.BatchNormalization(), *pool], samples),
+        ],
+        img32,
+    )
+    dw, bn = float(np.median(t[:, 1] - t[:, 0])), float(np.median(t[:, 2] - t[:, 0]))
+    tiny = rng.standard_normal((many, 4, 4, 4)).astype(np.float32)
+    stack = [layers.Conv2D(4, 3, padding="same") for _ in range(7)]
+    conv_layer = paired(
+        ([layers.Conv2D(4, 3, padding="same"), *stack, layers.Flatten()], 128 * batch_size),
+        ([layers.Conv2D(4, 3, padding="same"), layers.Flatten()], 128 * batch_size),
+        tiny,
+    )
+    conv_step = max(conv_layer / (7 * 128), 0.0)
+    dw_mac = max(dw / (samples * 32 * 32 * 9 * 32), mac)
+    bn_elem = max(bn / (samples * 32 * 32 * 32), 0.0)
+    x = rng.standard_normal((samples, 64)).astype(np.float32)
+    compile_base, per_layer = _tracing_cost(x, y, batch_size)
     return HostThroughput(
-        float(overhead),
+        overhead,
         step,
-        float(mac),
+        mac,
         "measured on this host",
         dw_mac,
         bn_elem,
-        base,
+        compile_base,
         per_layer,
         compile_graphs=2,
         check_s=load_check(),
+        conv_step_s=conv_step,
+        probe=PROBE_VERSION,
     )
 
 
-def _dense(input_dim: int, widths: list[int]) -> Any:
-    """A dense net (ReLU hidden layers of `widths`, 4 logits) compiled as trials are."""
+def _compile(model: Any) -> Any:
+    """Compiled as trials are (Adam, sparse cross-entropy on logits, `steps_per_execution`)."""
     import keras
 
     from tuner.train import STEPS_PER_EXECUTION
 
-    layers = [keras.layers.Dense(w, "relu") for w in widths]
-    model = keras.Sequential([keras.Input((input_dim,)), *layers, keras.layers.Dense(4)])
     model.compile(
         "adam",
         keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         steps_per_execution=STEPS_PER_EXECUTION,
     )
     return model
+
+
+def _dense(input_dim: int, widths: list[int]) -> Any:
+    """A dense net (ReLU hidden layers of `widths`, 4 logits) compiled as trials are."""
+    import keras
+
+    layers = [keras.layers.Dense(w, "relu") for w in widths]
+    return _compile(keras.Sequential([keras.Input((input_dim,)), *layers, keras.layers.Dense(4)]))
 
 
 def _tracing_cost(x: np.ndarray, y: np.ndarray, batch_size: int) -> tuple[float, float]:
@@ -241,6 +287,8 @@ def _machine_cache() -> Path:
     return root / f"host-{platform.node()}-{os.cpu_count()}.json"
 
 
+# 2: one pair of fits per coefficient and the per-step cost of conv layers (1: dense fits solved together)
+PROBE_VERSION = 2
 # A cached probe is scaled by at most this factor either way (a check disturbed by a burst of load)
 MAX_LOAD_SCALE = 8.0
 _NOW: dict[str, tuple[float, HostThroughput]] = {}  # one load check per sweep start ...
@@ -277,11 +325,12 @@ def machine_host() -> HostThroughput:
 
 
 def _cached_probe(path: Path) -> HostThroughput | None:
-    """The machine's cached probe; None when there is none or it is older than the load check."""
+    """The machine's cached probe; None when there is none, it is older than the load check or it was
+    measured by an older design of `measure_host` (`PROBE_VERSION`)."""
     if not path.exists():
         return None
     host = HostThroughput.load(path)
-    return host if host.check_s is not None else None
+    return host if host.check_s is not None and host.probe >= PROBE_VERSION else None
 
 
 def refreshed_host(folder: Path, rows: list[tuple[int, int, int, int, float]]) -> HostThroughput:
@@ -306,6 +355,7 @@ class TrainCost:
     dw_macs: int = 0
     bn_elems: int = 0
     n_layers: int = 10
+    conv_layers: int = 0
 
 
 @dataclass(frozen=True)
@@ -409,7 +459,7 @@ class TrainingTimeModel:
         return mean, spread
 
     def _prior_epoch(self, c: TrainCost) -> float:
-        train = self.host.epoch_seconds(c.macs, c.n_train, c.batch_size, c.dw_macs, c.bn_elems)
+        train = self.host.epoch_seconds(c.macs, c.n_train, c.batch_size, c.dw_macs, c.bn_elems, c.conv_layers)
         val = c.n_val * self.host.per_sample_seconds(c.macs, c.dw_macs, c.bn_elems) / 3
         return max(train + val, 1e-3)
 
@@ -471,6 +521,7 @@ def observed_from_attrs(attrs: dict[str, Any]) -> Observed | None:
         dw_macs=int(attrs.get("dw_macs") or 0),
         bn_elems=int(attrs.get("bn_elems") or 0),
         n_layers=int(attrs.get("n_layers") or 10),
+        conv_layers=int(attrs.get("conv_layers") or 0),
     )
     planned = int(attrs.get("max_epochs_used") or 0)
     pruned = attrs.get("state") == "pruned"

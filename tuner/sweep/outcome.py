@@ -121,7 +121,7 @@ def run_and_record(
         if "max_epochs_used" in plan:  # pruned in its extension: the epochs it ran beyond the plan
             trial.set_user_attr("extended_epochs", max(0, len(pr.curve) - plan["max_epochs_used"]))
         est = precheck.get("estimate", {})
-        for k in ("latency_ms", "ram_bytes", "flash_bytes", "macs", "dw_macs", "bn_elems", "n_layers"):
+        for k in ("latency_ms", "ram_bytes", "flash_bytes", "macs", "dw_macs", "bn_elems", "n_layers", "conv_layers"):
             if k in est:
                 trial.set_user_attr(k, est[k])
         # the epochs it did train are real measurements for the training-time estimate
@@ -162,7 +162,7 @@ def run_and_record(
         if flat.get(k) is not None:
             trial.set_user_attr(k, flat[k])
     trial.set_user_attr("val_accuracy_curve", [float(a) for a in _metric_curve(res.metrics.get("history", {}))])
-    for k in ("n_train", "n_val", "n_layers", "epoch_seconds", "est_train_source"):
+    for k in ("n_train", "n_val", "n_layers", "conv_layers", "epoch_seconds", "est_train_source"):
         trial.set_user_attr(k, res.metrics.get(k))
     _constraints(
         trial,
