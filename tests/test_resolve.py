@@ -49,13 +49,23 @@ def test_motion_ffts_are_chosen_per_window_and_cut_offs_stay_below_nyquist() -> 
     assert _choices(space, "fft_length_w2000") == [16, 32]
     assert _choices(space, "filter_cutoff_hz") == [2, 5]
     assert _choices(space, "power_edges") == ["0.5,2,5,10"]
-    for c in _samples(space):
-        if c["dsp"] == "spectral":
+    samples = _samples(space)
+    for c in samples:
+        if c["dsp"] in ("spectral", "stats_spectral"):  # the same per-window FFT choices for both
             assert c["fft_length"] <= c["window_ms"] * 20 / 1000
             assert c.get("filter_cutoff_hz", 0) < 10
         else:
-            assert "fft_length" not in c
+            assert "fft_length" not in c and "filter" not in c
+    assert {c["dsp"] for c in samples} == {"raw", "stats", "spectral", "stats_spectral"}
     assert "filter_cutoff_hz 10" in note
+
+
+def test_motion_drops_stats_spectral_with_spectral_when_no_fft_fits() -> None:
+    # 5 Hz: windows of 5/10/15 samples, every FFT (16-64) is longer: both blocks with a spectrum go
+    space, note = resolve_space(load_space("motion"), DataFacts("motion", 5.0, LENGTHS))
+    assert _choices(space, "dsp") == ["raw", "stats"]
+    assert not {"fft_length", "filter", "spectrum"} & set(space.params)
+    assert "dsp spectral, stats_spectral: no fft_length left for it" in note
 
 
 def test_image_drops_upscaling_and_rgb_for_grayscale_and_the_families_left_without_resolution() -> None:

@@ -55,6 +55,20 @@ CASES = [
             "power_edges": "1,3,6,12,25",
         },
     ),
+    ("motion-stats-spectral-16", "seglearn-watch", {"dsp": "stats_spectral", "window_ms": 2000, "fft_length": 16}),
+    (
+        "motion-stats-spectral-highpass-edges-32",
+        "seglearn-watch",
+        {
+            "dsp": "stats_spectral",
+            "window_ms": 3000,
+            "fft_length": 32,
+            "filter": "highpass",
+            "filter_cutoff_hz": 2,
+            "spectrum": "power_edges",
+            "power_edges": "0.5,2,5,10",
+        },
+    ),
     ("audio-spectrogram-128", "keywords", {"dsp": "spectrogram", "fft_length": 128, "frame_stride_ms": 20}),
     ("audio-spectrogram-256", "keywords", {"dsp": "spectrogram", "fft_length": 256, "frame_stride_ms": 32}),
     ("audio-mfe", "keywords", {"dsp": "mfe", "frame_ms": 32, "frame_stride_ms": 16, "n_filters": 40, "window_ms": 800}),
@@ -180,7 +194,9 @@ def test_every_block_and_choice_of_the_spaces_is_covered() -> None:
     assert covered == {(domain, b) for domain, blocks in DSP_BLOCKS.items() for b in blocks}
     motion = [p for _, d, p in CASES if d == "seglearn-watch"]
     assert {p.get("filter", "none") for p in motion} == {"none", "lowpass", "highpass"}
-    assert {p.get("spectrum", "fft_bins") for p in motion if p["dsp"] == "spectral"} == {"fft_bins", "power_edges"}
+    for block in ("spectral", "stats_spectral"):
+        assert {p.get("spectrum", "fft_bins") for p in motion if p["dsp"] == block} == {"fft_bins", "power_edges"}
+    assert {p.get("filter", "none") for p in motion if p["dsp"] == "stats_spectral"} == {"none", "highpass"}
     image = [p for _, d, p in CASES if d.startswith("mnist")]
     assert {(d, p["color"]) for _, d, p in CASES if d.startswith("mnist")} >= {
         ("mnist-5k", "grayscale"),

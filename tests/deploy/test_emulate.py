@@ -130,6 +130,7 @@ MOTION_BLOCKS = [
     {"dsp": "stats", "window_ms": 2000},
     {"dsp": "spectral", "window_ms": 2000, "fft_length": 32, "filter": "lowpass", "filter_cutoff_hz": 5},
     {"dsp": "spectral", "window_ms": 1000, "fft_length": 16, "filter": "highpass", "spectrum": "power_edges"},
+    {"dsp": "stats_spectral", "window_ms": 1000, "fft_length": 16, "filter": "lowpass", "filter_cutoff_hz": 5},
 ]
 
 

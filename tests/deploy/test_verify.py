@@ -175,3 +175,44 @@ def test_cores_without_an_emulator_keep_the_cost_model_and_say_so(results, motio
         assert r.emulation["instructions"] > 0 and r.emulated_equals_host and r.cross["runtime"]  # __aeabi_f*
     else:
         assert r.emulation is None and note in r.emulation_note and "cost model" in r.emulation_note
+
+
+MOTION_BOTH_SPACE = {
+    "name": "motion-both-tiny",
+    "domain": "motion",
+    "data": "seglearn-watch",
+    "fixed": {
+        "epochs": 2,
+        "batch_size": 32,
+        "patience": 2,
+        "window_ms": 2000,
+        "stride_ms": 1000,
+        "dsp": "stats_spectral",
+        "fft_length": 32,
+        "filter": "lowpass",
+        "filter_cutoff_hz": 10,
+        "spectrum": "power_edges",
+        "power_edges": "0.5,2,5,10",
+        "family": "dense",
+        "layers": 1,
+        "dropout": 0.0,
+        "learning_rate": 0.005,
+    },
+    "params": {"units1": {"type": "categorical", "choices": [16]}},
+}
+
+
+def test_motion_stats_spectral_winner_verifies(tmp_path, monkeypatch):
+    """Statistics + spectral in one dsp.c: the twin's inputs equal Python's, emulated equals host."""
+    import tuner
+
+    monkeypatch.setenv("TUNER_RESULTS", str(tmp_path / "results"))
+    space = tmp_path / "motion-both-tiny.yaml"
+    space.write_text(yaml.safe_dump(MOTION_BOTH_SPACE))
+    tuner.sweep(space=str(space), name="both", trials=1, engine="grid", seed=0, repeats=1)
+    out = tuner.export("both", "best", tmp_path / "both-winner")
+    deploy = json.loads((out / "metrics.json").read_text())["deploy"]
+    assert deploy["dsp_block"] == "motion-stats_spectral" and deploy["raw_len"] == 100 * 6
+    # 7 statistics x 6 axes, then per axis std, skewness, kurtosis and 3 bands
+    assert "#define TUNER_DSP_OUT_LEN 78 " in (out / "dsp.h").read_text()
+    _check_twin(tuner.verify(out), tuner.show("both", "best")["metrics"]["int8_confusion"])

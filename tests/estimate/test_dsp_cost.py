@@ -121,6 +121,9 @@ SMALL = [
     ("motion-stats", {"dsp": "stats", "window_ms": 1000}, {"rate_hz": 50.0, "n_channels": 6}),
     ("motion-spectral", {"dsp": "spectral", "window_ms": 640, "fft_length": 16}, _M),
     ("motion-spectral", {**_SPEC, "filter": "highpass", "filter_cutoff_hz": 5, "power_edges": "0.5,2,5,10"}, _M),
+    # not in the fitted grid: priced by the table fitted on stats and spectral alone (out of sample in block too)
+    ("motion-stats_spectral", {"dsp": "stats_spectral", "window_ms": 400, "fft_length": 16}, _M),
+    ("motion-stats_spectral", {**_SPEC, "dsp": "stats_spectral", "filter": "lowpass", "filter_cutoff_hz": 5}, _M),
     ("audio-spectrogram", {"dsp": "spectrogram", "window_ms": 48, "fft_length": 128, "frame_stride_ms": 16}, _A),
     ("audio-spectrogram", {"dsp": "spectrogram", "window_ms": 64, "fft_length": 256, "frame_stride_ms": 16}, _A),
     ("audio-mfe", {"dsp": "mfe", "window_ms": 60, "frame_ms": 20, "frame_stride_ms": 20, "n_filters": 20}, _A),

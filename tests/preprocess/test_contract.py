@@ -41,6 +41,7 @@ CASES = [
         {"dsp": "spectral", "fft_length": 32, "filter": "highpass", "filter_cutoff_hz": 2},
     ),
     ("motion-edges", _motion, {"dsp": "spectral", "spectrum": "power_edges", "power_edges": "0.5,2,5,10"}),
+    ("motion-stats-spectral", _motion, {"dsp": "stats_spectral", "fft_length": 16, "filter": "lowpass"}),
     ("audio-spectrogram", _audio, {"dsp": "spectrogram", "fft_length": 128, "frame_stride_ms": 20}),
     ("audio-mfe", _audio, {"dsp": "mfe", "frame_ms": 25, "frame_stride_ms": 10, "n_filters": 32}),
     (

@@ -76,3 +76,40 @@ def test_filter_and_edges_costs() -> None:
     assert edges.input_shape == (3 + 2,)
     assert edges.cost().ops["log"] == 2  # one per band instead of one per bin (8)
     assert plain.ops["log"] == 8
+
+
+_BOTH = {"window_ms": 2000, "fft_length": 32, "filter": "highpass", "filter_cutoff_hz": 2, "spectrum": "power_edges"}
+
+
+def _fitted(params: dict, w: np.ndarray) -> np.ndarray:
+    return MotionPreprocessor(params, RATE, n_channels=w.shape[2])._features(w)
+
+
+def test_stats_spectral_is_the_stats_of_the_unfiltered_window_then_the_spectral_features() -> None:
+    rng = np.random.default_rng(0)
+    w = (rng.normal(0, 1, (5, 100, 3)) + [0.0, 0.0, 9.8]).astype(np.float32)  # gravity on the 3rd axis
+    both = _fitted({**_BOTH, "dsp": "stats_spectral"}, w)
+    stats = _fitted({**_BOTH, "dsp": "stats"}, w)
+    spectral = _fitted({**_BOTH, "dsp": "spectral"}, w)
+    assert both.shape == (5, 7 * 3 + 3 * (3 + 3))  # 7 statistics, then std/skew/kurt + 3 bands per axis
+    np.testing.assert_array_equal(both, np.concatenate([stats, spectral], axis=1))
+    # the statistics are of the unfiltered window: the mean keeps gravity (a high-pass would remove it)
+    np.testing.assert_allclose(both[:, 2], w[:, :, 2].mean(axis=1), rtol=1e-6)
+    assert abs(float(both[:, 2].mean()) - 9.8) < 0.5
+    # and the spectral part's std is the filtered signal's: below the unfiltered std of unit noise
+    assert np.all(both[:, 7 * 3] < both[:, 3])
+    pre = MotionPreprocessor({**_BOTH, "dsp": "stats_spectral"}, RATE, n_channels=3)
+    assert pre.input_shape == (both.shape[1],) and pre.filter == "highpass" and pre.edges == (0.5, 2.0, 5.0, 10.0)
+
+
+def test_stats_spectral_costs_the_sum_of_the_two_blocks_and_shares_the_window() -> None:
+    cost = {
+        b: MotionPreprocessor({**_BOTH, "dsp": b}, RATE, n_channels=6).cost()
+        for b in ("stats", "spectral", "stats_spectral")
+    }
+    both = cost["stats_spectral"]
+    assert both.name == "motion-stats_spectral"
+    kinds = set(cost["stats"].ops) | set(cost["spectral"].ops)
+    assert both.ops == {k: cost["stats"].ops.get(k, 0) + cost["spectral"].ops.get(k, 0) for k in kinds}
+    # one raw window for both parts: the spectral block's buffers plus the 7 x 6 statistics outputs
+    assert both.buffer_bytes == cost["spectral"].buffer_bytes + 7 * 6 * 4

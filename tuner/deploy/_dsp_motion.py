@@ -1,4 +1,5 @@
-"""C for the motion blocks: raw window, statistics, spectral (Butterworth biquads + Welch FFT)."""
+"""C for the motion blocks: raw window, statistics, spectral (Butterworth biquads + Welch FFT), and
+statistics + spectral (the two bodies one after the other into one output buffer, Python's feature order)."""
 
 from __future__ import annotations
 
@@ -45,7 +46,15 @@ def motion(pre: Any) -> Parts:
     if pre.block == "stats":
         body = defines + _STATS
         return Parts(u, body, t * c, 7 * c, layout, "motion-stats")
+    if pre.block == "stats_spectral":  # statistics of the unfiltered window at 0..7C, then the spectral part
+        spec = _spectral(pre, u, layout, "", offset=7 * c)
+        body = defines + "    {\n" + _indent(_STATS) + "    }\n    {\n" + _indent(spec.body) + "    }\n"
+        return Parts(u, body, t * c, 7 * c + spec.out_len, layout, "motion-stats_spectral")
     return _spectral(pre, u, layout, defines)
+
+
+def _indent(code: str) -> str:
+    return "".join(f"    {line}" if line.strip() else line for line in code.splitlines(keepends=True))
 
 
 _STATS = """\
@@ -84,7 +93,9 @@ _STATS = """\
 """
 
 
-def _spectral(pre: Any, u: _c.CUnit, layout: str, defines: str) -> Parts:
+def _spectral(pre: Any, u: _c.CUnit, layout: str, defines: str, offset: int = 0) -> Parts:
+    """The spectral body; its features start at model_input[offset] (after the statistics' in
+    stats_spectral)."""
     from tuner.preprocess.motion import band_bins
 
     t, c, n = pre.length, pre.n_channels, pre.fft_length
@@ -152,7 +163,8 @@ def _spectral(pre: Any, u: _c.CUnit, layout: str, defines: str) -> Parts:
     float *x = s_x;
     int t, ch, j, k, f;
     for (ch = 0; ch < C; ch++) {{
-        const int o = ch * {3 + per_axis}; /* channel-major: std, skew, kurt, then the spectrum */
+        /* channel-major: std, skew, kurt, then the spectrum */
+        const int o = {f"{offset} + " if offset else ""}ch * {3 + per_axis};
         float sum = 0.0f, mean;
         for (t = 0; t < T; t++) {{
             x[t] = raw[t * C + ch];

@@ -5,7 +5,7 @@ the fitted block (`tuner.deploy.generate_dsp`), tested against this numpy code o
 
 | domain | module | blocks (`dsp`) and parameters |
 |---|---|---|
-| motion | `motion` | window_ms, stride_ms; raw, stats, spectral (fft_length, filter, spectrum) |
+| motion | `motion` | window_ms, stride_ms; raw, stats, spectral, stats_spectral (fft_length, filter, spectrum) |
 | audio | `audio` | window_ms, frame_stride_ms; spectrogram (fft_length), mfe, mfcc (frame_ms, n_filters) |
 | image | `image` | resolution (square side), color (grayscale/rgb) |
 | tabular | `tabular` | standardization only |

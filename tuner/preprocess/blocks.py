@@ -4,7 +4,7 @@ the space schema validates against it."""
 from __future__ import annotations
 
 DSP_BLOCKS: dict[str, tuple[str, ...]] = {
-    "motion": ("raw", "stats", "spectral"),
+    "motion": ("raw", "stats", "spectral", "stats_spectral"),
     "audio": ("spectrogram", "mfe", "mfcc"),
     "image": ("resize",),
     "tabular": ("standardize",),

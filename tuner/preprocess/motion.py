@@ -1,4 +1,5 @@
-"""Motion DSP: windowing, then raw / statistics / spectral features, standardized on the train split.
+"""Motion DSP: windowing, then raw / statistics / spectral / statistics + spectral features, standardized on
+the train split.
 
 Each block computes in numpy exactly what the device computes, and `cost()` counts the operations
 of one inference (one window) by kind, plus the float buffers it needs.
@@ -14,7 +15,9 @@ import numpy as np
 from tuner.data import Dataset
 from tuner.errors import InputError
 
-BLOCKS = ("raw", "stats", "spectral")
+BLOCKS = ("raw", "stats", "spectral", "stats_spectral")
+# Blocks with the spectral part (and its sub-parameters fft_length, filter, spectrum, power_edges).
+SPECTRAL_BLOCKS = ("spectral", "stats_spectral")
 FILTERS = ("none", "lowpass", "highpass")
 SPECTRA = ("fft_bins", "power_edges")
 N_STATS = 7  # mean, std, min, max, rms, skewness, kurtosis
@@ -131,9 +134,18 @@ def band_bins(fft_length: int, rate_hz: float, edges: tuple[float, ...]) -> list
 
 
 class MotionPreprocessor:
-    """Window -> block -> standardize. Parameters: window_ms, stride_ms, dsp; for spectral:
-    fft_length, filter (none/lowpass/highpass), filter_cutoff_hz, spectrum (fft_bins/power_edges),
-    power_edges ('0.5,2,5,10' Hz)."""
+    """Window -> block -> standardize. Parameters: window_ms, stride_ms, dsp; for spectral and
+    stats_spectral: fft_length, filter (none/lowpass/highpass), filter_cutoff_hz, spectrum
+    (fft_bins/power_edges), power_edges ('0.5,2,5,10' Hz).
+
+    stats_spectral is the statistics block's features followed by the spectral block's features of
+    the same window (7*C, then C*(3 + bins or bands)). The statistics are taken on the unfiltered
+    window, as the stats block does: a high-pass would zero the mean (the sensor's orientation
+    against gravity) and shrink min/max/RMS to the vibration; the filter belongs to the spectrum,
+    whose own std/skewness/kurtosis then describe the filtered signal. Without a filter the
+    spectral part's std/skewness/kurtosis repeat the statistics' (3*C duplicate inputs): kept, so
+    the block is exactly the two blocks side by side (the forest of benchmarks/domains.py reads the
+    same concatenation)."""
 
     def __init__(self, params: dict[str, Any], rate_hz: float, n_channels: int) -> None:
         self.block = params.get("dsp", "raw")
@@ -145,7 +157,7 @@ class MotionPreprocessor:
         self.eval_stride = max(1, int(round(EVAL_HOP_MS * rate_hz / 1000)))
         self.fft_length = int(params.get("fft_length", 16))
         self.n_channels = n_channels
-        self.filter = params.get("filter", "none") if self.block == "spectral" else "none"
+        self.filter = params.get("filter", "none") if self.block in SPECTRAL_BLOCKS else "none"
         if self.filter not in FILTERS:
             raise InputError(f"filter '{self.filter}' is unknown; known: {', '.join(FILTERS)}")
         self.sos = (
@@ -158,7 +170,7 @@ class MotionPreprocessor:
             raise InputError(f"spectrum '{spectrum}' is unknown; known: {', '.join(SPECTRA)}")
         self.edges = (
             parse_edges(params.get("power_edges", "0.5,2,5,10"), rate_hz)
-            if self.block == "spectral" and spectrum == "power_edges"
+            if self.block in SPECTRAL_BLOCKS and spectrum == "power_edges"
             else None
         )
         if self.length < 4:
@@ -171,13 +183,19 @@ class MotionPreprocessor:
             self.input_shape = (N_STATS * n_channels,)
         else:
             per_axis = len(self.edges) - 1 if self.edges is not None else self.fft_length // 2
-            self.input_shape = (n_channels * (3 + per_axis),)
+            n_stats = N_STATS * n_channels if self.block == "stats_spectral" else 0
+            self.input_shape = (n_stats + n_channels * (3 + per_axis),)
 
     def _features(self, w: np.ndarray) -> np.ndarray:
         if self.block == "raw":
             return w
         if self.block == "stats":
             return stats_features(w)
+        if self.block == "stats_spectral":  # statistics of the unfiltered window, then the spectral part
+            return np.concatenate([stats_features(w), self._spectral(w)], axis=1)
+        return self._spectral(w)
+
+    def _spectral(self, w: np.ndarray) -> np.ndarray:
         if self.sos is not None:
             from scipy.signal import sosfilt
 
@@ -245,6 +263,7 @@ class MotionPreprocessor:
           6 div, 5 mul, 1 sqrt, 1 cmp, 1 add), per Welch frame the Hann window (n mul), the real FFT
           (`fft_units`) and |X|^2 accumulated (2 mul + 2 add per bin), the average (1 div per bin),
           then 1 add + 1 log + 1 mul per output bin or band (+ the bins summed into bands).
+        - stats_spectral: the sum of the two (the generated C runs one after the other).
         Every model input: `output_ops` (standardize + quantize)."""
         from tuner.estimate import DspCost
         from tuner.preprocess._standardize import output_ops
@@ -253,13 +272,13 @@ class MotionPreprocessor:
         n_out = math.prod(self.input_shape)
         ops = {"mac": 0, "mul": 0, "sqrt": 0, "log": 0, "fft": 0, **output_ops(n_out)}
         window_buf = t * c * 4
-        if self.block == "stats":
+        if self.block in ("stats", "stats_spectral"):
             ops["add"] += (6 * t + 1) * c
             ops["mul"] += (4 * t + 5) * c
             ops["cmp"] += (2 * t + 1) * c
             ops["div"] += 7 * c
             ops["sqrt"] += 2 * c
-        elif self.block == "spectral":
+        if self.block in SPECTRAL_BLOCKS:
             n = self.fft_length
             frames = (t - n) // (n // 2) + 1
             bins = n // 2 + 1
