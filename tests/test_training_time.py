@@ -271,11 +271,11 @@ def _ran(epochs_run: int, planned: int, pruned: bool = False) -> Observed:
     return Observed(DENSE, epochs_run, 1.0 + epochs_run * PRIOR_EPOCH, PRIOR_EPOCH, 1.0, planned, pruned)
 
 
-def test_expected_epochs_follow_the_sweeps_earlier_trials_shrunk_toward_the_plan():
+def test_expected_epochs_follow_the_sweeps_earlier_trials():
     assert TrainingTimeModel(HOST).estimate(DENSE, 10).expected_epochs == 10  # nothing seen: the plan
-    seen = [_ran(20, 10), _ran(10, 5), _ran(30, 15)]  # each trained twice its planned epochs
+    seen = [_ran(20, 10), _ran(5, 5), _ran(45, 15)]  # 2x, 1x and 3x their planned epochs
     weights = [0.5 ** (2 / 3), 0.5 ** (1 / 3), 1.0]  # HALF_LIFE 3: the latest weighs most
-    log_ratio = math.log(2) * sum(weights) / (sum(weights) + 2)  # SHRINK: 2 trials' worth of "as planned"
+    log_ratio = (weights[0] * math.log(2) + weights[2] * math.log(3)) / sum(weights)  # geometric mean
     est = TrainingTimeModel(HOST, seen).estimate(DENSE, 8)
     assert est.expected_epochs == pytest.approx(8 * math.exp(log_ratio))
     assert est.expected_seconds == pytest.approx(est.compile_seconds + est.expected_epochs * est.epoch_seconds)

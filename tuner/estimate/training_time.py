@@ -409,6 +409,11 @@ class TrainEstimate:
 PRIOR_BAND = 2.0  # before any trial of the family: x0.5-x2
 MIN_BAND = 1.25
 SHRINK = 2.0  # weight (in trials) of the all-families factor in a family's factor
+# Weight (in trials) of "as planned" in the expected epochs. 0 (none) was the best of 2, 1, 0.5, 0
+# on the recorded sweeps of the previous session (98 trials: 46% -> 51% within x1.5); scored on
+# this session's fresh sweeps (32 trials: 47% -> 62%): docs/engines.md. With training on while
+# still improving, most image candidates ran 3x their plan, and shrinking toward it was wrong.
+EPOCHS_SHRINK = 0.0
 # A trial's weight in the factors halves every HALF_LIFE later trials: on a shared machine the load
 # drifts during a sweep (the same candidate's epoch took 1.0-2.4 s in one sweep under load 15), so
 # the latest trials say more about the next one. 3: chosen on the older domain sweeps (dom-old,
@@ -449,12 +454,12 @@ class TrainingTimeModel:
 
     def _fit_epochs(self) -> tuple[float, float | None]:
         """Log of (epochs run / planned) over the sweep's trials that ended on their own (not pruned),
-        recent ones weighing more, shrunk toward the plan (same HALF_LIFE and SHRINK as the
-        factors), and its spread (from 3 trials)."""
+        recent ones weighing more (HALF_LIFE), shrunk toward the plan by EPOCHS_SHRINK, and its
+        spread (from 3 trials)."""
         done = [o for o in self.observed if o.planned_epochs > 0 and not o.pruned]
         n = len(done)
         pts = [(math.log(o.epochs_run / o.planned_epochs), w) for o, w in zip(done, _recency(n), strict=True)]
-        mean = sum(v * w for v, w in pts) / (sum(w for _, w in pts) + SHRINK) if pts else 0.0
+        mean = sum(v * w for v, w in pts) / (sum(w for _, w in pts) + EPOCHS_SHRINK) if pts else 0.0
         spread = float(np.sqrt(np.mean([(v - mean) ** 2 for v, _ in pts]))) if n >= 3 else None
         return mean, spread
 
