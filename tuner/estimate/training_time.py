@@ -411,7 +411,7 @@ MIN_BAND = 1.25
 SHRINK = 2.0  # weight (in trials) of the all-families factor in a family's factor
 # Weight (in trials) of "as planned" in the expected epochs. 0 (none) was the best of 2, 1, 0.5, 0
 # on the recorded sweeps of the previous session (98 trials: 46% -> 51% within x1.5); scored on
-# this session's fresh sweeps (32 trials: 47% -> 62%): docs/engines.md. With training on while
+# the fresh sweeps of the fifth round (44 trials: 45% -> 57%): docs/engines.md. With training on while
 # still improving, most image candidates ran 3x their plan, and shrinking toward it was wrong.
 EPOCHS_SHRINK = 0.0
 # A trial's weight in the factors halves every HALF_LIFE later trials: on a shared machine the load
