@@ -126,7 +126,7 @@ def fit(rows: list[tuple], prior: HostThroughput) -> HostThroughput:
 
 def measure_host(samples: int = 1024, batch_size: int = 32) -> HostThroughput:
     """Each coefficient from a pair of fits that differ in its term alone, so the others cancel
-    (about 15 s on 2 quiet cores). The older probe solved overhead, step and MAC costs together from
+    (15-25 s on 2 cores at load 2-5). The older probe solved overhead, step and MAC costs together from
     4 dense fits whose MAC term was a few percent of the time: the split moved with every burst of
     load (per-MAC cost 0 to 8e-11 s on one quiet machine, per-step cost at its floor under load).
 
@@ -149,13 +149,14 @@ def measure_host(samples: int = 1024, batch_size: int = 32) -> HostThroughput:
     y = rng.integers(0, 4, many)
 
     def rounds(specs: list[tuple[list[Any], int]], x: np.ndarray) -> np.ndarray:
-        """Seconds of one epoch of each (layers, rows) spec, fits alternating: 3 rounds x specs."""
-        fits = []
+        """Seconds of one epoch of each (layers, rows) spec, fits alternating: 3 rounds x specs
+        (specs with the same layers list share one model)."""
+        fits, built = [], {}
         for body, n in specs:
-            model = keras.Sequential([keras.Input(x.shape[1:]), *body, layers.Dense(4)])
-            _compile(model)
-            model.fit(x[:batch_size], y[:batch_size], epochs=1, verbose=0)  # build + trace
-            fits.append((model, n))
+            if id(body) not in built:
+                built[id(body)] = _compile(keras.Sequential([keras.Input(x.shape[1:]), *body, layers.Dense(4)]))
+                built[id(body)].fit(x[:batch_size], y[:batch_size], epochs=1, verbose=0)  # build + trace
+            fits.append((built[id(body)], n))
         out = np.zeros((3, len(fits)))
         for r in range(3):
             for i, (model, n) in enumerate(fits):
@@ -170,7 +171,8 @@ def measure_host(samples: int = 1024, batch_size: int = 32) -> HostThroughput:
         return float(np.median(t[:, 0] - t[:, 1]))
 
     flat = rng.standard_normal((many, 8)).astype(np.float32)
-    t = rounds([([layers.Dense(1)], many), ([layers.Dense(1)], few)], flat)
+    unit = [layers.Dense(1)]
+    t = rounds([(unit, many), (unit, few)], flat)
     step = max(float(np.median(t[:, 0] - t[:, 1])) / (many / batch_size - 2), 1e-5)
     overhead = max(float(np.median(t[:, 1])) - 2 * step, 0.0)
     pool = [layers.GlobalAveragePooling2D()]
