@@ -338,3 +338,14 @@ def test_conv_layers_counts_every_kind_of_convolution():
         ]
     )
     assert _conv_layers(model) == 4
+
+
+def test_probe_pending_until_this_machine_has_a_probe_of_the_current_design(tmp_path, monkeypatch):
+    from tuner.estimate import training_time as tt
+
+    monkeypatch.setenv("TUNER_CACHE", str(tmp_path))
+    assert tt.probe_pending()
+    HostThroughput(0.2, 0.003, 1e-9, check_s=0.1).save(tt._machine_cache())  # design 1
+    assert tt.probe_pending()
+    HostThroughput(0.2, 0.003, 1e-9, check_s=0.1, probe=tt.PROBE_VERSION).save(tt._machine_cache())
+    assert not tt.probe_pending()

@@ -326,6 +326,11 @@ def machine_host() -> HostThroughput:
     return _NOW[key][1]
 
 
+def probe_pending() -> bool:
+    """True when this machine's throughput has not been measured yet (the next sweep measures it)."""
+    return _cached_probe(_machine_cache()) is None
+
+
 def _cached_probe(path: Path) -> HostThroughput | None:
     """The machine's cached probe; None when there is none, it is older than the load check or it was
     measured by an older design of `measure_host` (`PROBE_VERSION`)."""
