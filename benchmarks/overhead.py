@@ -17,7 +17,9 @@ its first trial (Optuna's datetime_start), so it includes Python, imports and da
 `fit` is the sum of `train_seconds` (model.fit only). An older version that did not record it for
 pruned trials has their whole trial time counted as fit, which flatters the older version. Stage
 columns need a version that records `stage_seconds`; `validation` includes the training of the
-repeated validation draws on small data (outside `fit`). Results: `--out/overhead.json`.
+cross-validation folds 2..K on small data; since `validation_fit` is recorded (the folds'
+trainings, a part of `validation`), those count as `fit`, and only the rest of `validation`
+(features, conversions, scoring of the folds) is outside it. Results: `--out/overhead.json`.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ STAGES = [
     "fit",
     "int8_convert",
     "validation",
+    "validation_fit",
     "eval_float",
     "eval_int8",
     "estimate_exact",
@@ -82,6 +85,7 @@ def run_sweep(tree: Path, space: str, trials: int, seed: int, results: Path, nam
     for t in trials_:
         a = t.user_attrs
         fit += float(a["train_seconds"]) if a.get("train_seconds") else _duration(t) * (a.get("epochs_run", 0) > 0)
+        fit += float((a.get("stage_seconds") or {}).get("validation_fit", 0.0))  # the other folds' trainings
         for k, v in (a.get("stage_seconds") or {}).items():
             stages[k] = stages.get(k, 0.0) + float(v)
     ordered = sorted(trials_, key=lambda t: t.datetime_start)

@@ -91,7 +91,7 @@ def test_pipeline_runs_the_extra_folds_only_when_the_candidate_can_reach_the_bes
     import tuner.pipeline as pipeline
 
     calls = []
-    monkeypatch.setattr(pipeline, "_fold_score", lambda params, fold, limit: calls.append(fold) or 0.25)
+    monkeypatch.setattr(pipeline, "_fold_score", lambda params, fold, limit: calls.append(fold) or (0.25, 1.5))
     monkeypatch.setattr(small_problem, "score_bar", bar)
     assert len(small_problem.folds) == 4  # 5-fold cross-validation: fold 1 is the first training
     res = pipeline.run_candidate(PARAMS, small_problem)
@@ -100,6 +100,8 @@ def test_pipeline_runs_the_extra_folds_only_when_the_candidate_can_reach_the_bes
     assert calls == small_problem.folds[: draws - 1]
     assert m["val_score"] == pytest.approx(np.mean(m["val_scores"]))
     assert m["val_scores"][1:] == [0.25] * (draws - 1)
+    # the folds' trainings are recorded apart (inside `validation`): they are training time, not overhead
+    assert m["stage_seconds"].get("validation_fit", 0.0) == pytest.approx(1.5 * (draws - 1))
     # the machine's load before and after training, for judging the training-time estimate
     assert len(m["load_average"]) == 2 and all(v >= 0 for v in m["load_average"])
 

@@ -478,7 +478,9 @@ def run_candidate(
             break
         emit("stage", stage=f"validation fold {i + 2}/{len(problem.folds) + 1}")
         with timed("validation"):
-            val_scores.append(_fold_score(params, fold, fit_limit))
+            fold_score, fold_fit = _fold_score(params, fold, fit_limit)
+        val_scores.append(fold_score)
+        timed.seconds["validation_fit"] = timed.seconds.get("validation_fit", 0.0) + fold_fit  # part of `validation`
     metrics["val_score"] = float(np.mean(val_scores))
     metrics["val_draws"] = len(val_scores)
     metrics["load_average"] = [*base_metrics["load_average"], _load_average()]
@@ -520,8 +522,9 @@ def _train(
     )
 
 
-def _fold_score(params: dict[str, Any], fold: Problem, seconds_limit: float | None = None) -> float:
-    """The int8 validation metric of the candidate trained on another cross-validation fold."""
+def _fold_score(params: dict[str, Any], fold: Problem, seconds_limit: float | None = None) -> tuple[float, float]:
+    """The int8 validation metric of the candidate trained on another cross-validation fold, and
+    the seconds of that training (`fit`)."""
     from tuner.metrics import score
     from tuner.models import build_model
     from tuner.quantize import predict_int8, to_int8
@@ -529,9 +532,10 @@ def _fold_score(params: dict[str, Any], fold: Problem, seconds_limit: float | No
     pre, feats = fold.features(params)
     (x_tr, _), (x_va, y_va) = feats["train"], feats["val"]
     model = build_model(params, pre.input_shape, len(fold.class_names), seed=fold.seed)
-    _train(model, feats, params, fold, seconds_limit=seconds_limit)
+    trained = _train(model, feats, params, fold, seconds_limit=seconds_limit)
     tflite = to_int8(model, x_tr, seed=fold.seed)
-    return score(y_va, predict_int8(tflite, x_va).argmax(axis=1), len(fold.class_names), fold.metric)
+    metric = score(y_va, predict_int8(tflite, x_va).argmax(axis=1), len(fold.class_names), fold.metric)
+    return metric, float(trained.train_seconds)
 
 
 def save_artifacts(folder: Path, params: dict[str, Any], res: CandidateResult) -> None:
