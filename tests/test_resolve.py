@@ -11,6 +11,7 @@ import optuna
 import pytest
 
 from tuner.errors import InputError
+from tuner.preprocess.motion import spectral_features
 from tuner.resolve import DataFacts, resolve_space
 from tuner.space import load_space
 
@@ -58,6 +59,20 @@ def test_motion_ffts_are_chosen_per_window_and_cut_offs_stay_below_nyquist() -> 
             assert "fft_length" not in c and "filter" not in c
     assert {c["dsp"] for c in samples} == {"raw", "stats", "spectral", "stats_spectral"}
     assert "filter_cutoff_hz 10" in note
+
+
+def test_motion_window_that_no_listed_fft_fits_gets_the_largest_power_of_two_that_does() -> None:
+    # 8 Hz: windows of 8/16/24 samples; FFT 16 fits 2000 and 3000 ms only. Before, a spectral
+    # candidate at 1000 ms got no fft_length, fell back to 16 and failed its trial.
+    space, note = resolve_space(load_space("motion"), DataFacts("motion", 8.0, LENGTHS))
+    assert _choices(space, "fft_length_w1000") == [8]
+    assert _choices(space, "fft_length_w2000") == _choices(space, "fft_length_w3000") == [16]
+    assert "fft_length 16 for 1000 ms windows (8 samples): replaced by 8" in note
+    for c in _samples(space):
+        if c["dsp"] in ("spectral", "stats_spectral"):
+            assert c["fft_length"] <= c["window_ms"] * 8 / 1000
+    feats = spectral_features(np.random.default_rng(0).standard_normal((3, 8, 6)).astype(np.float32), 8)
+    assert feats.shape == (3, 6 * (3 + 4)) and np.isfinite(feats).all()
 
 
 def test_motion_drops_stats_spectral_with_spectral_when_no_fft_fits() -> None:

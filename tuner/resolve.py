@@ -26,6 +26,7 @@ from tuner.space import Param, SearchSpace
 # A motion window must fit in this share of the recordings (the others give no window).
 WINDOW_COVERAGE = 0.95
 MIN_WINDOW_SAMPLES = 4  # MotionPreprocessor refuses shorter windows
+MIN_FFT = 4  # the C twin's FFT needs a power of two >= 4
 AUDIO_RATE_HZ = 16000
 
 
@@ -132,6 +133,14 @@ def _split_fft_by_window(w: _Work, rate: float) -> None:
     per = {ms: [c for c in p.choices or [] if int(c) <= _ms_to_samples(ms, rate)] for ms in choices}
     if all(v == p.choices for v in per.values()):
         return
+    for ms, ok in per.items():  # a window no listed length fits: the largest power of two that does
+        fits = 1 << (_ms_to_samples(ms, rate).bit_length() - 1)
+        if not ok and fits >= MIN_FFT:
+            per[ms] = [fits]
+            w.notes.append(
+                f"fft_length {', '.join(map(str, p.choices or []))} for {ms} ms windows "
+                f"({_ms_to_samples(ms, rate)} samples): replaced by {fits}, the largest power of two that fits"
+            )
     out: dict[str, Param] = {}
     for n, q in w.params.items():
         if n != name:
