@@ -23,7 +23,7 @@ CASES = [
     ("motion-raw", "seglearn-watch", {"dsp": "raw", "window_ms": 2000, "stride_ms": 1000}),
     ("motion-stats", "seglearn-watch", {"dsp": "stats", "window_ms": 3000, "stride_ms": 500}),
     ("motion-spectral-16", "seglearn-watch", {"dsp": "spectral", "window_ms": 2000, "fft_length": 16}),
-    ("motion-spectral-8", "seglearn-watch", {"dsp": "spectral", "window_ms": 1000, "fft_length": 8}),  # resolve at ~8 Hz
+    ("motion-spectral-8", "seglearn-watch", {"dsp": "spectral", "window_ms": 1000, "fft_length": 8}),  # 8 Hz data
     (
         "motion-spectral-highpass-64",
         "seglearn-watch",

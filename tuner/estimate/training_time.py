@@ -91,39 +91,6 @@ class HostThroughput:
         return cls(**{k: v for k, v in json.loads(path.read_text()).items() if k in known})
 
 
-def fit(rows: list[tuple], prior: HostThroughput) -> HostThroughput:
-    """Refit on finished trials: rows of (macs, samples, batch_size, epochs_run, train_seconds
-    [, dw_macs, bn_elems]). Non-negative least squares on per-epoch time for overhead, step and
-    MAC cost; the measured depthwise and BatchNorm costs are kept. Keeps the prior until 4 trials.
-    """
-    if len(rows) < 4:
-        return prior
-    from scipy.optimize import nnls
-
-    dw = prior.mac_s if prior.dw_mac_s is None else prior.dw_mac_s
-    a, t = [], []
-    for r in rows:
-        m, s, b, e, sec = r[:5]
-        dw_macs, bn = (r[5], r[6]) if len(r) > 6 else (0, 0)
-        fixed = s * (dw_macs * dw + bn * prior.bn_elem_s)
-        a.append([1.0, -(-s // b), s * (m - dw_macs)])
-        t.append(sec / max(e, 1) - fixed)
-    a, t = np.array(a), np.array(t)
-    scale = a.max(axis=0)
-    scale[scale == 0] = 1.0
-    coef, _ = nnls(a / scale, t)
-    coef = coef / scale
-    if not np.all(np.isfinite(coef)):
-        return prior
-    return dataclasses.replace(
-        prior,
-        overhead_s=float(coef[0]),
-        step_s=float(coef[1]),
-        mac_s=float(coef[2]),
-        source=f"refit on {len(rows)} trials",
-    )
-
-
 def measure_host(samples: int = 1024, batch_size: int = 32) -> HostThroughput:
     """Each coefficient from a pair of fits that differ in its term alone, so the others cancel
     (15-25 s on 2 cores at load 2-5). The older probe solved overhead, step and MAC costs together from
@@ -340,14 +307,14 @@ def _cached_probe(path: Path) -> HostThroughput | None:
     return host if host.check_s is not None and host.probe >= PROBE_VERSION else None
 
 
-def refreshed_host(folder: Path, rows: list[tuple[int, int, int, int, float]]) -> HostThroughput:
+def refreshed_host(folder: Path) -> HostThroughput:
     """This host's throughput for a sweep: the machine's measurement (`machine_host`), copied to
-    `results/<name>/host.json` on first use, then refitted (`fit`) on rows of finished trials."""
+    `results/<name>/host.json` on first use (a resumed sweep keeps the figures it started with)."""
     path = folder / "host.json"
     if not path.exists():
         folder.mkdir(parents=True, exist_ok=True)
         machine_host().save(path)
-    return fit(rows, HostThroughput.load(path))
+    return HostThroughput.load(path)
 
 
 @dataclass(frozen=True)

@@ -371,7 +371,7 @@ def run_worker(
     t0 = time.perf_counter()
     if not (folder / "host.json").exists() and probe_pending():
         emit("stage", stage="measuring this machine's training speed (once per machine, 15-25 s)")
-    host = refreshed_host(folder, [])  # this machine's measurement: once per machine, then cached
+    host = refreshed_host(folder)  # this machine's measurement: once per machine, then cached
     phases["host_throughput"] = phases.get("host_throughput", 0.0) + time.perf_counter() - t0
     me = worker_id()
     requeue = settings.engine not in ("hyperband", "bayesian")
