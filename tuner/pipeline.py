@@ -291,7 +291,7 @@ def precheck(
         dw_macs=int(est["dw_macs"]),
         bn_elems=int(est["bn_elems"]),
         n_layers=int(est["n_layers"]),
-        conv_layers=int(est.get("conv_layers", 0)),
+        conv_layers=int(est["conv_layers"]),
     )
     model_t = problem.time_model or TrainingTimeModel(
         problem.host or HostThroughput(0.05, 1e-3, 1e-9, source="default")

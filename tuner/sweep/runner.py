@@ -151,8 +151,8 @@ def run_sweep(settings: SweepSettings, resume: bool = False, on_event: Any = Non
         startup["load_data"] = time.perf_counter() - t0
         settings, space = _fit_space(settings, space, problem, emit)
         emit("stage", stage="pre-checking a sample of candidates against the budgets")
-        if budgets.train_seconds and _probe_pending():
-            emit("stage", stage="measuring this machine's training speed (once per machine, 15-25 s)")
+        if budgets.train_seconds:  # the check below measures this machine first, if never done
+            _say_if_probing(emit)
         problem = check_budgets_reachable(settings, space, target, budgets, startup=startup, problem=problem)
     _create(settings, storage)
     if settings.workers == 1 and memory_limit is None:
@@ -209,10 +209,12 @@ def sweep_space(settings: SweepSettings) -> Any:
     return load_space(settings.space)
 
 
-def _probe_pending() -> bool:
+def _say_if_probing(emit: Any) -> None:
+    """A stage line when this machine's training speed is about to be measured (first sweep, 15-25 s)."""
     from tuner.estimate.training_time import probe_pending
 
-    return probe_pending()
+    if probe_pending():
+        emit("stage", stage="measuring this machine's training speed (once per machine, 15-25 s)")
 
 
 def check_budgets_reachable(
@@ -331,7 +333,7 @@ def run_worker(
     import optuna
 
     from tuner.engines import make_engine
-    from tuner.estimate.training_time import TrainingTimeModel, observed_from_attrs, probe_pending, refreshed_host
+    from tuner.estimate.training_time import TrainingTimeModel, observed_from_attrs, refreshed_host
     from tuner.sweep import pruning
     from tuner.sweep.outcome import reuse, run_and_record
     from tuner.sweep.pruning import EpochGuard
@@ -369,8 +371,8 @@ def run_worker(
         problem = _load_problem(settings, space, target)
         phases["load_data"] = phases.get("load_data", 0.0) + time.perf_counter() - t0
     t0 = time.perf_counter()
-    if not (folder / "host.json").exists() and probe_pending():
-        emit("stage", stage="measuring this machine's training speed (once per machine, 15-25 s)")
+    if not (folder / "host.json").exists():
+        _say_if_probing(emit)
     host = refreshed_host(folder)  # this machine's measurement: once per machine, then cached
     phases["host_throughput"] = phases.get("host_throughput", 0.0) + time.perf_counter() - t0
     me = worker_id()
