@@ -90,14 +90,22 @@ def test_pipeline_runs_the_extra_folds_only_when_the_candidate_can_reach_the_bes
 ) -> None:
     import tuner.pipeline as pipeline
 
-    calls = []
-    monkeypatch.setattr(pipeline, "_fold_score", lambda params, fold, limit: calls.append(fold) or (0.25, 1.5))
+    calls, epochs = [], []
+
+    def fold_score(params, fold, limit, best_epoch):
+        calls.append(fold)
+        epochs.append(best_epoch)
+        return 0.25, 1.5
+
+    monkeypatch.setattr(pipeline, "_fold_score", fold_score)
     monkeypatch.setattr(small_problem, "score_bar", bar)
     assert len(small_problem.folds) == 4  # 5-fold cross-validation: fold 1 is the first training
     res = pipeline.run_candidate(PARAMS, small_problem)
     m = res.metrics
     assert res.state == "feasible" and m["val_draws"] == draws == len(m["val_scores"])
     assert calls == small_problem.folds[: draws - 1]
+    # folds 2..K train for the epoch fold 1's early stopping kept
+    assert epochs == [m["best_epoch"]] * (draws - 1) and 1 <= m["best_epoch"] <= m["epochs_run"]
     assert m["val_score"] == pytest.approx(np.mean(m["val_scores"]))
     assert m["val_scores"][1:] == [0.25] * (draws - 1)
     # the folds' trainings are recorded apart (inside `validation`): they are training time, not overhead

@@ -146,6 +146,20 @@ def test_explicit_epochs_are_never_extended(separable):
     assert r.best_epoch == 5  # the same model the extension test trains on: still improving at 5
 
 
+def test_without_validation_it_trains_exactly_the_epochs_given(separable):
+    """Folds 2..K: fold 1's best epoch, no per-epoch validation, no early stopping (pipeline._fold_score)."""
+    from tuner.train import train
+
+    x, y, xv, yv = separable
+    flat = {**SLOW, "learning_rate": 0.0, "patience": 1}  # validation flat from epoch 1
+    assert train(_model(), x, y, xv, yv, flat, seed=0, epochs=7).epochs_run == 2  # patience stops it
+    r = train(_model(), x, y, xv, yv, flat, seed=0, epochs=7, validate=False)
+    assert (r.epochs_run, r.best_epoch, r.extended_epochs) == (7, 7, 0)
+    assert "val_loss" not in r.history and len(r.history["loss"]) == 7
+    with pytest.raises(ValueError, match="needs `epochs`"):
+        train(_model(), x, y, xv, yv, SLOW, seed=0, validate=False)
+
+
 def test_the_time_limit_stops_an_extension_of_real_training(separable):
     from tuner.train import train
 

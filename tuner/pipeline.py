@@ -478,7 +478,7 @@ def run_candidate(
             break
         emit("stage", stage=f"validation fold {i + 2}/{len(problem.folds) + 1}")
         with timed("validation"):
-            fold_score, fold_fit = _fold_score(params, fold, fit_limit)
+            fold_score, fold_fit = _fold_score(params, fold, fit_limit, result.best_epoch)
         val_scores.append(fold_score)
         timed.seconds["validation_fit"] = timed.seconds.get("validation_fit", 0.0) + fold_fit  # part of `validation`
     metrics["val_score"] = float(np.mean(val_scores))
@@ -522,9 +522,37 @@ def _train(
     )
 
 
-def _fold_score(params: dict[str, Any], fold: Problem, seconds_limit: float | None = None) -> tuple[float, float]:
+def _train_fixed(model: Any, feats: dict[str, Any], params: dict[str, Any], problem: Problem, epochs: int) -> Any:
+    """Train on `problem`'s train split for exactly `epochs` epochs (batch as fold 1: tuner.schedule)."""
+    from tuner.train import train
+
+    (x_tr, y_tr), (x_va, y_va) = feats["train"], feats["val"]
+    return train(
+        model,
+        x_tr,
+        y_tr,
+        x_va,
+        y_va,
+        params,
+        seed=problem.seed,
+        epochs=max(1, int(epochs)),
+        metric=problem.metric,
+        class_weight=problem.class_weight,
+        validate=False,
+    )
+
+
+def _fold_score(
+    params: dict[str, Any], fold: Problem, seconds_limit: float | None = None, epochs: int | None = None
+) -> tuple[float, float]:
     """The int8 validation metric of the candidate trained on another cross-validation fold, and
-    the seconds of that training (`fit`)."""
+    the seconds of that training (`fit`).
+
+    `epochs`: the epoch fold 1's early stopping kept. The fold trains exactly that long, without
+    validating each epoch: its validation split then only scores the end result, as the test split
+    does, instead of also picking the epoch it is scored at; and the patience tail (6+ epochs past
+    the best) and the per-epoch validation passes are not paid K-1 more times. None: early
+    stopping on the fold's own validation split, as fold 1."""
     from tuner.metrics import score
     from tuner.models import build_model
     from tuner.quantize import predict_int8, to_int8
@@ -532,7 +560,10 @@ def _fold_score(params: dict[str, Any], fold: Problem, seconds_limit: float | No
     pre, feats = fold.features(params)
     (x_tr, _), (x_va, y_va) = feats["train"], feats["val"]
     model = build_model(params, pre.input_shape, len(fold.class_names), seed=fold.seed)
-    trained = _train(model, feats, params, fold, seconds_limit=seconds_limit)
+    if epochs is None:
+        trained = _train(model, feats, params, fold, seconds_limit=seconds_limit)
+    else:
+        trained = _train_fixed(model, feats, params, fold, epochs)
     tflite = to_int8(model, x_tr, seed=fold.seed)
     metric = score(y_va, predict_int8(tflite, x_va).argmax(axis=1), len(fold.class_names), fold.metric)
     return metric, float(trained.train_seconds)

@@ -45,12 +45,14 @@ def train(
     metric: str = "accuracy",
     class_weight: dict[int, float] | None = None,
     seconds_limit: float | None = None,
+    validate: bool = True,
 ) -> TrainResult:
     """Compile and fit `model`; `on_epoch(epoch, logs)` may raise to prune. NaN loss -> CandidateFailed.
 
     Early stopping keeps the best weights by `metric` on validation (tuner.schedule: training length
     scales with the data unless `epochs` is given; still improving at the planned epochs: trained on
-    up to the epoch cap, never past `seconds_limit` seconds of fit); `class_weight` for imbalanced classes."""
+    up to the epoch cap, never past `seconds_limit` seconds of fit); `class_weight` for imbalanced classes.
+    `validate=False` (with `epochs`): exactly `epochs` epochs, no validation pass, no early stopping."""
     import keras
 
     from tuner.schedule import EndExtension, candidate_schedule, extension_callback, val_score_callback
@@ -66,14 +68,16 @@ def train(
     )
     plan = candidate_schedule(params, len(x_train), epochs)
     n_classes = int(model.output_shape[-1])
-    callbacks: list[Any] = [
-        val_score_callback(x_val, y_val, n_classes, metric),
-        keras.callbacks.EarlyStopping(
-            monitor="val_score", mode="max", patience=plan.patience, restore_best_weights=True
-        ),
-        keras.callbacks.TerminateOnNaN(),
-        extension := extension_callback(plan, seconds_limit),
-    ]
+    callbacks: list[Any] = [keras.callbacks.TerminateOnNaN(), extension := extension_callback(plan, seconds_limit)]
+    if validate:
+        callbacks[:0] = [
+            val_score_callback(x_val, y_val, n_classes, metric),
+            keras.callbacks.EarlyStopping(
+                monitor="val_score", mode="max", patience=plan.patience, restore_best_weights=True
+            ),
+        ]
+    elif epochs is None:
+        raise ValueError("train(validate=False) needs `epochs`: nothing would stop it")
     # epoch times (before the pruning hook runs) feed the training-time estimate: the first one
     # carries the tracing; a pruned fit leaves them on the exception as `epoch_seconds`
     epoch_s: list[float] = []
@@ -102,7 +106,7 @@ def train(
         hist = model.fit(
             x_train,
             y_train,
-            validation_data=(x_val, y_val),
+            validation_data=(x_val, y_val) if validate else None,
             epochs=plan.epoch_cap,
             batch_size=plan.batch_size,
             class_weight=class_weight,
@@ -123,6 +127,6 @@ def train(
     history = {k: [float(v) for v in vs] for k, vs in hist.history.items()}
     run = len(losses)
     # the epoch whose weights EarlyStopping restored: the first best in float32, as it compares
-    best = int(np.argmax(np.asarray(val_score, dtype=np.float32))) + 1
+    best = int(np.argmax(np.asarray(val_score, dtype=np.float32))) + 1 if validate else run
     stopped_by = ended[0] if ended else extension.stopped_by if extension.stopped_by == "time limit" else ""
     return TrainResult(run, best, seconds, history, epoch_s, plan.summary, max(0, run - plan.epochs), stopped_by)
