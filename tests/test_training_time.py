@@ -14,7 +14,9 @@ def test_epoch_seconds_by_hand():
     h = HostThroughput(overhead_s=0.5, step_s=0.01, mac_s=1e-9)
     # 1000 samples / batch 32 -> 32 steps; 1000 * 20_000 MACs * 1e-9 = 0.02 s
     assert h.epoch_seconds(20_000, 1000, 32) == pytest.approx(0.5 + 32 * 0.01 + 0.02)
-    assert h.estimate_seconds(20_000, 1000, 32, 10) == pytest.approx(1.0 + 10 * 0.84)
+    # each conv layer adds its per-step cost to all 32 steps
+    h = HostThroughput(overhead_s=0.5, step_s=0.01, mac_s=1e-9, conv_step_s=0.002)
+    assert h.epoch_seconds(20_000, 1000, 32, conv_layers=3) == pytest.approx(0.5 + 32 * (0.01 + 3 * 0.002) + 0.02)
 
 
 @pytest.mark.parametrize("seconds,text", [(2310, "38m 30s"), (1200, "20m 0s"), (59.6, "1m 0s"), (3725, "1h 2m 5s")])

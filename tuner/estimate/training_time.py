@@ -75,12 +75,6 @@ class HostThroughput:
         per_step = self.step_s + conv_layers * self.conv_step_s
         return self.overhead_s + steps * per_step + samples * self.per_sample_seconds(macs, dw_macs, bn_elems)
 
-    def estimate_seconds(
-        self, macs: int, samples: int, batch_size: int, epochs: int, dw_macs: int = 0, bn_elems: int = 0
-    ) -> float:
-        """Upper estimate: all `epochs` run (early stopping may end sooner), plus ~1 s to compile."""
-        return 1.0 + epochs * self.epoch_seconds(macs, samples, batch_size, dw_macs, bn_elems)
-
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self)))
 
