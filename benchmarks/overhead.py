@@ -13,7 +13,9 @@ run it) for each code version, interleaved space by space so both see the same m
 The older version runs from `git archive REF` unpacked in a temporary folder, on PYTHONPATH.
 Wall time is measured around the child; start-up is the time from launching it to the start of
 its first trial (Optuna's datetime_start), so it includes Python, imports and data loading;
-"between trials" is the mean time from one trial's end to the next one's start.
+"between trials" is the mean time from one trial's end to the next one's start. Each version has
+its own machine cache (`--out/cache/N`, kept between runs): its first sweep measures the machine,
+as a new user's first sweep does, and later ones reuse it.
 `fit` is the sum of `train_seconds` (model.fit only). An older version that did not record it for
 pruned trials has their whole trial time counted as fit, which flatters the older version. Stage
 columns need a version that records `stage_seconds`; `validation` includes the training of the
@@ -64,9 +66,14 @@ def checkout(ref: str, into: Path) -> Path:
     return into / "src"
 
 
-def run_sweep(tree: Path, space: str, trials: int, seed: int, results: Path, name: str) -> dict[str, Any]:
-    """One sweep of `tree`'s code in a child process; wall, start-up, fit and stage seconds."""
+def run_sweep(
+    tree: Path, space: str, trials: int, seed: int, results: Path, name: str, cache: Path | None = None
+) -> dict[str, Any]:
+    """One sweep of `tree`'s code in a child process; wall, start-up, fit and stage seconds.
+    `cache`: that version's own TUNER_CACHE (versions write different machine-probe files)."""
     env = dict(os.environ, PYTHONPATH=str(tree), TUNER_RESULTS=str(results), TF_CPP_MIN_LOG_LEVEL="3")
+    if cache is not None:
+        env["TUNER_CACHE"] = str(cache)
     cmd = [sys.executable, "-c", "from tuner.cli import main; main()", "sweep", "--space", space]
     cmd += ["--trials", str(trials), "--seed", str(seed), "--name", name]
     launched = time.time()
@@ -168,7 +175,8 @@ def main() -> None:
                     for label, tree in versions:
                         name = f"oh-{space}-{len(rows)}"
                         root = (args.keep / label.split()[0]) if args.keep else tmpd / "results"
-                        r = run_sweep(tree, space, args.trials, args.seed, root, name)
+                        cache = args.out / "cache" / str(versions.index((label, tree)))
+                        r = run_sweep(tree, space, args.trials, args.seed, root, name, cache)
                         r["label"] = label
                         rows.append(r)
                         saved.write_text(json.dumps(rows, indent=1))
