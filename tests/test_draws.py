@@ -126,8 +126,9 @@ def test_the_rule_is_stated_where_sweep_yaml_reads_it(small_problem) -> None:
         f"({len(p.val)} validation, {len(p.train)} training) trains the model that is exported and tested"
     )
     assert note.endswith(
-        "folds 2-5 only while the candidate is within the budgets and its mean so far is within 0.1 "
-        "of the best feasible score (the winner always has all 5)"
+        "folds 2-5 train for the epochs fold 1's early stopping kept, without validating each epoch, and "
+        "only while the candidate is within the budgets and its mean so far is within 0.1 of the best "
+        "feasible score (the winner always has all 5)"
     )
 
 

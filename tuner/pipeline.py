@@ -131,7 +131,8 @@ class Problem:
             f"the ranking score is the mean {self.metric} over the {k} validation folds, every {unit} "
             f"in exactly one; fold 1 ({len(self.val)} validation, {len(self.train)} training) trains the "
             f"model that is exported and tested; the test split ({len(self.test)}) is only reported; "
-            f"folds 2-{k} only while the candidate is within the budgets and its mean so far is within "
+            f"folds 2-{k} train for the epochs fold 1's early stopping kept, without validating each "
+            f"epoch, and only while the candidate is within the budgets and its mean so far is within "
             f"{DRAW_MARGIN} of the best feasible score (the winner always has all {k})"
         )
 
