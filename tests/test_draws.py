@@ -144,3 +144,21 @@ def test_precheck_counts_a_training_per_fold(small_problem, monkeypatch: pytest.
     _, one = precheck(model, x_tr, small_problem, pre.cost(), PARAMS)
     assert five.seconds == pytest.approx(5 * one.seconds)
     assert (five.low, five.high) == pytest.approx((5 * one.low, 5 * one.high))
+
+
+def test_a_fold_trains_exactly_the_epochs_fold_1_kept(small_problem, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tuner.pipeline as pipeline
+    import tuner.train
+
+    runs = []
+    real = tuner.train.train
+
+    def spy(*args, **kwargs):
+        runs.append(real(*args, **kwargs))
+        return runs[-1]
+
+    monkeypatch.setattr(tuner.train, "train", spy)
+    score, seconds = pipeline._fold_score(PARAMS, small_problem.folds[0], None, 3)
+    assert [(r.epochs_run, r.best_epoch) for r in runs] == [(3, 3)]
+    assert "val_loss" not in runs[0].history  # no validation pass per epoch
+    assert 0.0 <= score <= 1.0 and seconds == pytest.approx(runs[0].train_seconds)

@@ -502,8 +502,10 @@ def _train(
     problem: Problem,
     on_epoch: Any = None,
     seconds_limit: float | None = None,
+    fixed_epochs: int | None = None,
 ) -> Any:
-    """Train on `problem`'s train split with its settings: every fold is trained alike."""
+    """Train on `problem`'s train split with its settings: every fold is trained alike.
+    `fixed_epochs`: exactly that many epochs, no validation pass, no early stopping."""
     from tuner.train import train
 
     (x_tr, y_tr), (x_va, y_va) = feats["train"], feats["val"]
@@ -516,30 +518,11 @@ def _train(
         params,
         seed=problem.seed,
         on_epoch=on_epoch,
-        epochs=problem.epochs,
+        epochs=max(1, fixed_epochs) if fixed_epochs is not None else problem.epochs,
         metric=problem.metric,
         class_weight=problem.class_weight,
         seconds_limit=seconds_limit,
-    )
-
-
-def _train_fixed(model: Any, feats: dict[str, Any], params: dict[str, Any], problem: Problem, epochs: int) -> Any:
-    """Train on `problem`'s train split for exactly `epochs` epochs (batch as fold 1: tuner.schedule)."""
-    from tuner.train import train
-
-    (x_tr, y_tr), (x_va, y_va) = feats["train"], feats["val"]
-    return train(
-        model,
-        x_tr,
-        y_tr,
-        x_va,
-        y_va,
-        params,
-        seed=problem.seed,
-        epochs=max(1, int(epochs)),
-        metric=problem.metric,
-        class_weight=problem.class_weight,
-        validate=False,
+        validate=fixed_epochs is None,
     )
 
 
@@ -561,10 +544,7 @@ def _fold_score(
     pre, feats = fold.features(params)
     (x_tr, _), (x_va, y_va) = feats["train"], feats["val"]
     model = build_model(params, pre.input_shape, len(fold.class_names), seed=fold.seed)
-    if epochs is None:
-        trained = _train(model, feats, params, fold, seconds_limit=seconds_limit)
-    else:
-        trained = _train_fixed(model, feats, params, fold, epochs)
+    trained = _train(model, feats, params, fold, seconds_limit=seconds_limit, fixed_epochs=epochs)
     tflite = to_int8(model, x_tr, seed=fold.seed)
     metric = score(y_va, predict_int8(tflite, x_va).argmax(axis=1), len(fold.class_names), fold.metric)
     return metric, float(trained.train_seconds)
