@@ -45,6 +45,14 @@ def sweep(
     metric: Annotated[
         str, Opt(help="ranking metric: accuracy (default), balanced_accuracy or macro_f1 (imbalanced classes)")
     ] = "accuracy",
+    folds: Annotated[
+        int | None,
+        Opt(
+            help="cross-validation folds of the ranking score (default: 5 when validation has fewer than 20 "
+            "samples, else 1; 1: one split, the fastest)",
+            min=1,
+        ),
+    ] = None,
 ) -> None:
     """Launch (or resume) a tuning sweep, then print the leaderboard and the results folder."""
     from tuner.api import leaderboard
@@ -78,6 +86,7 @@ def sweep(
             on_event=display,
             rate_hz=rate_hz,
             metric=metric,
+            repeats=folds,
         )
     console.print()  # the live view's last line has no newline of its own
     df = leaderboard(name, include_all=True, storage=storage)
