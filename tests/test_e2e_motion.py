@@ -7,31 +7,14 @@ import json
 import numpy as np
 import pytest
 import yaml
+from _pick_sweep import SPACE as PICK_SPACE
 
 from tuner.estimate import tflm_accepts
 
 pytestmark = pytest.mark.slow
 
-SPACE = {
-    "name": "tiny-motion",
-    "domain": "motion",
-    "data": "seglearn-watch",
-    "fixed": {
-        "epochs": 2,
-        "batch_size": 32,
-        "patience": 2,
-        "window_ms": 1000,
-        "stride_ms": 1000,
-        "dsp": "spectral",
-        "fft_length": 16,
-        "family": "dense",
-        "layers": 1,
-        "dropout": 0.0,
-        "learning_rate": 0.005,
-    },
-    # 4096 units on 66 spectral features is ~300 kB of int8 weights: over the 200 kB flash budget.
-    "params": {"units1": {"type": "categorical", "choices": [8, 16, 4096]}},
-}
+# 4096 units on 66 spectral features is ~300 kB of int8 weights: over the 200 kB flash budget.
+SPACE = {**PICK_SPACE, "name": "tiny-motion"}
 
 
 @pytest.fixture(scope="module")
