@@ -7,6 +7,7 @@ run it) for each code version, interleaved space by space so both see the same m
     python benchmarks/overhead.py --before main~3                # that git ref vs this checkout
     python benchmarks/overhead.py --before 20010e7 --before 4c3fdf9 --after HEAD   # three versions
     python benchmarks/overhead.py --spaces motion --trials 10 --before 098d54c
+    python benchmarks/overhead.py --spaces motion --before 5255a03~1 --after-args "--folds 1" --label folds-1
     python benchmarks/overhead.py --report-only                  # tables from the saved results
     python benchmarks/overhead.py --keep /tmp/oh                 # keep the sweeps (see training_time_accuracy.py)
 
@@ -67,15 +68,23 @@ def checkout(ref: str, into: Path) -> Path:
 
 
 def run_sweep(
-    tree: Path, space: str, trials: int, seed: int, results: Path, name: str, cache: Path | None = None
+    tree: Path,
+    space: str,
+    trials: int,
+    seed: int,
+    results: Path,
+    name: str,
+    cache: Path | None = None,
+    extra: list[str] | None = None,
 ) -> dict[str, Any]:
     """One sweep of `tree`'s code in a child process; wall, start-up, fit and stage seconds.
-    `cache`: that version's own TUNER_CACHE (versions write different machine-probe files)."""
+    `cache`: that version's own TUNER_CACHE (versions write different machine-probe files);
+    `extra`: more `tuner sweep` arguments."""
     env = dict(os.environ, PYTHONPATH=str(tree), TUNER_RESULTS=str(results), TF_CPP_MIN_LOG_LEVEL="3")
     if cache is not None:
         env["TUNER_CACHE"] = str(cache)
     cmd = [sys.executable, "-c", "from tuner.cli import main; main()", "sweep", "--space", space]
-    cmd += ["--trials", str(trials), "--seed", str(seed), "--name", name]
+    cmd += ["--trials", str(trials), "--seed", str(seed), "--name", name, *(extra or [])]
     launched = time.time()
     proc = subprocess.run(cmd, env=env, cwd=tree, capture_output=True, text=True)
     wall = time.time() - launched
@@ -156,6 +165,7 @@ def main() -> None:
     )
     ap.add_argument("--after", help="git ref to run as the newer version (default: this checkout as it is)")
     ap.add_argument("--label", default="after", help="label of the newer version's runs")
+    ap.add_argument("--after-args", default="", help='more `tuner sweep` arguments for the newer version ("--folds 1")')
     ap.add_argument("--repeat", type=int, default=1, help="runs per version and space (interleaved)")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/out"))
     ap.add_argument("--keep", type=Path, help="keep the sweeps' results folders here (default: deleted)")
@@ -176,7 +186,8 @@ def main() -> None:
                         name = f"oh-{space}-{len(rows)}"
                         root = (args.keep / label.split()[0]) if args.keep else tmpd / "results"
                         cache = args.out / "cache" / str(versions.index((label, tree)))
-                        r = run_sweep(tree, space, args.trials, args.seed, root, name, cache)
+                        extra = args.after_args.split() if label == args.label else []
+                        r = run_sweep(tree, space, args.trials, args.seed, root, name, cache, extra)
                         r["label"] = label
                         rows.append(r)
                         saved.write_text(json.dumps(rows, indent=1))
