@@ -53,6 +53,8 @@ def train(
     scales with the data unless `epochs` is given; still improving at the planned epochs: trained on
     up to the epoch cap, never past `seconds_limit` seconds of fit); `class_weight` for imbalanced classes.
     `validate=False` (with `epochs`): exactly `epochs` epochs, no validation pass, no early stopping."""
+    if not validate and epochs is None:
+        raise ValueError("train(validate=False) needs `epochs`: nothing would stop it")
     import keras
 
     from tuner.schedule import EndExtension, candidate_schedule, extension_callback, val_score_callback
@@ -76,8 +78,6 @@ def train(
                 monitor="val_score", mode="max", patience=plan.patience, restore_best_weights=True
             ),
         ]
-    elif epochs is None:
-        raise ValueError("train(validate=False) needs `epochs`: nothing would stop it")
     # epoch times (before the pruning hook runs) feed the training-time estimate: the first one
     # carries the tracing; a pruned fit leaves them on the exception as `epoch_seconds`
     epoch_s: list[float] = []
