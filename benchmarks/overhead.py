@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -182,11 +183,11 @@ def main() -> None:
                 versions.insert(i, (f"before ({ref})", checkout(ref, tmpd / f"before{i}")))
             for space in args.spaces:
                 for k in range(args.repeat):
-                    for label, tree in versions:
+                    for v, (label, tree) in enumerate(versions):
                         name = f"oh-{space}-{len(rows)}"
                         root = (args.keep / label.split()[0]) if args.keep else tmpd / "results"
-                        cache = args.out / "cache" / str(versions.index((label, tree)))
-                        extra = args.after_args.split() if label == args.label else []
+                        extra = shlex.split(args.after_args) if label == args.label else []
+                        cache = args.out / "cache" / str(v)  # each version its own machine probe
                         r = run_sweep(tree, space, args.trials, args.seed, root, name, cache, extra)
                         r["label"] = label
                         rows.append(r)
