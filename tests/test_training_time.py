@@ -56,6 +56,7 @@ from tuner.estimate.training_time import (  # noqa: E402
     Observed,
     TrainCost,
     TrainingTimeModel,
+    densest_centre,
     observed_from_attrs,
 )
 from tuner.pipeline import train_time_message  # noqa: E402
@@ -238,16 +239,24 @@ def _ran(epochs_run: int, planned: int, pruned: bool = False) -> Observed:
 
 def test_expected_epochs_follow_the_sweeps_earlier_trials():
     assert TrainingTimeModel(HOST).estimate(DENSE, 10).expected_epochs == 10  # nothing seen: the plan
-    seen = [_ran(20, 10), _ran(5, 5), _ran(45, 15)]  # 2x, 1x and 3x their planned epochs
-    weights = [0.5 ** (2 / 3), 0.5 ** (1 / 3), 1.0]  # HALF_LIFE 3: the latest weighs most
-    log_ratio = (weights[0] * math.log(2) + weights[2] * math.log(3)) / sum(weights)  # geometric mean
+    # ratios 0.4, 2.0, 2.4 and 3.0 of the plan: the densest x1.5-either-way window holds the last
+    # three (2.0-3.0 spans x1.5), centred between 2.0 and 3.0 on a log scale
+    seen = [_ran(4, 10), _ran(20, 10), _ran(12, 5), _ran(45, 15)]
     est = TrainingTimeModel(HOST, seen).estimate(DENSE, 8)
-    assert est.expected_epochs == pytest.approx(8 * math.exp(log_ratio))
+    assert est.expected_epochs == pytest.approx(8 * math.sqrt(2.0 * 3.0))
     assert est.expected_seconds == pytest.approx(est.compile_seconds + est.expected_epochs * est.epoch_seconds)
     assert est.seconds == pytest.approx(est.compile_seconds + 8 * est.epoch_seconds)  # the gate keeps the plan
     # pruned trials (stopped by the pruner) and trials without a recorded plan say nothing about it
     same = TrainingTimeModel(HOST, [*seen, _ran(2, 10, pruned=True), _ran(3, 0)])
     assert same.epochs_log == pytest.approx(TrainingTimeModel(HOST, seen).epochs_log)
+
+
+def test_densest_centre_of_equally_full_windows_is_the_one_nearest_the_median():
+    w = math.log(1.5)
+    assert densest_centre([0.0], w) == 0.0
+    # two pairs, each within one window; the median (0.7) is nearer the upper pair's centre (1.25)
+    assert densest_centre([0.0, 0.2, 1.2, 1.3], w) == pytest.approx(1.25)
+    assert densest_centre([-1.0, 0.0, 0.2, 0.3, 5.0], w) == pytest.approx(0.15)  # the 3-value cluster
 
 
 def test_expected_band_widens_with_the_spread_of_the_epochs_run():
