@@ -140,6 +140,8 @@ def main() -> None:
     ap.add_argument("--spaces", nargs="+", default=list(CANDIDATES))
     ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--thread-settings", nargs="+", default=["default", "2,1", "1,1"], help="intra,inter")
+    ap.add_argument("--only-threads", action="store_true", help="only the thread settings (with the sweep's spe8)")
+    ap.add_argument("--repeat", type=int, default=1, help="runs of each (interleaved)")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--space", help=argparse.SUPPRESS)
     ap.add_argument("--params", help=argparse.SUPPRESS)
@@ -150,8 +152,15 @@ def main() -> None:
         child(args)
         return
     rows = []
-    runs = [(s, p, st, "default") for s in args.spaces for p in CANDIDATES[s] for st in SETTINGS]
-    runs += [(s, p, "default", th) for s in args.spaces for p in CANDIDATES[s] for th in args.thread_settings[1:]]
+    runs = (
+        []
+        if args.only_threads
+        else [(s, p, st, "default") for s in args.spaces for p in CANDIDATES[s] for st in SETTINGS]
+    )
+    # thread counts with the fit the sweep uses (steps_per_execution 8), TensorFlow's default beside
+    threads = args.thread_settings if args.only_threads else args.thread_settings[1:]
+    runs += [(s, p, "spe8", th) for s in args.spaces for p in CANDIDATES[s] for th in threads]
+    runs = [r for _ in range(args.repeat) for r in runs]
     for space, params, setting, threads in runs:
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TUNER_BENCH_THREADS=threads)
         cmd = [sys.executable, __file__, "--child", "--space", space, "--params", json.dumps(params)]
