@@ -128,7 +128,7 @@ def test_retrain_trains_on_the_data_of_the_sweeps_first_training(tmp_path, monke
         raise CandidateFailed("stopped by the test")
 
     monkeypatch.setattr(pipeline, "run_candidate", stop)
-    monkeypatch.setattr(training_time, "measure_host", lambda: None)
+    monkeypatch.setattr(training_time, "machine_host", lambda: None)
     with pytest.raises(InputError, match="stopped by the test"):
         retrain(tmp_path / "config.yaml", out=tmp_path / "out")
     sweep = pipeline.Problem.from_source(str(csv), None, Budgets(), domain="motion", rate_hz=50.0)
@@ -138,3 +138,41 @@ def test_retrain_trains_on_the_data_of_the_sweeps_first_training(tmp_path, monke
     assert got.folds == []  # one training
     assert [a.tobytes() for a in got.val.x] == [a.tobytes() for a in sweep.val.x]
     assert [a.tobytes() for a in got.train.x] == [a.tobytes() for a in sweep.train.x]
+
+
+def test_retrain_reads_the_machines_cached_probe_instead_of_measuring_again(tmp_path, monkeypatch) -> None:
+    """retrain's training-time figures come from the probe the sweeps cached (15-25 s once per
+    machine), scaled by the load check, not from a new probe every time."""
+    from _small_data import write_long_csv
+
+    import tuner.estimate.training_time as tt
+    import tuner.pipeline as pipeline
+    from tuner.config import CandidateConfig, save_config
+    from tuner.errors import CandidateFailed, InputError
+    from tuner.exporter import retrain
+
+    monkeypatch.setenv("TUNER_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(tt, "_NOW", {})
+    cached = tt.HostThroughput(0.1, 0.002, 1e-9, source="measured on this host", check_s=0.1, probe=tt.PROBE_VERSION)
+    tt._machine_cache().parent.mkdir(parents=True)
+    cached.save(tt._machine_cache())
+    monkeypatch.setattr(tt, "measure_host", lambda: pytest.fail("retrain measured the machine again"))
+    monkeypatch.setattr(tt, "load_check", lambda: 0.2)  # twice as slow now as when the probe ran
+    csv = write_long_csv(tmp_path / "m.csv", n_recordings=40)
+    params = {"window_ms": 1000, "stride_ms": 500, "dsp": "raw", "family": "dense", "layers": 1, "units1": 8}
+    cfg = CandidateConfig(
+        name="s/trial-0", data=str(csv), domain="motion", space="motion", target="nano33ble", rate_hz=50.0,
+        candidate=params,
+    )  # fmt: skip
+    save_config(cfg, tmp_path / "config.yaml")
+    seen = {}
+
+    def stop(params, problem, on_event=None):
+        seen["host"] = problem.host
+        raise CandidateFailed("stopped by the test")
+
+    monkeypatch.setattr(pipeline, "run_candidate", stop)
+    with pytest.raises(InputError, match="stopped by the test"):
+        retrain(tmp_path / "config.yaml", out=tmp_path / "out")
+    assert seen["host"].step_s == pytest.approx(2 * cached.step_s)
+    assert seen["host"].mac_s == pytest.approx(2 * cached.mac_s)

@@ -317,9 +317,9 @@ def retrain(
         data or cfg.data, target, Budgets(), seed=cfg.seed, epochs=epochs, domain=cfg.domain, rate_hz=cfg.rate_hz
     ).configure(metric=cfg.metric, class_weight=cfg.class_weight or "none", repeats=cfg.repeats)
     problem.folds = []  # one training, on the data the sweep's first training used (fold 1 on small data)
-    from tuner.estimate.training_time import measure_host
+    from tuner.estimate.training_time import machine_host
 
-    problem.host = measure_host()
+    problem.host = machine_host()  # the machine's cached probe, scaled to the load now (measured once)
     params = dict(cfg.candidate)
     if qat:  # refuse unsupported models before spending any training time
         from tuner.models import build_model
