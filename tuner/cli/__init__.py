@@ -71,32 +71,3 @@ def main() -> None:
             print(f"error: {exc.format_message()}", file=sys.stderr)
             sys.exit(2)
         raise
-
-
-def entry() -> None:
-    """The `tuner` command: `main`, then out without the interpreter's teardown. Unloading TensorFlow
-    and its graphs takes 1-2 s after a sweep (0.3 s after `tuner leaderboard`) and does nothing for
-    the user: every file was written and closed, every study write committed, and workers were waited
-    for. Exit handlers run and output is flushed first. In-process callers (tests, notebooks) use
-    `main`."""
-    import logging
-
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        if exc.code is not None and not isinstance(exc.code, int):
-            print(exc.code, file=sys.stderr)
-    except BaseException:
-        import traceback
-
-        traceback.print_exc()
-        code = 130 if isinstance(sys.exc_info()[1], KeyboardInterrupt) else 1
-    import atexit
-
-    atexit._run_exitfuncs()  # fast (the TFLM helper process is told to stop); the teardown is not
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
