@@ -85,3 +85,36 @@ def test_pre_training_rejection_trains_nothing():
     assert "latency" in reason and "> budget 0.002 ms" in reason
     assert "Estimated training time (" in reason and ") is larger than the limit (0m 0s)" in reason
     assert info.value.margins["latency"] > 0 and info.value.margins["train_time"] > 0
+
+
+def test_checkpoint_leaves_a_complete_study_db_while_a_connection_stays_open(tmp_path):
+    import shutil
+    import sqlite3
+
+    from tuner.sweep.resume import checkpoint
+
+    db = tmp_path / "study.db"
+    held = sqlite3.connect(db)  # the sweep's own pooled connection, still open (a notebook)
+    held.execute("PRAGMA journal_mode=WAL")
+    held.execute("CREATE TABLE t (x INTEGER)")
+    held.executemany("INSERT INTO t VALUES (?)", [(i,) for i in range(500)])
+    held.commit()
+    assert (tmp_path / "study.db-wal").stat().st_size > 0  # the writes are in the log, not in study.db
+
+    def rows_in_a_copy_of_the_db_alone() -> int:
+        copy = tmp_path / "copy" / "study.db"
+        shutil.rmtree(copy.parent, ignore_errors=True)
+        copy.parent.mkdir()
+        shutil.copy(db, copy)
+        with sqlite3.connect(copy) as con:
+            try:
+                return con.execute("SELECT COUNT(*) FROM t").fetchone()[0]
+            except sqlite3.OperationalError:  # the table itself is still in the log
+                return 0
+
+    assert rows_in_a_copy_of_the_db_alone() == 0
+    checkpoint(f"sqlite:///{db}")
+    assert rows_in_a_copy_of_the_db_alone() == 500
+    assert (tmp_path / "study.db-wal").stat().st_size == 0
+    checkpoint("postgresql://u@localhost:1/x")  # other storages: nothing to do, nothing opened
+    held.close()

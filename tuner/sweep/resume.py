@@ -55,6 +55,24 @@ def _wal(engine: Any) -> None:
     engine.dispose()  # connections opened while creating the schema predate the pragmas
 
 
+def checkpoint(url: str) -> None:
+    """Move a SQLite study's write-ahead log into `study.db` (and empty the log), so the file is
+    complete on its own when a sweep returns: SQLite does that only when the last connection
+    closes, which in a notebook or test process that keeps the study open is never, and a copy of
+    study.db alone would then miss the sweep's writes. No-op for other storages."""
+    if not is_sqlite(url):
+        return
+    import sqlite3
+
+    from sqlalchemy.engine import make_url
+
+    path = make_url(url).database
+    if not path or path == ":memory:":
+        return
+    with contextlib.closing(sqlite3.connect(path, timeout=30)) as con:
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
 def open_storage(url: str) -> Any:
     """An Optuna RDBStorage; heartbeats on shared (non-SQLite) storages. InputError if unreachable."""
     import warnings

@@ -161,6 +161,9 @@ def run_sweep(settings: SweepSettings, resume: bool = False, on_event: Any = Non
         from tuner.sweep.workers import run_processes
 
         run_processes(settings, deadline, emit)
+    from tuner.sweep.resume import checkpoint
+
+    checkpoint(storage_url(settings))
     return sweep_dir(settings.name)
 
 
