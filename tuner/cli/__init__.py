@@ -57,7 +57,7 @@ def main() -> None:
     """Console entry point: bad input -> one line on stderr, exit 2."""
     _register()
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # non-standalone: Ctrl-C and typer.Exit(n) return n, not exit
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
@@ -71,3 +71,7 @@ def main() -> None:
             print(f"error: {exc.format_message()}", file=sys.stderr)
             sys.exit(2)
         raise
+    if code == 130:
+        print("interrupted (tuner sweep --resume continues a sweep where it stopped)", file=sys.stderr)
+    if isinstance(code, int) and code:
+        sys.exit(code)
