@@ -49,6 +49,13 @@ def test_write_atomic_leaves_the_old_file_when_the_disk_fills(tmp_path, monkeypa
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]  # no temporary file left
 
 
+def test_write_atomic_text_with_a_name_that_is_not_utf8(tmp_path):
+    # os.listdir gives a class folder named b"\xe9t\xe9" as "\udce9t\udce9"; `tuner report` crashed (exit 1)
+    name = os.fsdecode(b"\xe9t\xe9")
+    path = write_atomic(tmp_path / "report.html", f"<td>{name}</td>")
+    assert path.read_bytes() == b"<td>\\udce9t\\udce9</td>"
+
+
 def test_write_error_names_the_path_reason_and_fix():
     e = write_error("/x/out", PermissionError(errno.EACCES, "Permission denied"))
     assert str(e) == "cannot write --out /x/out: Permission denied; pick a folder you can write to"

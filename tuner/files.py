@@ -36,7 +36,9 @@ def write_atomic(path: str | Path, data: str | bytes) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+            # backslashreplace: a file name that is not UTF-8 (a class folder, a --data path) reaches
+            # text as a lone surrogate, '\udcff', which plain UTF-8 cannot encode
+            fh.write(data.encode("utf-8", "backslashreplace") if isinstance(data, str) else data)
         os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are meant to be shared like any other file
         os.replace(tmp, path)
     except BaseException:
