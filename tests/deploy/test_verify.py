@@ -216,3 +216,26 @@ def test_motion_stats_spectral_winner_verifies(tmp_path, monkeypatch):
     # 7 statistics x 6 axes, then per axis std, skewness, kurtosis and 3 bands
     assert "#define TUNER_DSP_OUT_LEN 78 " in (out / "dsp.h").read_text()
     _check_twin(tuner.verify(out), tuner.show("both", "best")["metrics"]["int8_confusion"])
+
+
+def test_a_sweep_name_with_a_dot_is_a_sweep_not_a_path(tmp_path, monkeypatch):
+    import tuner.exporter
+    from tuner.deploy.verify import resolve
+    from tuner.errors import InputError
+
+    root = tmp_path / "results"
+    (root / "run.v2").mkdir(parents=True)
+    (root / "run.v2" / "sweep.yaml").write_text("name: run.v2\n")
+    monkeypatch.setenv("TUNER_RESULTS", str(root))
+    monkeypatch.chdir(tmp_path)
+    calls = []
+    monkeypatch.setattr(tuner.exporter, "export_trial", lambda *args: calls.append(args) or args[2])
+    # was: "run.v2 is not an export folder" (its '.v2' read as a file suffix)
+    assert resolve("run.v2", tmp_path / "work") == tmp_path / "work" / "export"
+    assert calls == [("run.v2", "best", tmp_path / "work" / "export")]
+    for ref in ("winner.d", "other.v2", "results/run.v2", "no/such/folder"):
+        with pytest.raises(InputError, match=rf"^{re.escape(ref)} is not an export folder \(no config.yaml\)"):
+            resolve(ref, tmp_path / "work")
+    with pytest.raises(InputError, match=r"^'no-such' is neither an export folder nor a sweep in "):
+        resolve("no-such", tmp_path / "work")
+    assert len(calls) == 1

@@ -74,14 +74,18 @@ def resolve(ref: str | Path, work: Path) -> Path:
     p = Path(ref)
     if p.is_dir() and (p / "config.yaml").is_file():
         return p
-    if p.is_dir() or p.suffix:
-        raise InputError(f"{ref} is not an export folder (no config.yaml); run `tuner export NAME --out DIR` first")
     from tuner.exporter import export_trial
     from tuner.sweep import sweep_dir
 
-    if not (sweep_dir(str(ref)) / "sweep.yaml").is_file():
-        raise InputError(f"'{ref}' is neither an export folder nor a sweep in {sweep_dir(str(ref)).parent}")
-    return export_trial(str(ref), "best", work / "export")
+    try:
+        sweep = sweep_dir(str(ref))
+    except InputError:  # not a sweep name, so a path
+        sweep = None
+    if not p.is_dir() and sweep is not None and (sweep / "sweep.yaml").is_file():
+        return export_trial(str(ref), "best", work / "export")  # a sweep name may hold a '.' (run.v2)
+    if p.is_dir() or p.suffix or sweep is None:
+        raise InputError(f"{ref} is not an export folder (no config.yaml); run `tuner export NAME --out DIR` first")
+    raise InputError(f"'{ref}' is neither an export folder nor a sweep in {sweep.parent}")
 
 
 def _header_quantization(dsp_h: str) -> tuple[float, int]:
