@@ -37,6 +37,14 @@ def test_scrub_removes_raw_and_decoded_password():
     assert scrub(text, url) == "OperationalError: could not connect to postgresql://u:***@h/db (password *** rejected)"
 
 
+def test_scrub_removes_the_pieces_of_a_password_with_an_unencoded_at():
+    url = "postgresql://user:s3@cret@localhost:1/db"
+    # psycopg's text for this URL (it ends the password at the first '@'); was: 'cret@localhost' kept
+    text = "connection failed: failed to resolve host 'cret@localhost': [Errno -2] Name or service not known"
+    assert scrub(text, url) == text.replace("'cret@", "'***@")
+    assert scrub("host 'p1@h'", "postgresql://u:ab@p1@h/db") == "host 'p1@h'"  # pieces under 3 characters stay
+
+
 def test_settings_dump_redacted_but_keep_the_real_url_in_memory():
     url = "postgresql+psycopg://u:hunter2@h/db"
     s = SweepSettings(name="x", storage=url)

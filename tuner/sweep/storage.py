@@ -58,6 +58,9 @@ def secrets_of(url: str) -> list[str]:
         if eq and key.lower() in _SECRET_QUERY_KEYS:
             out.append(value)
     out += [unquote(s) for s in out if unquote(s) != s]
+    # a driver splits "u:p@ss@h" at the first '@' and quotes host 'ss@h': scrub each piece too
+    # (pieces of 3+ characters; masking every 'a' or 'p1' in a message would hide the message)
+    out += [piece for s in out if "@" in s for piece in s.split("@") if len(piece) >= 3]
     return [s for s in out if s and s != MASK]
 
 
