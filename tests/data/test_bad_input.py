@@ -146,6 +146,32 @@ def test_one_label_per_sample(tmp_path: Path) -> None:
         load_data(str(tmp_path / "m.csv"))
 
 
+@pytest.mark.parametrize(
+    "times, message",
+    [
+        ([0, 10, 10, 20], r"column 'time_ms' repeats at row 4 \(sample 1: 10 then 10\)"),
+        ([0, 10, 5, 20], r"column 'time_ms' goes back at row 4 \(sample 1: 10 then 5\)"),
+    ],
+)
+def test_time_column_out_of_order_within_a_sample(tmp_path: Path, times: list[int], message: str) -> None:
+    # was accepted: repeated stamps gave half the rate (50 Hz for rows at 100 Hz), backward steps were dropped
+    ok = [0, 10, 20, 30]  # samples 2-4 start again at 0: a new recording, not a step back
+    df = pd.DataFrame(
+        {
+            "sample": np.repeat([1, 2, 3, 4], 4),
+            "label": np.repeat(["a", "a", "b", "b"], 4),
+            "time_ms": times + ok * 3,
+            "v": np.arange(16.0),
+        }
+    )
+    df.to_csv(tmp_path / "m.csv", index=False)
+    with pytest.raises(InputError, match=rf"m.csv: {message}; one row per time step, in time order$"):
+        load_data(str(tmp_path / "m.csv"))
+    df["time_ms"] = ok * 4
+    df.to_csv(tmp_path / "m.csv", index=False)
+    assert load_data(str(tmp_path / "m.csv")).rate_hz == pytest.approx(100.0)
+
+
 def _corrupt_images(root: Path, n_bad: int) -> None:
     _images(root, {"cat": 30, "dog": 30})
     for i in range(n_bad):

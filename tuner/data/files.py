@@ -135,7 +135,7 @@ def _looks_like_recording_ids(col: Any) -> bool:
     return len(set(values[starts])) == len(starts) and float(np.median(runs)) >= 2
 
 
-def _rate_from(df: Any, path: Path) -> tuple[float | None, str | None]:
+def _rate_from(df: Any, path: Path, sample: Any = None) -> tuple[float | None, str | None]:
     lower = {str(c).strip().lower(): c for c in df.columns}
     if "rate_hz" in lower:
         rates = df[lower["rate_hz"]].unique()
@@ -145,7 +145,20 @@ def _rate_from(df: Any, path: Path) -> tuple[float | None, str | None]:
     for name, per_second in TIME_COLUMNS.items():
         if name in lower:
             col = lower[name]
-            d = np.diff(df[col].to_numpy(dtype=np.float64))
+            t = df[col].to_numpy(dtype=np.float64)
+            d = np.diff(t)
+            if sample is not None:  # within a recording, time must rise; it restarts at the next one
+                ids = df[sample].to_numpy()
+                same = ids[1:] == ids[:-1]
+                bad = np.flatnonzero(same & (d <= 0))
+                if len(bad):
+                    i = int(bad[0]) + 1
+                    sid = ids[i].item() if isinstance(ids[i], np.generic) else ids[i]
+                    raise InputError(
+                        f"{path}: column '{col}' {'repeats' if d[i - 1] == 0 else 'goes back'} at row {i + 2} "
+                        f"(sample {sid!r}: {t[i - 1]:g} then {t[i]:g}); one row per time step, in time order"
+                    )
+                d = d[same]
             d = d[d > 0]
             if len(d) == 0:
                 raise InputError(f"{path}: column '{col}' does not increase; rows must be in time order")
@@ -194,7 +207,7 @@ def _check_ragged(x: np.ndarray, path: Path) -> None:
 def _long(
     df: Any, path: Path, sample: Any, label: Any, group: Any, default_rate_hz: float, given_hz: float | None = None
 ) -> Dataset:
-    rate, time_col = _rate_from(df, path)
+    rate, time_col = _rate_from(df, path, sample)
     if rate is not None and given_hz is not None and abs(rate - given_hz) > 0.01 * given_hz:
         raise InputError(f"{path}: --rate-hz {given_hz:g} disagrees with the file's column '{time_col}' ({rate:g} Hz)")
     feats = _numeric_columns(df, {sample, label, group, time_col}, path)
