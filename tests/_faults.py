@@ -158,7 +158,7 @@ def install(patch: Any = None) -> None:
     put(runner, "_load_problem", lambda settings, space, target: fake_problem(settings.budgets(target)))
     put(runner, "_fit_space", lambda settings, space, problem, emit: (settings, space))  # no data to fit to
     put(runner, "_keras_cleanup", lambda: None)
-    put(tuner.estimate.training_time, "refreshed_host", lambda folder: HostThroughput(0.1, 1e-3, 1e-9))
+    put(tuner.estimate.training_time, "refreshed_host", lambda folder, *_: HostThroughput(0.1, 1e-3, 1e-9))
     if os.environ.get("TUNER_FAULT") == "disk-injected":
         put(tuner.pipeline, "save_artifacts", enospc_save_artifacts(tuner.pipeline.save_artifacts))
 

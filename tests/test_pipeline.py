@@ -58,7 +58,8 @@ def test_budget_check_uses_this_machines_throughput(monkeypatch, mac_s, fits):
     from tuner.sweep import SweepSettings
     from tuner.sweep.runner import check_budgets_reachable
 
-    monkeypatch.setattr(tt, "machine_host", lambda: HostThroughput(0.0, 0.0, mac_s, compile_s=0.0, compile_layer_s=0.0))
+    host = HostThroughput(0.0, 0.0, mac_s, compile_s=0.0, compile_layer_s=0.0)
+    monkeypatch.setattr(tt, "machine_host", lambda *_: host)
     settings = SweepSettings(space="tabular", max_train_minutes=1.0, trials=1)
     space, target = load_space("tabular"), load_target("nano33ble")
     budgets = settings.budgets(target)

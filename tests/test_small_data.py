@@ -128,7 +128,7 @@ def test_retrain_trains_on_the_data_of_the_sweeps_first_training(tmp_path, monke
         raise CandidateFailed("stopped by the test")
 
     monkeypatch.setattr(pipeline, "run_candidate", stop)
-    monkeypatch.setattr(training_time, "machine_host", lambda: None)
+    monkeypatch.setattr(training_time, "machine_host", lambda *_, **__: None)
     with pytest.raises(InputError, match="stopped by the test"):
         retrain(tmp_path / "config.yaml", out=tmp_path / "out")
     sweep = pipeline.Problem.from_source(str(csv), None, Budgets(), domain="motion", rate_hz=50.0)

@@ -100,7 +100,8 @@ def test_sweep_drives_the_view_with_validation_scores(tmp_path: Path, monkeypatc
     monkeypatch.setattr(
         tuner.pipeline, "save_artifacts", lambda folder, params, res: Path(folder).mkdir(parents=True, exist_ok=True)
     )
-    monkeypatch.setattr("tuner.estimate.training_time.refreshed_host", lambda folder: HostThroughput(0.1, 1e-3, 1e-9))
+    fixed_host = HostThroughput(0.1, 1e-3, 1e-9)
+    monkeypatch.setattr("tuner.estimate.training_time.refreshed_host", lambda folder, *_: fixed_host)
     settings = SweepSettings.checked(
         name="view", space=str(tmp_path / "fake.yaml"), trials=6, metric="balanced_accuracy"
     )

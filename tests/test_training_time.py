@@ -323,3 +323,24 @@ def test_probe_pending_until_this_machine_has_a_probe_of_the_current_design(tmp_
     assert tt.probe_pending()
     HostThroughput(0.2, 0.003, 1e-9, check_s=0.1, probe=tt.PROBE_VERSION).save(tt._machine_cache())
     assert not tt.probe_pending()
+
+
+def test_without_a_probe_and_no_need_to_measure_the_reference_probe_is_scaled_by_the_check(tmp_path, monkeypatch):
+    import tuner.estimate.training_time as tt
+
+    monkeypatch.setenv("TUNER_CACHE", str(tmp_path))
+    monkeypatch.setattr(tt, "_NOW", {})
+    monkeypatch.setattr(tt, "measure_host", lambda: pytest.fail("no training-time budget: no 15-25 s probe"))
+    monkeypatch.setattr(tt, "load_check", lambda: 0.07)
+    ref = tt.reference_host()
+    assert ref.check_s == 1.0 and ref.probe == tt.PROBE_VERSION and ref.source.startswith("reference probe")
+    host = tt.machine_host(measure=False)
+    assert host.step_s == pytest.approx(0.07 * ref.step_s) and host.mac_s == pytest.approx(0.07 * ref.mac_s)
+    assert tt.probe_pending()  # not kept as this machine's probe: a sweep with a budget still measures it
+    est = TrainingTimeModel(host).estimate(DENSE, 10)
+    assert est.source == "reference probe"
+    # once this machine has a probe, it is used either way
+    own = HostThroughput(0.1, 0.002, 1e-9, source="measured on this host", check_s=0.07, probe=tt.PROBE_VERSION)
+    own.save(tt._machine_cache())
+    monkeypatch.setattr(tt, "_NOW", {})
+    assert tt.machine_host(measure=False).step_s == pytest.approx(0.002)

@@ -319,7 +319,7 @@ def retrain(
     problem.folds = []  # one training, on the data the sweep's first training used (fold 1 on small data)
     from tuner.estimate.training_time import machine_host
 
-    problem.host = machine_host()  # the machine's cached probe, scaled to the load now (measured once)
+    problem.host = machine_host(measure=False)  # this machine's cached probe, else the reference
     params = dict(cfg.candidate)
     if qat:  # refuse unsupported models before spending any training time
         from tuner.models import build_model

@@ -104,7 +104,8 @@ def fake_sweep(tmp_path, monkeypatch):
         "save_artifacts",
         lambda folder, params, res: Path(folder).mkdir(parents=True, exist_ok=True),
     )
-    monkeypatch.setattr("tuner.estimate.training_time.refreshed_host", lambda folder: HostThroughput(0.1, 1e-3, 1e-9))
+    fixed_host = HostThroughput(0.1, 1e-3, 1e-9)
+    monkeypatch.setattr("tuner.estimate.training_time.refreshed_host", lambda folder, *_: fixed_host)
 
     def run(name: str, space: str = "fake", resume: bool = False, **kw):
         from tuner.sweep import SweepSettings, run_sweep

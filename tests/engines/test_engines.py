@@ -134,3 +134,17 @@ def test_tpe_cost_prunes_at_equal_training_time(fake_sweep):
         epochs = len(t.user_attrs["val_accuracy_curve"])
         assert epochs >= 3 and t.user_attrs["reason"].startswith(f"epoch {epochs}: pruned after ")
         assert "earlier trials after the same training time" in t.user_attrs["reason"]
+
+
+def test_the_machine_is_probed_only_when_a_training_time_budget_needs_it(fake_sweep, monkeypatch):
+    from tuner.estimate.training_time import HostThroughput
+
+    run, _problem, _root = fake_sweep
+    asked = []
+    monkeypatch.setattr(
+        "tuner.estimate.training_time.refreshed_host",
+        lambda folder, measure=True: asked.append(measure) or HostThroughput(0.1, 1e-3, 1e-9),
+    )
+    run("no-budget", trials=1)
+    run("budget", trials=1, max_train_minutes=60.0)
+    assert asked == [False, True]  # no budget: the reference probe, scaled (no 15-25 s probe)

@@ -258,11 +258,15 @@ _NOW: dict[str, tuple[float, HostThroughput]] = {}  # one load check per sweep s
 NOW_TTL_S = 60.0  # ... reused this long (a Python session running sweeps one after another checks again)
 
 
-def machine_host() -> HostThroughput:
-    """This machine's measured throughput, scaled to the load now: the probe (about 10 s) runs once
+def machine_host(measure: bool = True) -> HostThroughput:
+    """This machine's measured throughput, scaled to the load now: the probe (15-25 s) runs once
     and is kept in `$TUNER_CACHE/host-<hostname>-<cores>.json`, so a sweep does not pay it every
     time; a one-second `load_check` then scales it by how much slower (or faster) the machine trains
-    now than when the probe ran. Under a file lock, so parallel workers measure once."""
+    now than when the probe ran. Under a file lock, so parallel workers measure once.
+
+    `measure=False` (no training-time budget to check): when this machine has no probe yet, the
+    reference probe (`reference_host`) scaled by the load check instead of 15-25 s of probing; the
+    sweep's trials then fit their own factors (`TrainingTimeModel`)."""
     import fcntl
 
     path = _machine_cache()
@@ -270,6 +274,9 @@ def machine_host() -> HostThroughput:
     if key in _NOW and time.monotonic() - _NOW[key][0] < NOW_TTL_S:
         return _NOW[key][1]
     host = _cached_probe(path)
+    if host is None and not measure:
+        ref = reference_host()
+        return ref.scaled(load_check() / float(ref.check_s or 1.0))  # not kept: a probe may come later
     if host is None:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path.with_suffix(".lock"), "w") as fh:
@@ -287,6 +294,18 @@ def machine_host() -> HostThroughput:
     return _NOW[key][1]
 
 
+REFERENCE = Path(__file__).resolve().parent.parent / "_data" / "host_reference.json"
+
+
+def reference_host() -> HostThroughput:
+    """The development machine's probe, every coefficient divided by its load check (`check_s` 1):
+    `scaled(load_check())` gives this machine's figures as far as a one-second check can tell. On
+    that machine's recorded sweeps it estimated as well as each sweep's own probe (sixth round,
+    docs/engines.md); on other machines the relative costs (MACs against steps) may differ, which
+    each family's factor corrects after its first trial."""
+    return HostThroughput.load(REFERENCE)
+
+
 def probe_pending() -> bool:
     """True when this machine's throughput has not been measured yet (the next sweep measures it)."""
     return _cached_probe(_machine_cache()) is None
@@ -301,13 +320,14 @@ def _cached_probe(path: Path) -> HostThroughput | None:
     return host if host.check_s is not None and host.probe >= PROBE_VERSION else None
 
 
-def refreshed_host(folder: Path) -> HostThroughput:
-    """This host's throughput for a sweep: the machine's measurement (`machine_host`), copied to
-    `results/<name>/host.json` on first use (a resumed sweep keeps the figures it started with)."""
+def refreshed_host(folder: Path, measure: bool = True) -> HostThroughput:
+    """This host's throughput for a sweep: the machine's measurement (`machine_host`; `measure`
+    False: the reference probe when this machine has none), copied to `results/<name>/host.json` on
+    first use (a resumed sweep keeps the figures it started with)."""
     path = folder / "host.json"
     if not path.exists():
         folder.mkdir(parents=True, exist_ok=True)
-        machine_host().save(path)
+        machine_host(measure).save(path)
     return HostThroughput.load(path)
 
 
@@ -480,7 +500,8 @@ class TrainingTimeModel:
         seconds = compile_s + epochs * epoch_s
         n_family = sum(1 for o in self.observed if o.cost.family == cost.family)
         if n_family == 0 or self.spread is None:
-            band, source = PRIOR_BAND, "host measurement"
+            band = PRIOR_BAND
+            source = "reference probe" if self.host.source.startswith("reference") else "host measurement"
             if self.observed:
                 source += f" scaled on {len(self.observed)} trials"
         else:

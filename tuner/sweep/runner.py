@@ -374,9 +374,13 @@ def run_worker(
         problem = _load_problem(settings, space, target)
         phases["load_data"] = phases.get("load_data", 0.0) + time.perf_counter() - t0
     t0 = time.perf_counter()
-    if not (folder / "host.json").exists():
+    # This machine is probed (15-25 s, once) only when a training-time budget must be checked
+    # before training; otherwise, until some sweep probes it, the reference probe scaled by a
+    # one-second check, which the trials' own times then correct (TrainingTimeModel).
+    measure = bool(settings.budgets(target).train_seconds)
+    if measure and not (folder / "host.json").exists():
         _say_if_probing(emit)
-    host = refreshed_host(folder)  # this machine's measurement: once per machine, then cached
+    host = refreshed_host(folder, measure)
     phases["host_throughput"] = phases.get("host_throughput", 0.0) + time.perf_counter() - t0
     me = worker_id()
     requeue = settings.engine not in ("hyperband", "bayesian")
