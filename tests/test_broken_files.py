@@ -163,6 +163,26 @@ def test_corrupt_study_db(copy, tmp_path, damage):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("damage", ["missing", "empty"])
+def test_missing_or_empty_study_db(copy, tmp_path, damage):
+    db = copy / "study.db"
+    db.unlink() if damage == "missing" else db.write_bytes(b"")
+    # was: an empty study created in its place, then "has no sweep named 'pick'" (and, on --resume,
+    # "start it without --resume", which refuses: the sweep exists)
+    message = rf"{db} is {damage}: the study \(every trial\) of sweep 'pick' is gone; restore it from a backup"
+    for verb, call in _verbs(tmp_path).items():
+        with pytest.raises(InputError, match=message):
+            call()
+        assert db.exists() == (damage == "empty") and (not db.exists() or db.stat().st_size == 0), verb
+    with pytest.raises(InputError, match=message):
+        tuner.sweep(name="pick", resume=True, trials=4)
+    assert not db.exists() or db.stat().st_size == 0
+    assert not (tmp_path / "out").exists() and not (copy / "report.html").exists()
+    r = _cli(copy, "leaderboard", "pick")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and f"{db} is {damage}" in r.stderr
+
+
+@pytest.mark.slow
 def test_broken_metrics_json_and_trial_folder(copy, tmp_path):
     best = _feasible()
     metrics = copy / "trials" / str(best) / "metrics.json"

@@ -19,7 +19,7 @@ from tuner.budgets import Budgets
 from tuner.errors import CandidateRejected, InputError
 from tuner.paths import results_root
 from tuner.sweep.records import CandidateState, TrialRecord
-from tuner.sweep.settings import _DEFINING, SweepSettings, load_settings, storage_url, sweep_dir
+from tuner.sweep.settings import _DEFINING, SweepSettings, check_own_study, load_settings, storage_url, sweep_dir
 
 
 def _check_exists(settings: SweepSettings, resume: bool) -> None:
@@ -54,6 +54,8 @@ def _resolve(settings: SweepSettings, resume: bool) -> tuple[SweepSettings, Any,
     url = storage_url(settings)
     if is_sqlite(url) and not resume:
         return settings, None, None
+    if settings.storage is None:
+        check_own_study(settings.name)
     storage = open_storage(url)
     names = {s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)}
     if settings.name not in names:

@@ -131,6 +131,17 @@ def storage_url(settings: SweepSettings) -> str:
     return real_url(settings.storage)
 
 
+def check_own_study(name: str) -> None:
+    """InputError if the sweep's own SQLite file is missing or empty: opening it would create an empty
+    study there, and the sweep would then look like one that never ran."""
+    db = sweep_dir(name) / "study.db"
+    if not db.is_file() or db.stat().st_size == 0:
+        raise InputError(
+            f"{db} is {'empty' if db.is_file() else 'missing'}: the study (every trial) of sweep '{name}' is gone; "
+            "restore it from a backup or run the sweep again under a new --name"
+        )
+
+
 def open_study(name: str, storage: str | None = None) -> Any:
     """Open an existing sweep's study (read side: leaderboard, export, report)."""
     import optuna
@@ -139,7 +150,10 @@ def open_study(name: str, storage: str | None = None) -> Any:
     settings_file = folder / "sweep.yaml"
     url = storage
     if url is None and settings_file.exists():
-        url = storage_url(load_settings(name))
+        settings = load_settings(name)
+        if settings.storage is None:
+            check_own_study(name)
+        url = storage_url(settings)
     url = url or env_storage()  # no local sweep.yaml: the shared storage from TUNER_STORAGE, if set
     if url is None:
         known = sorted(p.name for p in results_root().glob("*") if (p / "sweep.yaml").exists())
