@@ -135,7 +135,8 @@ def check_own_study(name: str) -> None:
     """InputError if the sweep's own SQLite file is missing or empty: opening it would create an empty
     study there, and the sweep would then look like one that never ran."""
     db = sweep_dir(name) / "study.db"
-    if not db.is_file() or db.stat().st_size == 0:
+    wal = db.with_name("study.db-wal")  # writes not yet checkpointed: SQLite reads them from here
+    if not db.is_file() or (db.stat().st_size == 0 and not (wal.is_file() and wal.stat().st_size > 0)):
         raise InputError(
             f"{db} is {'empty' if db.is_file() else 'missing'}: the study (every trial) of sweep '{name}' is gone; "
             "restore it from a backup or run the sweep again under a new --name"
