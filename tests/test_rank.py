@@ -201,3 +201,15 @@ def test_an_optuna_pruned_trial_reads_as_pruned_even_if_stored_as_rejected():
     study.tell(t, state=optuna.trial.TrialState.PRUNED)
     rec = TrialRecord.from_frozen(study.trials[0])
     assert rec.state is CandidateState.PRUNED and rec.reason == "pruned at epoch 6"
+
+
+def test_a_queued_trial_says_so():
+    import optuna
+
+    study = optuna.create_study()
+    study.enqueue_trial({"units1": 8}, user_attrs={"retry_of": 3})  # what an interrupted trial leaves
+    study.enqueue_trial({"units1": 16})
+    recs = [TrialRecord.from_frozen(t) for t in study.trials]
+    # was: state 'failed', reason 'WAITING'
+    assert recs[0].reason == "queued (the re-run of interrupted trial 3, not run yet): `tuner sweep --resume` runs it"
+    assert recs[1].reason == "queued (not run yet): `tuner sweep --resume` runs it"

@@ -87,7 +87,10 @@ class TrialRecord:
         else:
             state = CandidateState.FAILED
         reason = attrs.get("reason", "")
-        if state is CandidateState.FAILED and not reason:
+        if state is CandidateState.FAILED and not reason and ft.state.name == "WAITING":
+            again = f"the re-run of interrupted trial {attrs['retry_of']}, " if "retry_of" in attrs else ""
+            reason = f"queued ({again}not run yet): `tuner sweep --resume` runs it"
+        elif state is CandidateState.FAILED and not reason:
             reason = "worker died while running (killed or crashed)" if ft.state.name == "FAIL" else ft.state.name
         return cls(
             trial=ft.number,
