@@ -115,6 +115,37 @@ def test_ragged_samples_cannot_be_stacked(tmp_path: Path) -> None:
         load_data(str(tmp_path / "r.npz"))
 
 
+@pytest.mark.parametrize(
+    "extra, message",
+    [  # each was a traceback (exit 1), or, for class_names, every candidate failing in training
+        (
+            {"y": np.eye(3)[np.arange(12) % 3]},
+            r"'y' must hold one label per sample \(shape \(12,\)\), got shape \(12, 3\); "
+            r"for one-hot labels save y.argmax\(axis=1\)",
+        ),
+        (
+            {"class_names": np.array(["a", "b"])},
+            r"'class_names' has 2 names but 'y' has 3 classes; give one name per class",
+        ),
+        ({"groups": np.arange(5)}, r"'groups' of shape \(5,\) must hold one group per sample \(12\)"),
+        ({"rate_hz": np.array([50.0, 60.0])}, r"'rate_hz' must be one positive number \(in Hz\), got \[50.0, 60.0\]"),
+        ({"rate_hz": 0.0}, r"'rate_hz' must be one positive number \(in Hz\), got 0.0"),  # was: read as images
+    ],
+    ids=["one-hot-y", "class-names", "groups", "rate-array", "rate-0"],
+)
+def test_npz_fields_of_the_wrong_shape(tmp_path: Path, extra: dict, message: str) -> None:
+    arrays = {"x": np.zeros((12, 50, 3)), "y": np.arange(12) % 3, "rate_hz": 25.0, **extra}
+    np.savez(tmp_path / "d.npz", **arrays)
+    with pytest.raises(InputError, match=rf"d.npz: {message}"):
+        load_data(str(tmp_path / "d.npz"))
+
+
+def test_npz_y_as_a_column_and_class_names_in_label_order(tmp_path: Path) -> None:
+    np.savez(tmp_path / "d.npz", x=np.zeros((6, 4)), y=np.array([[2], [0], [1]] * 2), class_names=["c0", "c1", "c2"])
+    ds = load_data(str(tmp_path / "d.npz"))
+    assert ds.y.tolist() == [2, 0, 1, 2, 0, 1] and ds.class_names == ("c0", "c1", "c2")
+
+
 def test_wide_rows_of_mixed_lengths(tmp_path: Path) -> None:
     (tmp_path / "w.csv").write_text("label,v1,v2,v3,v4\na,1,2,3,4\nb,1,2,,\na,1,2,3,4\nb,4,3,2,1\n")
     with pytest.raises(InputError, match=r"samples have mixed lengths \(row 3 stops after 2 of 4 values\)"):

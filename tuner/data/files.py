@@ -59,11 +59,32 @@ def load_npz(path: Path) -> Dataset:
         raise InputError(f"{path}: 'x' must be one numeric array of equal-length samples; pad or crop them")
     if len(x_raw) != len(y_raw):
         raise InputError(f"{path}: 'x' has {len(x_raw)} samples but 'y' has {len(y_raw)} labels; they must match")
+    y_raw = y_raw.reshape(-1) if y_raw.ndim == 2 and y_raw.shape[1] == 1 else y_raw
+    if y_raw.ndim != 1:
+        raise InputError(
+            f"{path}: 'y' must hold one label per sample (shape ({len(x_raw)},)), got shape {y_raw.shape}; "
+            "for one-hot labels save y.argmax(axis=1)"
+        )
     x = x_raw.astype(np.float32)
-    names, y = np.unique(y_raw, return_inverse=True)
-    names = tuple(str(n) for n in (z["class_names"] if "class_names" in z else names))
+    values, y = np.unique(y_raw, return_inverse=True)
+    names = tuple(str(n) for n in values)
+    if "class_names" in z:  # one name per class, in the sorted order of the labels
+        given = z["class_names"].reshape(-1)
+        if len(given) != len(values):
+            raise InputError(
+                f"{path}: 'class_names' has {len(given)} names but 'y' has {len(values)} classes; "
+                "give one name per class, in the sorted order of the labels"
+            )
+        names = tuple(str(n) for n in given)
     groups = z["groups"] if "groups" in z else None
-    rate = float(z["rate_hz"]) if "rate_hz" in z else None
+    if groups is not None and groups.shape != (len(x_raw),):
+        raise InputError(f"{path}: 'groups' of shape {groups.shape} must hold one group per sample ({len(x_raw)})")
+    rate = None
+    if "rate_hz" in z:
+        r = z["rate_hz"]
+        if r.size != 1 or r.dtype.kind not in "iuf" or not np.isfinite(r).all() or float(r.reshape(-1)[0]) <= 0:
+            raise InputError(f"{path}: 'rate_hz' must be one positive number (in Hz), got {r.tolist()!r}")
+        rate = float(r.reshape(-1)[0])
     if x.ndim == 3 and rate:
         return Dataset("timeseries", list(x), y, names, groups, rate, source=str(path))
     if x.ndim == 2:
