@@ -87,6 +87,11 @@ def test_estimate_table(models):
         (["estimate", "missing.tflite"], "error: file not found: missing.tflite"),
         (["estimate", "JUNK"], "error: not a TFLite flatbuffer"),
         (["estimate", "MODEL", "--target", "BADYAML"], "error: invalid target profile .*clock_hz"),
+        # was exit 0 and a profile at the base target's clock: 0 read as "not given"
+        (
+            ["calibrate", "CSV", "--clock-hz", "0", "--out", "o.yaml"],
+            r"error: Invalid value for '--clock-hz': Input should be greater than or equal to 1$",
+        ),
     ],
 )
 def test_bad_input_exit_2_one_line(models, tmp_path, args, match):
@@ -96,8 +101,11 @@ def test_bad_input_exit_2_one_line(models, tmp_path, args, match):
     junk.write_bytes(b"not a model at all")
     bad = tmp_path / "bad.yaml"
     bad.write_text("id: x\nclock_hz: -5\n")
-    subst = {"MODEL": str(models["conv_path"]), "JUNK": str(junk), "BADYAML": str(bad)}
+    csv = tmp_path / "m.csv"
+    csv.write_text(f"model,latency_ms\n{models['small_cnn_path']},12.5\n")
+    subst = {"MODEL": str(models["conv_path"]), "JUNK": str(junk), "BADYAML": str(bad), "CSV": str(csv)}
     p = run(*[subst.get(a, a) for a in args], cwd=tmp_path)
+    assert not (tmp_path / "o.yaml").exists()
     assert p.returncode == 2
     assert len(p.stderr.strip().splitlines()) == 1 and "Traceback" not in p.stderr
     assert re.search(match, p.stderr)

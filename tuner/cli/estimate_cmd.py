@@ -195,7 +195,9 @@ def calibrate_cmd(
     ] = None,
     clock_hz: Annotated[
         int | None,
-        typer.Option("--clock-hz", help="clock the measurements ran at, in hertz (default: the base target's)"),
+        typer.Option(
+            "--clock-hz", help="clock the measurements ran at, in hertz (default: the base target's)", min=1
+        ),  # 0 was taken for "not given"
     ] = None,
 ) -> None:
     """Fit a target profile to your own latency measurements; pass the YAML to --target."""
