@@ -169,6 +169,12 @@ def test_recordings_shorter_than_every_window(tmp_path: Path) -> None:
         pre.fit(train)
 
 
+def test_every_row_has_a_sample_id(tmp_path: Path) -> None:
+    (tmp_path / "m.csv").write_text("sample,label,v\n1,a,1\n,a,2\n1,a,3\n2,b,4\n")
+    with pytest.raises(InputError, match=r"m.csv: row 3 has an empty 'sample'; give every row its recording id$"):
+        load_data(str(tmp_path / "m.csv"))  # was: the row dropped without a word
+
+
 def test_one_label_per_sample(tmp_path: Path) -> None:
     pd.DataFrame({"sample": [1, 1, 2, 2], "label": ["a", "b", "a", "a"], "v": [1.0, 2, 3, 4]}).to_csv(
         tmp_path / "m.csv", index=False

@@ -200,6 +200,9 @@ def load_table(path: Path, default_rate_hz: float = 50.0, rate_hz: float | None 
         row = int(np.flatnonzero(df[label].isna().to_numpy())[0])
         raise InputError(f"{path}: row {row + 2} has an empty label; label every row")
     if "sample" in lower:
+        if df[lower["sample"]].isna().any():  # groupby would drop these rows silently
+            row = int(np.flatnonzero(df[lower["sample"]].isna().to_numpy())[0])
+            raise InputError(f"{path}: row {row + 2} has an empty '{lower['sample']}'; give every row its recording id")
         return _long(df, path, lower["sample"], label, group, default_rate_hz, rate_hz)
     feats = _numeric_columns(df, {label, group}, path)
     x = df[feats].to_numpy(dtype=np.float32)
