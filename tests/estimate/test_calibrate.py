@@ -57,6 +57,13 @@ def test_one_row_moves_a_board_from_transferred_to_calibrated(models, tmp_path):
     assert prof.latency.band_high < base.latency.band_high
 
 
+def test_a_clock_of_zero_is_refused_not_read_as_the_base_boards(models, tmp_path):
+    base = load_target("nano33ble")
+    rows = read_measurements(_csv(tmp_path, models, 0.5, ("small_cnn",)))
+    with pytest.raises(InputError, match="clock_hz must be > 0, got 0"):
+        calibrate(base, rows, "b", clock_hz=0)
+
+
 @pytest.mark.parametrize(
     "text, match",
     [

@@ -107,7 +107,7 @@ def _prior(base: Target, path: str) -> tuple[dict[str, float], float]:
 def calibrate(
     base: Target, measurements: list[tuple[Path, float]], new_id: str, clock_hz: int | None = None
 ) -> tuple[Target, list[CalibrationRow]]:
-    clock = clock_hz or base.clock_hz
+    clock = base.clock_hz if clock_hz is None else clock_hz  # 0 is a bad value, not "not given"
     if clock <= 0:
         raise InputError(f"clock_hz must be > 0, got {clock}")
     obs = _user_obs(base, measurements, new_id, clock)
