@@ -128,3 +128,21 @@ def test_subprocess_exit_code_and_stderr(tmp_path: Path) -> None:
     assert p.returncode == 2
     assert p.stderr.strip().splitlines() == [p.stderr.strip()] and "neither a bundled set" in p.stderr
     assert not (tmp_path / "results" / "x").exists()
+
+
+def test_refused_data_gets_its_error_line_without_the_loaders_warnings(tmp_path: Path) -> None:
+    """A long CSV without a time column warns "assuming 50 Hz" when it is read; when it is then
+    refused (one class), stderr holds the error line alone."""
+    import os
+    import subprocess
+
+    rows = [{"sample": s, "label": "a", "ax": 0.1 * t} for s in range(3) for t in range(20)]
+    pd.DataFrame(rows).to_csv(tmp_path / "long.csv", index=False)
+    env = {**os.environ, "TUNER_RESULTS": str(tmp_path / "results")}
+    exe = Path(sys.executable).parent / "tuner"
+    cmd = [str(exe), "sweep", "--space", "motion", "--data", str(tmp_path / "long.csv"), "--name", "x"]
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+    assert p.returncode == 2
+    one_line = f"error: {tmp_path / 'long.csv'}: only one class (a); a classifier needs >= 2"
+    assert p.stderr.strip().splitlines() == [one_line]
+    assert not (tmp_path / "results" / "x").exists()

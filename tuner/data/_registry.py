@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from tuner.data import bundled
@@ -38,12 +40,41 @@ def _check_not_shadowed(source: str) -> None:
         )
 
 
+@contextlib.contextmanager
+def _warnings_if_loaded() -> Iterator[None]:
+    """Hold the loaders' warnings ("assuming 50 Hz", skipped files) until the data is accepted, then
+    show them; refused data gets its one error line alone."""
+    logger = logging.getLogger("tuner.data")
+    held: list[logging.LogRecord] = []
+
+    class _Hold(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            held.append(record)
+
+    hold, propagate = _Hold(), logger.propagate
+    logger.addHandler(hold)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(hold)
+        logger.propagate = propagate
+    for record in held:  # only reached when loading succeeded
+        logger.handle(record)
+
+
 def load_data(source: str, domain: str = "", rate_hz: float | None = None) -> Dataset:
     """Load a bundled demo set by name, or the user's data from a path (loader picked from what it finds).
 
     With `domain` (the search space's), data the space cannot take is refused before anything runs.
     `rate_hz`: sampling rate of time series that do not carry one (a long CSV without a time column).
+    Warnings of the loaders are shown only for data that is accepted.
     """
+    with _warnings_if_loaded():
+        return _load_data(source, domain, rate_hz)
+
+
+def _load_data(source: str, domain: str, rate_hz: float | None) -> Dataset:
     _check_not_shadowed(source)
     if source in BUNDLED:
         ds = BUNDLED[source]()
