@@ -169,3 +169,14 @@ def test_split_falls_back_to_samples_when_no_subject_split_keeps_every_class(
     with caplog.at_level("WARNING", logger="tuner.data"):
         tr, va, te = split(ds)
     assert set(tr.y) == {0, 1, 2} and "splitting by sample" in caplog.text
+
+
+def test_accepted_data_still_shows_the_loaders_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import pandas as pd
+
+    rows = [{"sample": s, "label": "ab"[s % 2], "ax": 0.1 * t} for s in range(6) for t in range(20)]
+    pd.DataFrame(rows).to_csv(tmp_path / "long.csv", index=False)
+    with caplog.at_level("WARNING", logger="tuner.data"):
+        ds = load_data(str(tmp_path / "long.csv"))
+    assert ds.rate_hz == 50.0
+    assert [r.getMessage() for r in caplog.records if "assuming 50 Hz" in r.getMessage()]  # held, then shown
