@@ -28,7 +28,9 @@ def test_good_names(name):
     assert sweep_dir(name).name == name
 
 
-@pytest.mark.parametrize("name", ["../../x", "/abs/dir", "a/b", ".", "..", "", "x" * 65, "a b", "é", "a\\b", "a\nb"])
+@pytest.mark.parametrize(
+    "name", ["../../x", "/abs/dir", "a/b", ".", "..", "", "x" * 65, "a b", "é", "a\\b", "a\nb", "-x", "--help"]
+)
 def test_bad_names_are_refused_with_the_rule(name):
     with pytest.raises(InputError, match="use letters, digits, '.', '_' and '-' only, at most 64 characters"):
         check_name(name)

@@ -15,8 +15,9 @@ from tuner.sweep.records import TrialRecord
 from tuner.sweep.storage import env_storage, real_url, redact_url, scrub, storage_problem
 
 # A sweep name is a folder under results/: nothing that can climb out of it or hide in it.
-NAME_RULE = "letters, digits, '.', '_' and '-' only, at most 64 characters, not '.' or '..'"
-_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
+# No leading '-': the commands would read such a name as an option (`tuner leaderboard -x`).
+NAME_RULE = "letters, digits, '.', '_' and '-' only, at most 64 characters, not '.' or '..', not starting with '-'"
+_NAME = re.compile(r"[A-Za-z0-9._][A-Za-z0-9._-]{0,63}")
 
 
 def check_name(name: Any) -> str:
