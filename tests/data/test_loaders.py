@@ -50,6 +50,16 @@ def _long_frame(n_samples: int = 8, rows: int = 60) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_a_semicolon_or_tab_separated_csv_reads_as_the_comma_one(tmp_path: Path, sep: str) -> None:
+    df = _long_frame()
+    df.to_csv(tmp_path / "comma.csv", index=False)
+    df.to_csv(tmp_path / "other.csv", index=False, sep=sep)
+    a, b = load_data(str(tmp_path / "comma.csv")), load_data(str(tmp_path / "other.csv"))
+    assert b.class_names == a.class_names and b.channel_names == a.channel_names and b.rate_hz == a.rate_hz
+    np.testing.assert_array_equal(np.concatenate(b.x), np.concatenate(a.x))
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
 def test_long_format(tmp_path: Path, suffix: str) -> None:
     df = _long_frame()

@@ -112,7 +112,12 @@ def _read_table(path: Path) -> Any:
     try:
         if path.suffix == ".parquet":
             return pd.read_parquet(path)
-        return pd.read_csv(path)
+        df = pd.read_csv(path)
+        head = str(df.columns[0]) if df.shape[1] == 1 else ""
+        for sep in (";", "\t"):  # a spreadsheet's export in a locale where ',' is the decimal mark
+            if sep in head:
+                return pd.read_csv(path, sep=sep)
+        return df
     except Exception as exc:
         first = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
         raise InputError(f"{path}: cannot read as {path.suffix[1:]} ({first}); check the file") from None
