@@ -129,6 +129,20 @@ def test_wav_folder_resamples_any_rate_and_groups_speakers(tmp_path: Path) -> No
     assert sorted(set(ds.groups)) == ["ann", "bob", "cid"]
 
 
+def test_a_wav_cut_short_is_read_with_a_warning_naming_it(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    sig = 0.5 * np.sin(2 * np.pi * 440 * np.arange(16000) / 16000)
+    for cls in ("yes", "no"):
+        for k in range(3):
+            write_wav(tmp_path / cls / f"s{k}_nohash_0.wav", sig, 16000)
+    cut = tmp_path / "no" / "s1_nohash_0.wav"
+    cut.write_bytes(cut.read_bytes()[:16044])  # header + 8,000 of 16,000 frames (16-bit)
+    with caplog.at_level("WARNING", logger="tuner.data"):
+        ds = load_data(str(tmp_path))
+    assert len(ds) == 6
+    (warned,) = [r.getMessage() for r in caplog.records if "cut short" in r.getMessage()]
+    assert str(cut) in warned and "50% of the audio" in warned
+
+
 def test_group_split_keeps_subjects_apart() -> None:
     from tuner.data import Dataset
 

@@ -393,6 +393,24 @@ def load_image_folder(path: Path) -> Dataset:
     return Dataset("image", x, y, tuple(names), _file_groups(files, labels), source=str(path))
 
 
+def _missing_audio(f: Path) -> float:
+    """Share of the audio a RIFF WAV's 'data' chunk declares but the file does not hold (a copy cut
+    short); 0 when complete, or when the size is unknown (a WAV written to a pipe declares 0, or a
+    placeholder near 2^31 or 2^32)."""
+    with open(f, "rb") as fh:
+        head = fh.read(12)
+        if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return 0.0
+        while len(chunk := fh.read(8)) == 8:
+            size = int.from_bytes(chunk[4:], "little")
+            if chunk[:4] == b"data":
+                if size == 0 or size >= 0x7FFF0000:
+                    return 0.0
+                return max(0.0, 1.0 - (f.stat().st_size - fh.tell()) / size)
+            fh.seek(size + (size & 1), 1)
+    return 0.0
+
+
 def _read_wav(f: Path) -> np.ndarray:
     import soundfile as sf
     from scipy.signal import resample_poly
@@ -400,6 +418,9 @@ def _read_wav(f: Path) -> np.ndarray:
     data, rate = sf.read(str(f), dtype="float32", always_2d=True)
     if len(data) == 0:
         raise ValueError("no audio frames")
+    missing = _missing_audio(f)
+    if missing > 0.01:  # libsndfile reads what is there without a word
+        log.warning("%s is cut short: %.0f%% of the audio its header declares is missing; read as is", f, 100 * missing)
     mono = data.mean(axis=1)
     if rate != AUDIO_RATE_HZ:
         g = np.gcd(int(rate), AUDIO_RATE_HZ)
