@@ -148,3 +148,16 @@ def test_the_machine_is_probed_only_when_a_training_time_budget_needs_it(fake_sw
     run("no-budget", trials=1)
     run("budget", trials=1, max_train_minutes=60.0)
     assert asked == [False, True]  # no budget: the reference probe, scaled (no 15-25 s probe)
+
+
+def test_a_resume_says_which_stored_settings_it_continues_with(fake_sweep, tmp_path):
+    from tuner.sweep import SweepSettings, run_sweep
+
+    run, _problem, _root = fake_sweep
+    run("r", trials=1)
+    notes = []
+    other = SweepSettings.checked(name="r", space=str(tmp_path / "tiny.yaml"), trials=2, target="esp32s3")
+    run_sweep(other, resume=True, on_event=lambda kind, **kw: notes.append(kw["text"]) if kind == "note" else None)
+    (note,) = [n for n in notes if n.startswith("resuming")]
+    assert f"space {tmp_path / 'fake.yaml'}" in note and "target nano33ble" in note  # the stored ones
+    assert "only --trials, --timeout, --workers and --storage apply" in note

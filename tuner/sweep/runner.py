@@ -133,6 +133,13 @@ def run_sweep(settings: SweepSettings, resume: bool = False, on_event: Any = Non
     check_engine(settings.engine)
     memory_limit = memory_limit_bytes()  # bad TUNER_WORKER_MEMORY_MB: refused before anything is written
     settings, storage, n_stored = _resolve(settings, resume)
+    if resume:  # the other flags of a resumed sweep are not applied: say what it continues with
+        emit(
+            "note",
+            text=f"resuming '{settings.name}' with its stored settings (space {settings.space}, target "
+            f"{settings.target}, data {settings.data or 'the space default'}, engine {settings.engine}); "
+            "only --trials, --timeout, --workers and --storage apply to a resume",
+        )
     if settings.engine in SINGLE_PROCESS and settings.workers > 1:
         raise InputError(
             f"--engine {settings.engine} keeps keras-tuner's search state in one process; "
