@@ -33,3 +33,35 @@ def test_two_workers_share_the_study(tmp_path):
     logs = sorted(p.name for p in (tmp_path / "par" / "workers").iterdir())
     assert logs == ["0.log", "1.log"]
     assert "Leaderboard: par" in r.stdout
+
+
+@pytest.mark.slow
+def test_ctrl_c_of_the_parent_leaves_no_trial_running(tmp_path):
+    """SIGINT to `tuner sweep --workers 2` alone (not its process group): the workers are asked to
+    stop as Ctrl-C does, so each records its running trial as interrupted before exiting (the parent
+    used to terminate them at once, leaving the trials `running` until --resume)."""
+    import signal
+    import time
+
+    env = {**os.environ, "TUNER_RESULTS": str(tmp_path)}
+    args = ["sweep", "--name", "stop", "--trials", "4", "--epochs", "200", "--folds", "1", "--workers", "2"]
+    proc = subprocess.Popen(CLI + args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    db = tmp_path / "stop" / "study.db"
+    deadline = time.monotonic() + 240
+    running: list = []
+    while not running and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(1.0)
+        if db.exists():
+            try:
+                trials = optuna.load_study(study_name="stop", storage=f"sqlite:///{db}").get_trials()
+            except Exception:  # the study is still being created
+                continue
+            running = [t for t in trials if t.state == optuna.trial.TrialState.RUNNING]
+    assert running, "no trial started within 240 s"
+    time.sleep(3.0)  # into training
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-2000:]
+    trials = optuna.load_study(study_name="stop", storage=f"sqlite:///{db}").get_trials()
+    assert not [t.number for t in trials if t.state == optuna.trial.TrialState.RUNNING]
+    assert {t.number for t in running} <= {t.number for t in trials if t.user_attrs.get("interrupted")}

@@ -27,6 +27,7 @@ from tuner.errors import InputError
 
 MEMORY_ENV = "TUNER_WORKER_MEMORY_MB"
 MAX_RESTARTS_PER_WORKER = 3  # deaths in a row, with no trial finished in between, before giving up on a worker
+STOP_GRACE_S = 15.0  # a stopped worker's time to record its running trial as interrupted
 
 
 def threads_per_worker(workers: int) -> int:
@@ -144,10 +145,18 @@ def run_processes(settings: Any, deadline: float | None, emit: Any) -> None:
                 break
             time.sleep(1.0)
     finally:
+        # Stopped early (Ctrl-C, an error): ask each live worker to stop as Ctrl-C does, so it records
+        # its running trial as interrupted (re-run by --resume); terminate one that does not stop.
+        live = [p for p, _ in procs if p.poll() is None]
+        for p in live:
+            p.send_signal(signal.SIGINT)
+        stop = time.monotonic() + STOP_GRACE_S
         for p, log in procs:
-            if p.poll() is None:
+            try:
+                p.wait(timeout=max(0.0, stop - time.monotonic()))
+            except subprocess.TimeoutExpired:
                 p.terminate()
-            p.wait()
+                p.wait()
             log.close()
     bad = [(i, p.returncode) for i, (p, _) in enumerate(procs) if p.returncode != 0]
     if bad:
