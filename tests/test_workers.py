@@ -36,16 +36,20 @@ def test_two_workers_share_the_study(tmp_path):
 
 
 @pytest.mark.slow
-def test_ctrl_c_of_the_parent_leaves_no_trial_running(tmp_path):
-    """SIGINT to `tuner sweep --workers 2` alone (not its process group): the workers are asked to
-    stop as Ctrl-C does, so each records its running trial as interrupted before exiting (the parent
-    used to terminate them at once, leaving the trials `running` until --resume)."""
+@pytest.mark.parametrize("to", ["parent", "group"])
+def test_ctrl_c_leaves_no_trial_running(tmp_path, to):
+    """SIGINT to `tuner sweep --workers 2` alone (`kill -INT`) or to its process group (Ctrl-C in a
+    terminal, which the parent then relays: a second SIGINT): each worker records its running trial
+    as interrupted before exiting (the parent used to terminate them at once, leaving the trials
+    `running` until --resume)."""
     import signal
     import time
 
     env = {**os.environ, "TUNER_RESULTS": str(tmp_path)}
     args = ["sweep", "--name", "stop", "--trials", "4", "--epochs", "200", "--folds", "1", "--workers", "2"]
-    proc = subprocess.Popen(CLI + args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        CLI + args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
     db = tmp_path / "stop" / "study.db"
     deadline = time.monotonic() + 240
     running: list = []
@@ -59,7 +63,10 @@ def test_ctrl_c_of_the_parent_leaves_no_trial_running(tmp_path):
             running = [t for t in trials if t.state == optuna.trial.TrialState.RUNNING]
     assert running, "no trial started within 240 s"
     time.sleep(3.0)  # into training
-    proc.send_signal(signal.SIGINT)
+    if to == "group":
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err[-2000:]
     trials = optuna.load_study(study_name="stop", storage=f"sqlite:///{db}").get_trials()

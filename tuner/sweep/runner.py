@@ -8,8 +8,10 @@ as subprocesses for more: `tuner.sweep.workers`); `run_worker` is the loop every
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -445,9 +447,10 @@ def run_worker(
             except KeyboardInterrupt:
                 from tuner.sweep.resume import mark_interrupted
 
-                ft = study._storage.get_trial(trial._trial_id)
-                if not ft.state.is_finished():
-                    mark_interrupted(study, ft, "interrupted by the user", requeue)
+                with _sigint_ignored():  # Ctrl-C reaches a worker twice: from the terminal and the parent
+                    ft = study._storage.get_trial(trial._trial_id)
+                    if not ft.state.is_finished():
+                        mark_interrupted(study, ft, "interrupted by the user", requeue)
                 raise
             emit("result", number=trial.number, **summary)
             if twin is None:
@@ -455,6 +458,23 @@ def run_worker(
 
     finally:
         gc.unfreeze()  # what _keras_cleanup froze can be collected again once the sweep ends
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored inside (main thread only; the previous handler is restored): recording an
+    interrupted trial must not be cut short by a second Ctrl-C."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def best_score(records: list[TrialRecord]) -> float | None:
