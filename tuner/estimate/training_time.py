@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from tuner.paths import PACKAGE_DATA
+
 
 @dataclass(frozen=True)
 class HostThroughput:
@@ -294,7 +296,7 @@ def machine_host(measure: bool = True) -> HostThroughput:
     return _NOW[key][1]
 
 
-REFERENCE = Path(__file__).resolve().parent.parent / "_data" / "host_reference.json"
+REFERENCE = PACKAGE_DATA / "host_reference.json"
 
 
 def reference_host() -> HostThroughput:
