@@ -22,7 +22,9 @@ pruned trials has their whole trial time counted as fit, which flatters the olde
 columns need a version that records `stage_seconds`; `validation` includes the training of the
 cross-validation folds 2..K on small data; since `validation_fit` is recorded (the folds'
 trainings, a part of `validation`), those count as `fit`, and only the rest of `validation`
-(features, conversions, scoring of the folds) is outside it. Results: `--out/overhead.json`.
+(features, conversions, scoring of the folds) is outside it. Since the folds run after the search
+(the final ranking, study attribute `final_ranking_seconds`), their trainings count as `fit` and the
+rest of that phase is outside it. Results: `--out/overhead.json`.
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ STAGES = [
     "estimate_exact",
     "write",
     "record",
+    "final_ranking",
+    "final_ranking_fit",
 ]
 
 
@@ -105,6 +109,11 @@ def run_sweep(
         fit += float((a.get("stage_seconds") or {}).get("validation_fit", 0.0))  # the other folds' trainings
         for k, v in (a.get("stage_seconds") or {}).items():
             stages[k] = stages.get(k, 0.0) + float(v)
+    final = study.user_attrs.get("final_ranking_seconds") or {}  # folds 2..K after the search
+    fit += float(final.get("fit", 0.0))
+    if final:
+        stages["final_ranking"] = float(final.get("total", 0.0))
+        stages["final_ranking_fit"] = float(final.get("fit", 0.0))
     ordered = sorted(trials_, key=lambda t: t.datetime_start)
     gaps = [
         (b.datetime_start - a.datetime_complete).total_seconds() for a, b in zip(ordered, ordered[1:], strict=False)

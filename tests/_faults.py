@@ -138,7 +138,7 @@ def enospc_save_artifacts(real: Any) -> Any:
 def fake_problem(budgets: Any = None) -> Any:
     from tuner.budgets import Budgets
 
-    return types.SimpleNamespace(epochs=None, budgets=budgets or Budgets(), host=None, seed=0, calls=[])
+    return types.SimpleNamespace(epochs=None, budgets=budgets or Budgets(), host=None, seed=0, calls=[], folds=[])
 
 
 def install(patch: Any = None) -> None:

@@ -1,6 +1,7 @@
 """Cross-validation folds 2..K are paid only by candidates that can still rank first
-(pipeline.more_draws): the rule, its guarantee for the winner over simulated sweeps, the pipeline
-running the extra folds or not, and the pre-check counting every fold's training."""
+(pipeline.more_draws, run after the search by tuner.sweep.final_ranking): the rule, its guarantee
+for the winner over simulated sweeps, resuming a killed final ranking, a trial training fold 1
+only, and the pre-check counting every fold's training."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import pytest
 
 from tuner.pipeline import DRAW_MARGIN, more_draws
 from tuner.sweep.records import CandidateState, TrialRecord
-from tuner.sweep.runner import best_score
 
 
 def test_more_draws_while_the_mean_so_far_is_within_the_margin_of_the_best() -> None:
@@ -22,39 +22,102 @@ def test_more_draws_while_the_mean_so_far_is_within_the_margin_of_the_best() -> 
     assert not more_draws([0.76], 0.85, margin=0.05)
 
 
-def _record(n: int, state: str, score: float | None) -> TrialRecord:
-    metrics = {} if score is None else {"val_score": score}
-    return TrialRecord(n, CandidateState(state), "", {}, metrics)
+def _study(draws: list[list[float]], feasible: list[bool]):
+    """An in-memory study of finished trials: trial n scored draws[n][0] on fold 1."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize")
+    for n, (d, ok) in enumerate(zip(draws, feasible, strict=True)):
+        attrs = {"candidate": {"id": n}, "state": "feasible" if ok else "rejected", "val_score": d[0]}
+        attrs |= {"val_draws": 1, "best_epoch": 3}
+        study.add_trial(optuna.trial.create_trial(value=d[0] if ok else 0.0, user_attrs=attrs))
+    return study
 
 
-def test_best_score_is_over_feasible_trials_only() -> None:
-    assert best_score([]) is None
-    recs = [_record(0, "rejected", 0.99), _record(1, "feasible", 0.7), _record(2, "feasible", 0.8)]
-    assert best_score(recs + [_record(3, "pruned", None), _record(4, "feasible", None)]) == 0.8
-    assert best_score([_record(0, "rejected", 0.99)]) is None
+def _ranking(monkeypatch: pytest.MonkeyPatch, draws: list[list[float]], stop_after: int | None = None):
+    """complete_ranking with scripted fold scores; returns the (trial, fold) trainings it ran."""
+    import types
+
+    import tuner.pipeline as pipeline
+    from tuner.budgets import Budgets
+    from tuner.sweep import final_ranking
+
+    folds = [f"fold{i}" for i in range(2, 6)]
+    calls: list[tuple[int, int]] = []
+
+    def fold_score(params, fold, limit, epochs):
+        assert epochs == 3  # fold 1's best epoch
+        if stop_after is not None and len(calls) == stop_after:
+            raise KeyboardInterrupt
+        calls.append((params["id"], folds.index(fold) + 2))
+        return draws[params["id"]][folds.index(fold) + 1], 1.0
+
+    monkeypatch.setattr(pipeline, "fold_score", fold_score)
+    monkeypatch.setattr(final_ranking, "_cleanup", lambda: None)
+    problem = types.SimpleNamespace(folds=folds, budgets=Budgets())
+    return calls, lambda study: final_ranking.complete_ranking(study, problem)
 
 
 @pytest.mark.parametrize("seed", range(20))
-def test_the_top_ranked_candidate_always_has_every_draw(seed: int) -> None:
+def test_the_top_ranked_candidate_always_has_every_fold(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """Simulated sweeps: 5 folds per candidate (a quality plus per-fold noise as large as on the
-    motion demo's 14 validation subjects), some over budget. The candidate ranked first by the mean
-    of the folds it ran always ran all 5, and the rule saves trainings."""
+    motion demo's 14 validation subjects), some over budget. After the final ranking, the candidate
+    ranked first by the mean of the folds it ran has all 5; over-budget candidates train no fold;
+    the ranking saves trainings; a second call trains nothing."""
+    from tuner.sweep.final_ranking import FOLD_SCORES, with_fold_scores
+    from tuner.sweep.records import TrialRecord
+
     rng = np.random.default_rng(seed)
-    recs: list[TrialRecord] = []
-    ran = []
-    for n in range(15):
-        draws = np.clip(rng.uniform(0.4, 0.9) + rng.normal(0, 0.08, 5), 0, 1)
-        feasible = rng.random() > 0.2
-        scores = [float(draws[0])]
-        for d in draws[1:]:
-            if not feasible or not more_draws(scores, best_score(recs)):
-                break
-            scores.append(float(d))
-        ran.append(len(scores))
-        recs.append(_record(n, "feasible" if feasible else "rejected", float(np.mean(scores))))
-    top = max((r for r in recs if r.state is CandidateState.FEASIBLE), key=lambda r: r.metrics["val_score"])
-    assert ran[top.trial] == 5
-    assert sum(ran) < 5 * len(ran)
+    draws = [list(np.clip(rng.uniform(0.4, 0.9) + rng.normal(0, 0.08, 5), 0, 1)) for _ in range(15)]
+    feasible = list(rng.random(15) > 0.2)
+    study = _study(draws, feasible)
+    calls, run = _ranking(monkeypatch, draws)
+    run(study)
+    recs = with_fold_scores([TrialRecord.from_frozen(t) for t in study.trials], study.user_attrs[FOLD_SCORES])
+    ok = [r for r in recs if r.state is CandidateState.FEASIBLE]
+    top = max(ok, key=lambda r: r.metrics["val_score"])
+    assert top.metrics["val_draws"] == 5 and top.metrics["val_score"] == pytest.approx(np.mean(draws[top.trial]))
+    assert all(feasible[n] for n, _ in calls)
+    assert len(calls) < 4 * sum(feasible)
+    assert len(set(calls)) == len(calls)  # no fold trained twice
+    # a candidate left with fewer folds is more than the margin below the best complete mean
+    best = top.metrics["val_score"]
+    assert all(r.metrics["val_score"] < best - DRAW_MARGIN for r in ok if r.metrics.get("val_draws", 1) < 5)
+    n = len(calls)
+    run(study)
+    assert len(calls) == n
+
+
+def test_a_killed_final_ranking_resumes_without_repeating_a_fold(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tuner.sweep.final_ranking import FOLD_SCORES, SECONDS
+
+    draws = [[0.8, 0.7, 0.9, 0.8, 0.75], [0.78, 0.8, 0.82, 0.79, 0.8], [0.5, 0.6, 0.5, 0.5, 0.5]]
+    whole, run = _ranking(monkeypatch, draws)
+    run(_study(draws, [True] * 3))
+    assert whole == [(0, 2), (0, 3), (0, 4), (0, 5), (1, 2), (1, 3), (1, 4), (1, 5)]  # 0.5 < 0.79 - 0.1
+    study = _study(draws, [True] * 3)
+    calls, run = _ranking(monkeypatch, draws, stop_after=5)
+    with pytest.raises(KeyboardInterrupt):
+        run(study)
+    assert calls == whole[:5] and study.user_attrs[FOLD_SCORES]["1"] == pytest.approx(draws[1][:2])
+    more, run = _ranking(monkeypatch, draws)
+    run(study)
+    assert more == whole[5:]
+    assert study.user_attrs[SECONDS]["trainings"] == 3  # the interrupted run recorded none
+
+
+def test_a_duplicate_ranks_with_its_twins_folds() -> None:
+    from tuner.sweep.final_ranking import with_fold_scores
+
+    recs = [
+        TrialRecord(0, CandidateState.FEASIBLE, "", {}, {"val_score": 0.9, "val_draws": 1}),
+        TrialRecord(1, CandidateState.FEASIBLE, "", {}, {"val_score": 0.9, "val_draws": 1}, duplicate_of=0),
+        TrialRecord(2, CandidateState.REJECTED, "", {}, {"val_score": 0.95}),
+    ]
+    out = with_fold_scores(recs, {"0": [0.9, 0.7], "2": [0.95, 0.95]})
+    assert [r.metrics["val_score"] for r in out] == [pytest.approx(0.8), pytest.approx(0.8), 0.95]
+    assert out[1].metrics["val_scores"] == [0.9, 0.7] and out[1].metrics["val_draws"] == 2
 
 
 @pytest.fixture(scope="module")
@@ -84,32 +147,17 @@ PARAMS = {
 }
 
 
-@pytest.mark.parametrize("bar,draws", [(None, 5), (2.0, 1)])
-def test_pipeline_runs_the_extra_folds_only_when_the_candidate_can_reach_the_best(
-    small_problem, monkeypatch: pytest.MonkeyPatch, bar: float | None, draws: int
-) -> None:
+def test_a_trial_trains_fold_1_only(small_problem, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Folds 2..K wait for the final ranking: the trial's score is fold 1's."""
     import tuner.pipeline as pipeline
 
-    calls, epochs = [], []
-
-    def fold_score(params, fold, limit, best_epoch):
-        calls.append(fold)
-        epochs.append(best_epoch)
-        return 0.25, 1.5
-
-    monkeypatch.setattr(pipeline, "_fold_score", fold_score)
-    monkeypatch.setattr(small_problem, "score_bar", bar)
+    monkeypatch.setattr(pipeline, "fold_score", lambda *a: pytest.fail("a fold trained inside the trial"))
     assert len(small_problem.folds) == 4  # 5-fold cross-validation: fold 1 is the first training
     res = pipeline.run_candidate(PARAMS, small_problem)
     m = res.metrics
-    assert res.state == "feasible" and m["val_draws"] == draws == len(m["val_scores"])
-    assert calls == small_problem.folds[: draws - 1]
-    # folds 2..K train for the epoch fold 1's early stopping kept
-    assert epochs == [m["best_epoch"]] * (draws - 1) and 1 <= m["best_epoch"] <= m["epochs_run"]
-    assert m["val_score"] == pytest.approx(np.mean(m["val_scores"]))
-    assert m["val_scores"][1:] == [0.25] * (draws - 1)
-    # the folds' trainings are recorded apart (inside `validation`): they are training time, not overhead
-    assert m["stage_seconds"].get("validation_fit", 0.0) == pytest.approx(1.5 * (draws - 1))
+    assert res.state == "feasible" and m["val_draws"] == 1 == len(m["val_scores"])
+    assert m["val_score"] == m["val_scores"][0] and 1 <= m["best_epoch"] <= m["epochs_run"]
+    assert "validation_fit" not in m["stage_seconds"]
     # the machine's load before and after training, for judging the training-time estimate
     assert len(m["load_average"]) == 2 and all(v >= 0 for v in m["load_average"])
 
@@ -126,9 +174,10 @@ def test_the_rule_is_stated_where_sweep_yaml_reads_it(small_problem) -> None:
         f"({len(p.val)} validation, {len(p.train)} training) trains the model that is exported and tested"
     )
     assert note.endswith(
-        "folds 2-5 train for the epochs fold 1's early stopping kept, without validating each epoch, and "
-        "only while the candidate is within the budgets and its mean so far is within 0.1 of the best "
-        "feasible score (the winner always has all 5)"
+        "the search learns from fold 1; after it, folds 2-5 train (for the epochs fold 1's early stopping "
+        "kept, without validating each epoch) only the candidates within the budgets that can still rank "
+        "first, best first, while their mean so far is within 0.1 of the best mean over all 5 folds (the "
+        "winner always has all 5)"
     )
 
 
@@ -158,7 +207,7 @@ def test_a_fold_trains_exactly_the_epochs_fold_1_kept(small_problem, monkeypatch
         return runs[-1]
 
     monkeypatch.setattr(tuner.train, "train", spy)
-    score, seconds = pipeline._fold_score(PARAMS, small_problem.folds[0], None, 3)
+    score, seconds = pipeline.fold_score(PARAMS, small_problem.folds[0], None, 3)
     assert [(r.epochs_run, r.best_epoch) for r in runs] == [(3, 3)]
     assert "val_loss" not in runs[0].history  # no validation pass per epoch
     assert 0.0 <= score <= 1.0 and seconds == pytest.approx(runs[0].train_seconds)

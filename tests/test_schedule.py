@@ -147,7 +147,7 @@ def test_explicit_epochs_are_never_extended(separable):
 
 
 def test_without_validation_it_trains_exactly_the_epochs_given(separable):
-    """Folds 2..K: fold 1's best epoch, no per-epoch validation, no early stopping (pipeline._fold_score)."""
+    """Folds 2..K: fold 1's best epoch, no per-epoch validation, no early stopping (pipeline.fold_score)."""
     from tuner.train import train
 
     x, y, xv, yv = separable
@@ -187,9 +187,9 @@ def test_a_pruning_hook_in_the_extension_ends_it_and_keeps_the_best_weights(sepa
 
 
 def test_the_time_limit_is_shared_by_the_validation_draws():
-    from tuner.pipeline import _fit_seconds_limit
+    from tuner.pipeline import fit_seconds_limit
 
     three_draws = types.SimpleNamespace(budgets=Budgets(train_seconds=60.0), folds=[object(), object()])
-    assert _fit_seconds_limit(three_draws) == 20.0
-    assert _fit_seconds_limit(types.SimpleNamespace(budgets=Budgets(train_seconds=60.0), folds=[])) == 60.0
-    assert _fit_seconds_limit(types.SimpleNamespace(budgets=Budgets(), folds=[])) is None
+    assert fit_seconds_limit(three_draws) == 20.0
+    assert fit_seconds_limit(types.SimpleNamespace(budgets=Budgets(train_seconds=60.0), folds=[])) == 60.0
+    assert fit_seconds_limit(types.SimpleNamespace(budgets=Budgets(), folds=[])) is None

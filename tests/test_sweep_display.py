@@ -40,6 +40,22 @@ def test_best_is_the_validation_score_not_test_accuracy() -> None:
     assert "feasible 2" in text and "pruned 1" in text
 
 
+def test_the_final_ranking_shows_no_trial_and_its_lower_cross_validated_best() -> None:
+    d = SweepDisplay(2)
+    d("trial", number=1, params={})
+    d("progress", done=2, total=2, records=[_rec(0, "feasible", val_score=0.90), _rec(1, "feasible", val_score=0.85)])
+    d("stage", stage="final ranking: trial 0, fold 2/5", trial=None)
+    assert "trial 1" not in _text(d) and "final ranking: trial 0, fold 2/5" in _text(d)
+    # trial 0's mean over 5 folds is 0.80: the best shown is now trial 1's 0.83
+    d(
+        "progress",
+        done=2,
+        total=None,
+        records=[_rec(0, "feasible", val_score=0.80), _rec(1, "feasible", val_score=0.83)],
+    )
+    assert "best val accuracy 0.830" in _text(d) and "2/2" in _text(d)
+
+
 def test_result_line_names_both_scores() -> None:
     d = SweepDisplay(1)
     d("result", number=4, state="feasible", reason="", int8_accuracy=0.7, val_score=0.9, metric="macro_f1")
@@ -91,7 +107,7 @@ def test_sweep_drives_the_view_with_validation_scores(tmp_path: Path, monkeypatc
 
     monkeypatch.setenv("TUNER_RESULTS", str(tmp_path / "results"))
     (tmp_path / "fake.yaml").write_text(SPACE)
-    problem = types.SimpleNamespace(epochs=None, budgets=Budgets(), host=None, seed=0)
+    problem = types.SimpleNamespace(epochs=None, budgets=Budgets(), host=None, seed=0, folds=[])
     monkeypatch.setattr(sweep_runner, "check_budgets_reachable", lambda *a, **k: problem)
     monkeypatch.setattr(sweep_runner, "_load_problem", lambda settings, space, target: problem)
     monkeypatch.setattr(sweep_runner, "_fit_space", lambda settings, space, problem, emit: (settings, space))

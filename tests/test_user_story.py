@@ -54,8 +54,16 @@ def test_small_long_csv_without_time_column(tmp_path: Path, monkeypatch: pytest.
     for r in rows:
         _trained_enough(folder / "trials" / str(r["trial"]))
     assert rows[0]["int8_accuracy"] >= 0.8  # a random forest on per-recording statistics: 1.0
+    # the final ranking trained folds 2-5 after the search: the winner's score is their mean
+    from tuner.sweep import open_study
+
+    folds = open_study("csv").user_attrs["fold_scores"][str(rows[0]["trial"])]
+    assert rows[0]["val_draws"] == 5 == len(folds) and rows[0]["val_score"] == pytest.approx(sum(folds) / 5)
+    first = json.loads((folder / "trials" / str(rows[0]["trial"]) / "metrics.json").read_text())
+    assert first["val_scores"] == [folds[0]]  # the trial itself trained fold 1 only
     out = tuner.export("csv", out=tmp_path / "export")
     assert yaml.safe_load((out / "config.yaml").read_text())["rate_hz"] == 50.0
+    assert json.loads((out / "metrics.json").read_text())["metrics"]["val_scores"] == folds
 
 
 def test_imbalanced_image_folder_ranked_by_balanced_accuracy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

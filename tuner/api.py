@@ -37,7 +37,8 @@ def sweep(
     audio, long table -> motion, wide table -> tabular; no data: motion). `rate_hz`: sampling rate of
     time series without a time column. `metric`: accuracy, balanced_accuracy or macro_f1, what the
     sampler, pruner and leaderboard rank by. `repeats`: cross-validation folds the ranking score
-    averages (None: 5, grouped and stratified, when validation has fewer than 20 samples, else 1).
+    averages (None: 5, grouped and stratified, when validation has fewer than 20 samples, else 1);
+    folds 2..K train after the search (and after `timeout`), only for candidates that can still win.
 
     `engine`: tpe (default), nsga2, random, grid, hyperband, bayesian (see docs/engines.md).
     `workers`: processes on this machine sharing the study; `storage`: an Optuna RDB URL (e.g.

@@ -215,7 +215,11 @@ def export_trial(name: str, trial: str | int = "best", out: str | Path | None = 
             "reason": rec.reason,
             "params": rec.params,
             "margins": rec.constraints,
-            "metrics": metrics,
+            # the ranking score as the sweep's final ranking left it (metrics.json has fold 1's)
+            "metrics": {
+                **metrics,
+                **{k: rec.metrics[k] for k in ("val_score", "val_draws", "val_scores") if k in rec.metrics},
+            },
             "estimate": est,
         }
         (tmp / "metrics.json").write_text(json.dumps(summary, indent=1))

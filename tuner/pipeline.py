@@ -52,9 +52,6 @@ class Problem:
     metric: str = "accuracy"  # ranks candidates (tuner.metrics); early stopping and pruning watch it
     class_weight: dict[int, float] | None = None  # balanced weights for imbalanced classes
     folds: list[Problem] = field(default_factory=list)  # cross-validation folds 2..K (small data)
-    # best ranking score of the sweep's feasible trials so far (set by the sweep before each trial):
-    # folds 2..K run only while a candidate can still reach it (`more_draws`); None: always
-    score_bar: float | None = None
 
     @classmethod
     def from_source(
@@ -131,9 +128,10 @@ class Problem:
             f"the ranking score is the mean {self.metric} over the {k} validation folds, every {unit} "
             f"in exactly one; fold 1 ({len(self.val)} validation, {len(self.train)} training) trains the "
             f"model that is exported and tested; the test split ({len(self.test)}) is only reported; "
-            f"folds 2-{k} train for the epochs fold 1's early stopping kept, without validating each "
-            f"epoch, and only while the candidate is within the budgets and its mean so far is within "
-            f"{DRAW_MARGIN} of the best feasible score (the winner always has all {k})"
+            f"the search learns from fold 1; after it, folds 2-{k} train (for the epochs fold 1's early "
+            f"stopping kept, without validating each epoch) only the candidates within the budgets that "
+            f"can still rank first, best first, while their mean so far is within {DRAW_MARGIN} of the "
+            f"best mean over all {k} folds (the winner always has all {k})"
         )
 
     @property
@@ -203,17 +201,18 @@ def validation_folds(n_val: int) -> int:
     return FOLDS if n_val < SMALL_VALIDATION else 1
 
 
-# Folds 2..K are paid only by candidates that can still win: fold k+1 runs while the mean of the
-# first k is at least the sweep's best feasible score so far minus DRAW_MARGIN. A candidate stopped
-# earlier keeps that mean, which is below the best (and the best only rises), so it never ranks first:
-# the winner's score is always the mean of every fold. 0.1: about the largest gap between draw 1 and
-# the 3-draw mean on issue 12's small-data sweeps with 3 random draws (0.109; 95th percentile 0.04).
+# Folds 2..K are paid only by candidates that can still win (tuner.sweep.final_ranking, after the
+# search): fold k+1 runs while the mean of the first k is at least the best complete mean so far minus
+# DRAW_MARGIN. A candidate stopped earlier keeps that mean, which is below the best (and the best only
+# rises), so it never ranks first: the winner's score is always the mean of every fold. 0.1: about the
+# largest gap between draw 1 and the 3-draw mean on issue 12's small-data sweeps with 3 random draws
+# (0.109; 95th percentile 0.04).
 DRAW_MARGIN = 0.1
 
 
 def more_draws(scores: list[float], bar: float | None, margin: float = DRAW_MARGIN) -> bool:
     """Whether a candidate with these validation scores so far can still reach `bar` (None: no
-    feasible trial yet, always)."""
+    candidate has every fold yet, always)."""
     return bar is None or float(np.mean(scores)) >= bar - margin
 
 
@@ -424,7 +423,7 @@ def run_candidate(
     keep += ("est_fit_seconds_high", "est_epochs")
     emit("precheck", estimate=pre_est, est_train_seconds=est_train_s, metrics={k: base_metrics[k] for k in keep})
     emit("stage", stage="train")
-    fit_limit = _fit_seconds_limit(problem)
+    fit_limit = fit_seconds_limit(problem)
     with timed("fit"):
         result = _train(model, feats, params, problem, on_epoch, fit_limit)
 
@@ -467,28 +466,20 @@ def run_candidate(
         "float_balanced_accuracy": scores(float_cm)["balanced_accuracy"],
         "int8_recall": dict(zip(problem.class_names, recalls(int8_cm), strict=True)),
         "val_score": float(np.mean(val_scores)),
-        "val_scores": val_scores,  # the same list: folds 2..K below add to it
+        "val_scores": val_scores,  # fold 1; the final ranking keeps folds 2..K in the study
         "metric": problem.metric,
         **(result.plan or {}),
     }
     post = problem.budgets.violations(est["latency_ms"], est["ram_bytes"], est["flash_bytes"], 0.0)
     state, reason = ("rejected", "; ".join(post)) if post else ("feasible", "")
-    # folds 2..K (small data): only for a candidate within the budgets that can still rank first
-    for i, fold in enumerate(problem.folds):
-        if state != "feasible" or not more_draws(val_scores, problem.score_bar):
-            break
-        emit("stage", stage=f"validation fold {i + 2}/{len(problem.folds) + 1}")
-        with timed("validation"):
-            fold_score, fold_fit = _fold_score(params, fold, fit_limit, result.best_epoch)
-        val_scores.append(fold_score)
-        timed.seconds["validation_fit"] = timed.seconds.get("validation_fit", 0.0) + fold_fit  # part of `validation`
-    metrics["val_score"] = float(np.mean(val_scores))
+    # folds 2..K (small data) run after the search, for the candidates that can still rank first
+    # (tuner.sweep.final_ranking); the sampler learns from this first training's score
     metrics["val_draws"] = len(val_scores)
     metrics["load_average"] = [*base_metrics["load_average"], _load_average()]
     return CandidateResult(state, reason, metrics, est, tflite, model, pre.state())
 
 
-def _fit_seconds_limit(problem: Problem) -> float | None:
+def fit_seconds_limit(problem: Problem) -> float | None:
     """Seconds one training of a candidate may take, extension included: the training-time budget
     shared by the validation folds, as the pre-check's estimate is (None: no budget)."""
     limit = problem.budgets.train_seconds
@@ -526,7 +517,7 @@ def _train(
     )
 
 
-def _fold_score(
+def fold_score(
     params: dict[str, Any], fold: Problem, seconds_limit: float | None = None, epochs: int | None = None
 ) -> tuple[float, float]:
     """The int8 validation metric of the candidate trained on another cross-validation fold, and

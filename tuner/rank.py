@@ -26,6 +26,7 @@ COLUMNS = [
     "int8_balanced_accuracy",
     "int8_macro_f1",
     "val_score",
+    "val_draws",
     "metric",
     "int8_drop",
     "int8_drop_flag",

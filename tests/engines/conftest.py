@@ -87,7 +87,7 @@ def fake_sweep(tmp_path, monkeypatch):
     monkeypatch.setenv("TUNER_RESULTS", str(tmp_path / "results"))
     (tmp_path / "fake.yaml").write_text(SPACE)
     (tmp_path / "tiny.yaml").write_text(TINY)
-    problem = types.SimpleNamespace(epochs=None, budgets=Budgets(), calls=[], host=None, seed=0)
+    problem = types.SimpleNamespace(epochs=None, budgets=Budgets(), calls=[], host=None, seed=0, folds=[])
 
     def check(settings, space, target, budgets, n=8, startup=None, problem=problem):
         problem.budgets = budgets

@@ -64,12 +64,15 @@ class SweepDisplay:
             self.live.console.print(info["text"], soft_wrap=True)
         elif kind == "stage":
             self.stage = info["stage"]
+            if "trial" in info:  # e.g. the final ranking: no trial is running
+                self.trial = info["trial"]
         elif kind == "trial":
             self.trial = info["number"]
             self.stage = "sampled"
         elif kind == "progress":
             self.progress.update(self.task, completed=info["done"], total=info["total"])
             self.counts = {"feasible": 0, "rejected": 0, "pruned": 0, "failed": 0}
+            self.best = None  # from scratch: the final ranking can lower a score (the mean of more folds)
             for r in info["records"]:
                 self.counts[r.state.value] = self.counts.get(r.state.value, 0) + 1
                 value, label = ranking_score(r.metrics)

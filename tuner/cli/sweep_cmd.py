@@ -26,7 +26,11 @@ def sweep(
     ] = "tpe",
     trials: Annotated[int, Opt(help="total number of trials in the sweep, resumes included")] = 10,
     timeout: Annotated[
-        float | None, Opt(help="wall-clock limit in seconds: no new trial after it, the running one stops")
+        float | None,
+        Opt(
+            help="wall-clock limit in seconds: no new trial after it, the running one stops "
+            "(on small data the final ranking's folds 2-5 still train after it)"
+        ),
     ] = None,
     epochs: Annotated[int | None, Opt(help="max training epochs per candidate (default: the space's)")] = None,
     latency_ms: Annotated[float | None, Opt(help="latency budget in ms (DSP + network)")] = None,

@@ -47,6 +47,7 @@ METRIC_ATTRS = (
     "est_epoch_seconds",
     "est_compile_seconds",
     "epochs_run",
+    "best_epoch",  # what folds 2..K train for (tuner.sweep.final_ranking)
     # training length (tuner.schedule): planned epochs, the cap while still improving, epochs beyond plan
     "max_epochs_used",
     "epoch_cap_used",

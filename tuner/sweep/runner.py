@@ -436,7 +436,6 @@ def run_worker(
                         summary = reuse(study, asked, engine, twin)
                     else:
                         problem.host = host
-                        problem.score_bar = best_score(recs)
                         observed = [observed_from_attrs(t.user_attrs) for t in study.get_trials(deepcopy=False)]
                         problem.time_model = TrainingTimeModel(host, [o for o in observed if o is not None])
                         curves = _curves(study) if mode == "pareto" else []
@@ -455,7 +454,10 @@ def run_worker(
             emit("result", number=trial.number, **summary)
             if twin is None:
                 _keras_cleanup()
+        from tuner.sweep.final_ranking import complete_ranking
 
+        with ask_lock(storage, url, settings.name, folder):  # one worker at a time; the last sees every trial
+            complete_ranking(study, problem, emit)
     finally:
         gc.unfreeze()  # what _keras_cleanup froze can be collected again once the sweep ends
 
@@ -475,16 +477,6 @@ def _sigint_ignored() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
-
-
-def best_score(records: list[TrialRecord]) -> float | None:
-    """The best ranking score (`val_score`) of the finished feasible trials; None when there is none."""
-    vals = [
-        float(r.metrics["val_score"])
-        for r in records
-        if r.state is CandidateState.FEASIBLE and r.metrics.get("val_score") is not None
-    ]
-    return max(vals, default=None)
 
 
 def _process_age() -> float | None:

@@ -198,15 +198,19 @@ def load_settings(name: str, study: Any = None) -> SweepSettings:
 
 
 def records(study: Any) -> list[TrialRecord]:
-    """Records of every trial of `study`; a storage that cannot be read is an InputError."""
+    """Records of every trial of `study`, ranking scores from the final ranking's folds where it ran;
+    a storage that cannot be read is an InputError."""
     from sqlalchemy.exc import SQLAlchemyError
+
+    from tuner.sweep.final_ranking import FOLD_SCORES, with_fold_scores
 
     try:
         trials = study.get_trials(deepcopy=False)
+        fold_scores = study.user_attrs.get(FOLD_SCORES)
     except SQLAlchemyError as exc:
         backend = getattr(study._storage, "_backend", study._storage)  # Optuna wraps RDB storages in a cache
         url = str(getattr(backend, "url", "") or "")
         raise InputError(
             scrub(f"cannot read the trials of sweep '{study.study_name}': {storage_problem(url, exc)}", url)
         ) from None
-    return [TrialRecord.from_frozen(t) for t in trials]
+    return with_fold_scores([TrialRecord.from_frozen(t) for t in trials], fold_scores)

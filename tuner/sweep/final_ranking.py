@@ -1,0 +1,131 @@
+"""The final ranking on small data: cross-validation folds 2..K, trained after the search and only
+for the candidates that can still rank first.
+
+During the search every candidate trains once, on fold 1 (the model that is exported and tested),
+and the sampler and pruner learn from that score. Then the feasible candidates are taken best
+first: each trains its next fold while the mean of its folds so far is within DRAW_MARGIN of the
+best mean over all K folds (tuner.pipeline.more_draws). Taken best first, that bar is the sweep's
+from the first candidate on; when the folds ran inside each trial, the bar was the best score so
+far, low early in the sweep, so most early candidates paid every fold.
+
+Optuna's trial values cannot change once told, so the fold scores live in the study's
+`fold_scores` attribute ({trial number: [fold 1, fold 2, ...]}), written after every fold: a killed
+final ranking resumes where it stopped, and `records` reads the ranking score from there."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import numpy as np
+
+from tuner.sweep.records import CandidateState, TrialRecord
+
+log = logging.getLogger(__name__)
+
+FOLD_SCORES = "fold_scores"
+SECONDS = "final_ranking_seconds"  # {"total", "fit", "trainings"}: time spent after the search
+
+
+def contenders(recs: list[TrialRecord]) -> list[TrialRecord]:
+    """Feasible, scored trials that trained themselves (a duplicate shares its twin's folds) and
+    whose folds 2..K are not recorded inside the trial (sweeps before the final ranking)."""
+    return [
+        r
+        for r in recs
+        if r.state is CandidateState.FEASIBLE
+        and r.duplicate_of is None
+        and r.metrics.get("val_score") is not None
+        and int(r.metrics.get("val_draws") or 1) == 1
+    ]
+
+
+def plan(scores: dict[int, list[float]], k: int) -> tuple[list[int], float | None]:
+    """Trials in the order the final ranking takes them (best mean first) and the bar so far."""
+    from tuner.pipeline import more_draws
+
+    bar = max((float(np.mean(s)) for s in scores.values() if len(s) >= k), default=None)
+    order = sorted(scores, key=lambda n: (-float(np.mean(scores[n])), n))
+    return [n for n in order if len(scores[n]) < k and more_draws(scores[n], bar)], bar
+
+
+def complete_ranking(study: Any, problem: Any, emit: Any = None) -> None:
+    """Train folds 2..K for the candidates that can still rank first; no-op without cross-validation."""
+    from tuner.pipeline import fit_seconds_limit, fold_score, more_draws
+
+    if not problem.folds:
+        return
+    emit = emit or (lambda *a, **kw: None)
+    k = 1 + len(problem.folds)
+    stored = {str(n): [float(v) for v in s] for n, s in (study.user_attrs.get(FOLD_SCORES) or {}).items()}
+    recs = {r.trial: r for r in contenders([TrialRecord.from_frozen(t) for t in study.get_trials(deepcopy=False)])}
+    scores = {n: stored.get(str(n)) or [float(r.metrics["val_score"])] for n, r in recs.items()}
+    todo, bar = plan(scores, k)
+    if not todo:
+        return
+    start, fit, trainings = time.perf_counter(), 0.0, 0
+    limit = fit_seconds_limit(problem)
+    for n in sorted(scores, key=lambda n: (-float(np.mean(scores[n])), n)):
+        s = scores[n]
+        while len(s) < k and more_draws(s, bar):
+            emit("stage", stage=f"final ranking: trial {n}, fold {len(s) + 1}/{k}", trial=None)
+            try:
+                value, seconds = fold_score(recs[n].params, problem.folds[len(s) - 1], limit, _epochs(recs[n]))
+            except Exception as exc:  # noqa: BLE001 - a fold that fails scores 0: the candidate cannot win on it
+                log.warning("trial %d: fold %d failed (%s); scored 0", n, len(s) + 1, exc)
+                value, seconds = 0.0, 0.0
+            s.append(float(value))
+            fit, trainings = fit + seconds, trainings + 1
+            stored[str(n)] = s
+            study.set_user_attr(FOLD_SCORES, stored)
+            _cleanup()
+        if len(s) >= k:
+            bar = float(np.mean(s)) if bar is None else max(bar, float(np.mean(s)))
+    total = time.perf_counter() - start
+    before = study.user_attrs.get(SECONDS) or {}
+    study.set_user_attr(
+        SECONDS,
+        {
+            "total": float(before.get("total", 0.0)) + total,
+            "fit": float(before.get("fit", 0.0)) + fit,
+            "trainings": int(before.get("trainings", 0)) + trainings,
+        },
+    )
+    recs_now = with_fold_scores([TrialRecord.from_frozen(t) for t in study.get_trials(deepcopy=False)], stored)
+    done = [r for r in recs_now if r.state.is_finished()]
+    emit("progress", done=len(done), total=None, records=done)  # total None: the bar keeps its own
+    full = sum(1 for s in scores.values() if len(s) >= k)
+    emit(
+        "note",
+        text=f"final ranking: {trainings} fold trainings in {total:.0f} s; {full} of {len(scores)} "
+        f"candidates have all {k} folds, the others cannot rank first",
+    )
+
+
+def _epochs(rec: TrialRecord) -> int | None:
+    best = rec.metrics.get("best_epoch")
+    return int(best) if best else None
+
+
+def _cleanup() -> None:
+    from tuner.sweep.runner import _keras_cleanup
+
+    _keras_cleanup()
+
+
+def with_fold_scores(recs: list[TrialRecord], fold_scores: dict[str, list[float]] | None) -> list[TrialRecord]:
+    """The records with the final ranking's scores: `val_score` the mean of the folds run,
+    `val_draws` their number, `val_scores` the list (a duplicate takes its twin's)."""
+    import dataclasses
+
+    if not fold_scores:
+        return recs
+    out = []
+    for r in recs:
+        s = fold_scores.get(str(r.duplicate_of if r.duplicate_of is not None else r.trial))
+        if s and r.state is CandidateState.FEASIBLE:
+            extra = {"val_score": float(np.mean(s)), "val_draws": len(s), "val_scores": [float(v) for v in s]}
+            r = dataclasses.replace(r, metrics={**r.metrics, **extra})
+        out.append(r)
+    return out
