@@ -25,7 +25,8 @@ def test_two_workers_share_the_study(tmp_path):
     args = ["sweep", "--name", "par", "--trials", "4", "--epochs", "1", "--workers", "2", "--engine", "tpe"]
     r = subprocess.run(CLI + args, env=env, capture_output=True, text=True, timeout=400)
     assert r.returncode == 0, r.stderr[-2000:]
-    trials = optuna.load_study(study_name="par", storage=f"sqlite:///{tmp_path / 'par' / 'study.db'}").get_trials()
+    study = optuna.load_study(study_name="par", storage=f"sqlite:///{tmp_path / 'par' / 'study.db'}")
+    trials = study.get_trials()
     assert sorted(t.number for t in trials) == [0, 1, 2, 3]
     assert all(t.state.is_finished() for t in trials)
     workers = {t.system_attrs["worker"] for t in trials}
@@ -33,6 +34,11 @@ def test_two_workers_share_the_study(tmp_path):
     logs = sorted(p.name for p in (tmp_path / "par" / "workers").iterdir())
     assert logs == ["0.log", "1.log"]
     assert "Leaderboard: par" in r.stdout
+    # the demo's small validation set: the workers' final ranking trained folds 2-5, once each
+    folds = study.user_attrs["fold_scores"]
+    trainings = study.user_attrs["final_ranking_seconds"]["trainings"]
+    assert max(len(v) for v in folds.values()) == 5 and trainings == sum(len(v) - 1 for v in folds.values())
+    assert f"final ranking: {trainings} fold trainings in" in r.stdout
 
 
 @pytest.mark.slow

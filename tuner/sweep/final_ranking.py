@@ -95,11 +95,22 @@ def complete_ranking(study: Any, problem: Any, emit: Any = None) -> None:
     recs_now = with_fold_scores([TrialRecord.from_frozen(t) for t in study.get_trials(deepcopy=False)], stored)
     done = [r for r in recs_now if r.state.is_finished()]
     emit("progress", done=len(done), total=None, records=done)  # total None: the bar keeps its own
-    full = sum(1 for s in scores.values() if len(s) >= k)
-    emit(
-        "note",
-        text=f"final ranking: {trainings} fold trainings in {total:.0f} s; {full} of {len(scores)} "
-        f"candidates have all {k} folds, the others cannot rank first",
+    emit("note", text=note_since(before, study.user_attrs))
+
+
+def note_since(before: dict[str, Any], attrs: dict[str, Any]) -> str:
+    """One line on the final ranking's work since `before` (its SECONDS attribute then); '' if none."""
+    now = attrs.get(SECONDS) or {}
+    trainings = int(now.get("trainings", 0)) - int(before.get("trainings", 0))
+    if trainings <= 0:
+        return ""
+    seconds = float(now.get("total", 0.0)) - float(before.get("total", 0.0))
+    scores = list((attrs.get(FOLD_SCORES) or {}).values())
+    k = max(len(s) for s in scores)
+    full = sum(1 for s in scores if len(s) == k)
+    return (
+        f"final ranking: {trainings} fold trainings in {seconds:.0f} s; {full} candidates have all {k} folds, "
+        f"the others cannot rank first"
     )
 
 

@@ -68,6 +68,7 @@ def _child_setup(limit: int | None) -> Any:
 def run_processes(settings: Any, deadline: float | None, emit: Any) -> None:
     import optuna
 
+    from tuner.sweep import final_ranking
     from tuner.sweep.records import TrialRecord
     from tuner.sweep.resume import is_interrupted, open_storage
     from tuner.sweep.settings import storage_url, sweep_dir
@@ -98,6 +99,7 @@ def run_processes(settings: Any, deadline: float | None, emit: Any) -> None:
     n_done = 0
     emit("stage", stage=f"{settings.workers} workers, {n} TensorFlow thread(s) each")
     study = optuna.load_study(study_name=settings.name, storage=open_storage(storage_url(settings)))
+    ranked_before = dict(study.user_attrs.get(final_ranking.SECONDS) or {})
     reported: set[int] = set()
     try:
         while True:
@@ -137,10 +139,11 @@ def run_processes(settings: Any, deadline: float | None, emit: Any) -> None:
                     )
             emit("progress", done=len(done), total=settings.trials, records=done)
             running = [r.trial for r in recs if not r.state.is_finished()]
-            emit(
-                "stage",
-                stage=f"{settings.workers} workers; running trial(s) {running}" if running else "workers",
-            )
+            folds = sum(len(v) - 1 for v in (study.user_attrs.get(final_ranking.FOLD_SCORES) or {}).values())
+            stage = f"{settings.workers} workers; running trial(s) {running}" if running else "workers"
+            if folds and not running:  # the workers' final ranking (one worker at a time)
+                stage = f"final ranking: {folds} fold trainings so far"
+            emit("stage", stage=stage, trial=None)
             if not alive:
                 break
             time.sleep(1.0)
@@ -159,6 +162,9 @@ def run_processes(settings: Any, deadline: float | None, emit: Any) -> None:
                 p.wait()
             log.close()
     bad = [(i, p.returncode) for i, (p, _) in enumerate(procs) if p.returncode != 0]
+    note = final_ranking.note_since(ranked_before, study.user_attrs)
+    if note and not bad:
+        emit("note", text=note)
     if bad:
         i, rc = bad[0]
         tail = (logs / f"{i}.log").read_text().strip().splitlines()[-1:] or [""]
