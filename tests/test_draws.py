@@ -56,7 +56,7 @@ def _ranking(monkeypatch: pytest.MonkeyPatch, draws: list[list[float]], stop_aft
     monkeypatch.setattr(pipeline, "fold_score", fold_score)
     monkeypatch.setattr(final_ranking, "_cleanup", lambda: None)
     problem = types.SimpleNamespace(folds=folds, budgets=Budgets())
-    return calls, lambda study: final_ranking.complete_ranking(study, problem)
+    return calls, lambda study, emit=None: final_ranking.complete_ranking(study, problem, emit)
 
 
 @pytest.mark.parametrize("seed", range(20))
@@ -102,8 +102,15 @@ def test_a_killed_final_ranking_resumes_without_repeating_a_fold(monkeypatch: py
         run(study)
     assert calls == whole[:5] and study.user_attrs[FOLD_SCORES]["1"] == pytest.approx(draws[1][:2])
     more, run = _ranking(monkeypatch, draws)
-    run(study)
+    events: list[tuple[str, dict]] = []
+    run(study, lambda kind, **info: events.append((kind, info)))
     assert more == whole[5:]
+    stages = [i["stage"] for k, i in events if k == "stage"]
+    assert stages == [f"final ranking: trial {n}, fold {f}/5" for n, f in more] + ["final ranking done"]
+    notes = [i["text"] for k, i in events if k == "note"]
+    assert notes == [
+        "final ranking: 3 fold trainings in 0 s; 2 candidates have all 5 folds, the others cannot rank first"
+    ]
     assert study.user_attrs[SECONDS]["trainings"] == 3  # the interrupted run recorded none
 
 

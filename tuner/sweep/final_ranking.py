@@ -94,6 +94,7 @@ def complete_ranking(study: Any, problem: Any, emit: Any = None) -> None:
     )
     recs_now = with_fold_scores([TrialRecord.from_frozen(t) for t in study.get_trials(deepcopy=False)], stored)
     done = [r for r in recs_now if r.state.is_finished()]
+    emit("stage", stage="final ranking done", trial=None)
     emit("progress", done=len(done), total=None, records=done)  # total None: the bar keeps its own
     emit("note", text=note_since(before, study.user_attrs))
 
