@@ -108,9 +108,8 @@ def test_a_killed_final_ranking_resumes_without_repeating_a_fold(monkeypatch: py
     stages = [i["stage"] for k, i in events if k == "stage"]
     assert stages == [f"final ranking: trial {n}, fold {f}/5" for n, f in more] + ["final ranking done"]
     notes = [i["text"] for k, i in events if k == "note"]
-    assert notes == [
-        "final ranking: 3 fold trainings in 0 s; 2 candidates have all 5 folds, the others cannot rank first"
-    ]
+    assert len(notes) == 1 and notes[0].startswith("final ranking: 3 fold trainings in ")
+    assert notes[0].endswith(" s; 2 candidates have all 5 folds, the others cannot rank first")
     assert study.user_attrs[SECONDS]["trainings"] == 3  # the interrupted run recorded none
 
 
