@@ -42,18 +42,23 @@ def test_best_is_the_validation_score_not_test_accuracy() -> None:
 
 def test_the_final_ranking_shows_no_trial_and_its_lower_cross_validated_best() -> None:
     d = SweepDisplay(2)
+    d("note", text="ranking score: 5-fold ...", folds=5)
     d("trial", number=1, params={})
-    d("progress", done=2, total=2, records=[_rec(0, "feasible", val_score=0.90), _rec(1, "feasible", val_score=0.85)])
+    one = [_rec(0, "feasible", val_score=0.90, val_draws=1), _rec(1, "feasible", val_score=0.85, val_draws=1)]
+    d("progress", done=2, total=2, records=one)
+    assert "best val accuracy (fold 1) 0.900" in _text(d)  # during the search: fold 1's score
     d("stage", stage="final ranking: trial 0, fold 2/5", trial=None)
     assert "trial 1" not in _text(d) and "final ranking: trial 0, fold 2/5" in _text(d)
     # trial 0's mean over 5 folds is 0.80: the best shown is now trial 1's 0.83
-    d(
-        "progress",
-        done=2,
-        total=None,
-        records=[_rec(0, "feasible", val_score=0.80), _rec(1, "feasible", val_score=0.83)],
-    )
-    assert "best val accuracy 0.830" in _text(d) and "2/2" in _text(d)
+    five = [_rec(0, "feasible", val_score=0.80, val_draws=5), _rec(1, "feasible", val_score=0.83, val_draws=5)]
+    d("progress", done=2, total=None, records=five)
+    assert "best val accuracy (5 folds) 0.830" in _text(d) and "2/2" in _text(d)
+
+
+def test_one_split_has_no_fold_label() -> None:
+    d = SweepDisplay(1)
+    d("progress", done=1, total=1, records=[_rec(0, "feasible", val_score=0.9, val_draws=1)])
+    assert "best val accuracy 0.900" in _text(d)
 
 
 def test_result_line_names_both_scores() -> None:

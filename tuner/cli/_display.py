@@ -43,6 +43,7 @@ class SweepDisplay:
         self.best: float | None = None
         self.best_label = f"val {metric}"
         self.counts = {"feasible": 0, "rejected": 0, "pruned": 0, "failed": 0}
+        self.folds = 0  # cross-validation folds of the ranking score (0: one split), from the sweep's note
         self.last = ""
         self.started = time.monotonic()
         self.live = Live(self._render(), console=console, refresh_per_second=4, transient=False)
@@ -62,6 +63,7 @@ class SweepDisplay:
     def __call__(self, kind: str, **info: Any) -> None:
         if kind == "note":  # a line to keep (what the sweep decided for the user), above the live view
             self.live.console.print(info["text"], soft_wrap=True)
+            self.folds = int(info.get("folds", self.folds))
         elif kind == "stage":
             self.stage = info["stage"]
             if "trial" in info:  # e.g. the final ranking: no trial is running
@@ -77,7 +79,7 @@ class SweepDisplay:
                 self.counts[r.state.value] = self.counts.get(r.state.value, 0) + 1
                 value, label = ranking_score(r.metrics)
                 if r.state.value == "feasible" and value is not None and (self.best is None or value > self.best):
-                    self.best, self.best_label = value, label
+                    self.best, self.best_label = value, label + self._folds_label(r.metrics)
         elif kind == "result":
             msg = f"trial {info['number']}: {info['state']}"
             if info.get("val_score") is not None:
@@ -88,6 +90,13 @@ class SweepDisplay:
                 msg += f" ({info['reason']})"
             self.last = msg
         self.live.update(self._render())
+
+    def _folds_label(self, metrics: dict[str, Any]) -> str:
+        """With cross-validation: how many folds the best score averages (fold 1 until the final ranking)."""
+        if self.folds < 2 or metrics.get("val_score") is None:
+            return ""
+        n = int(metrics.get("val_draws") or 1)
+        return " (fold 1)" if n == 1 else f" ({n} folds)"
 
     def __enter__(self) -> SweepDisplay:
         self.live.__enter__()

@@ -202,7 +202,7 @@ def _fit_space(settings: SweepSettings, space: Any, problem: Any, emit: Any) -> 
     if note:
         emit("note", text=note)
     if problem.folds:
-        emit("note", text=f"ranking score: {problem.validation_note}")
+        emit("note", text=f"ranking score: {problem.validation_note}", folds=1 + len(problem.folds))
     if problem.class_weight:
         emit("note", text=f"imbalanced classes: class weights {problem.class_weight_note}")
     update = {
