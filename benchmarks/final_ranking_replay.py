@@ -5,7 +5,8 @@ Each feasible trial's `val_scores` (metrics.json) holds the folds it ran. The re
 fold-1 scores, runs tuner.sweep.final_ranking's rule (best first, `more_draws` against the best
 complete mean) reading the recorded folds, and compares its winner and fold trainings with the
 recorded ones. A fold the rule asks for but the record lacks is counted ("not recorded"); then the
-replay is not exact for that sweep.
+replay of that sweep stops there and is not exact. The rule is the sweep's own
+(`final_ranking.fill_folds`), fed the recorded scores instead of trainings.
 
     python benchmarks/final_ranking_replay.py 'results/*' '/tmp/old-sweeps/**/results/*'
 """
@@ -20,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import optuna
 
-from tuner.pipeline import more_draws
+from tuner.sweep.final_ranking import fill_folds
 
 
 def replay(folder: Path) -> dict | None:
@@ -42,17 +43,18 @@ def replay(folder: Path) -> dict | None:
         return None
     old = {n: float(np.mean(v)) for n, v in cand.items()}
     scores = {n: [v[0]] for n, v in cand.items()}
-    bar, trainings, missing = None, 0, 0
-    for n in sorted(scores, key=lambda n: (-scores[n][0], n)):
-        s = scores[n]
-        while len(s) < k and more_draws(s, bar):
-            if len(cand[n]) <= len(s):
-                missing += 1
-                break
-            s.append(cand[n][len(s)])
-            trainings += 1
-        if len(s) >= k:
-            bar = float(np.mean(s)) if bar is None else max(bar, float(np.mean(s)))
+    asked: list[tuple[int, int]] = []
+
+    def recorded(n: int, fold: int) -> float:
+        asked.append((n, fold))
+        return cand[n][fold - 1]  # IndexError: the rule asks for a fold the sweep did not run
+
+    try:
+        fill_folds(scores, k, recorded)
+        missing = 0
+    except IndexError:  # not exact: the replay stops at the first fold it lacks
+        missing = 1
+    trainings = len(asked) - missing
     new = {n: float(np.mean(s)) for n, s in scores.items()}
     win_old, win_new = (max(d, key=lambda n: (d[n], -n)) for d in (old, new))
     return {

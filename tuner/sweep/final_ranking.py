@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -50,38 +51,53 @@ def plan(scores: dict[int, list[float]], k: int) -> tuple[list[int], float | Non
     return [n for n in order if len(scores[n]) < k and more_draws(scores[n], bar)], bar
 
 
+def fill_folds(scores: dict[int, list[float]], k: int, train: Callable[[int, int], float]) -> None:
+    """The rule, on `scores` ({trial: its fold scores so far}): candidates best first (`plan`), each
+    given its next fold, `train(trial, fold)` for fold 2..k, while `more_draws` holds against the best
+    mean over all k folds so far. Appends to `scores`."""
+    from tuner.pipeline import more_draws
+
+    todo, bar = plan(scores, k)
+    for n in todo:  # one left out now stays out: the bar only rises
+        s = scores[n]
+        while len(s) < k and more_draws(s, bar):
+            s.append(float(train(n, len(s) + 1)))
+        if len(s) >= k:
+            bar = float(np.mean(s)) if bar is None else max(bar, float(np.mean(s)))
+
+
 def complete_ranking(study: Any, problem: Any, emit: Any = None) -> None:
     """Train folds 2..K for the candidates that can still rank first; no-op without cross-validation."""
-    from tuner.pipeline import fit_seconds_limit, fold_score, more_draws
+    from tuner.pipeline import fit_seconds_limit, fold_score
 
     if not problem.folds:
         return
     emit = emit or (lambda *a, **kw: None)
     k = 1 + len(problem.folds)
     stored = {str(n): [float(v) for v in s] for n, s in (study.user_attrs.get(FOLD_SCORES) or {}).items()}
-    recs = {r.trial: r for r in contenders([TrialRecord.from_frozen(t) for t in study.get_trials(deepcopy=False)])}
+    every = [TrialRecord.from_frozen(t) for t in study.get_trials(deepcopy=False)]
+    recs = {r.trial: r for r in contenders(every)}
     scores = {n: stored.get(str(n)) or [float(r.metrics["val_score"])] for n, r in recs.items()}
-    todo, bar = plan(scores, k)
-    if not todo:
+    if not plan(scores, k)[0]:
         return
     start, fit, trainings = time.perf_counter(), 0.0, 0
     limit = fit_seconds_limit(problem)
-    for n in todo:  # one left out now stays out: the bar only rises
-        s = scores[n]
-        while len(s) < k and more_draws(s, bar):
-            emit("stage", stage=f"final ranking: trial {n}, fold {len(s) + 1}/{k}", trial=None)
-            try:
-                value, seconds = fold_score(recs[n].params, problem.folds[len(s) - 1], limit, _epochs(recs[n]))
-            except Exception as exc:  # noqa: BLE001 - a fold that fails scores 0: the candidate cannot win on it
-                log.warning("trial %d: fold %d failed (%s); scored 0", n, len(s) + 1, exc)
-                value, seconds = 0.0, 0.0
-            s.append(float(value))
-            fit, trainings = fit + seconds, trainings + 1
-            stored[str(n)] = s
-            study.set_user_attr(FOLD_SCORES, stored)
-            _cleanup()
-        if len(s) >= k:
-            bar = float(np.mean(s)) if bar is None else max(bar, float(np.mean(s)))
+
+    def train(n: int, fold: int) -> float:
+        nonlocal fit, trainings
+        emit("stage", stage=f"final ranking: trial {n}, fold {fold}/{k}", trial=None)
+        try:
+            value, seconds = fold_score(recs[n].params, problem.folds[fold - 2], limit, _epochs(recs[n]))
+        except Exception as exc:  # noqa: BLE001 - a fold that fails scores 0: the candidate cannot win on it
+            log.warning("trial %d: fold %d failed (%s); scored 0", n, fold, exc)
+            value, seconds = 0.0, 0.0
+        fit, trainings = fit + seconds, trainings + 1
+        stored[str(n)] = [*scores[n], float(value)]
+        study.set_user_attr(FOLD_SCORES, stored)  # after every fold: a killed ranking resumes here
+        _cleanup()
+        return value
+
+    fill_folds(scores, k, train)
     total = time.perf_counter() - start
     before = study.user_attrs.get(SECONDS) or {}
     study.set_user_attr(
@@ -92,8 +108,7 @@ def complete_ranking(study: Any, problem: Any, emit: Any = None) -> None:
             "trainings": int(before.get("trainings", 0)) + trainings,
         },
     )
-    recs_now = with_fold_scores([TrialRecord.from_frozen(t) for t in study.get_trials(deepcopy=False)], stored)
-    done = [r for r in recs_now if r.state.is_finished()]
+    done = [r for r in with_fold_scores(every, stored) if r.state.is_finished()]
     emit("stage", stage="final ranking done", trial=None)
     emit("progress", done=len(done), total=None, records=done)  # total None: the bar keeps its own
     emit("note", text=note_since(before, study.user_attrs))

@@ -139,10 +139,10 @@ def run_processes(settings: Any, deadline: float | None, emit: Any) -> None:
                     )
             emit("progress", done=len(done), total=settings.trials, records=done)
             running = [r.trial for r in recs if not r.state.is_finished()]
-            folds = sum(len(v) - 1 for v in (study.user_attrs.get(final_ranking.FOLD_SCORES) or {}).values())
             stage = f"{settings.workers} workers; running trial(s) {running}" if running else "workers"
-            if folds and not running:  # the workers' final ranking (one worker at a time)
-                stage = f"final ranking: {folds} fold trainings so far"
+            if not running:  # the workers' final ranking (one worker at a time), if it has begun
+                folds = sum(len(v) - 1 for v in (study.user_attrs.get(final_ranking.FOLD_SCORES) or {}).values())
+                stage = f"final ranking: {folds} fold trainings so far" if folds else stage
             emit("stage", stage=stage, trial=None)
             if not alive:
                 break
