@@ -4,6 +4,11 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+# TensorFlow's threads as the CLI sets them (tuner.threads), before any test runs an op
+from tuner._quiet import import_tensorflow_quietly  # noqa: E402
+
+import_tensorflow_quietly()
+
 
 @pytest.fixture(scope="session")
 def pick_results(tmp_path_factory):

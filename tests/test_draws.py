@@ -41,7 +41,7 @@ def _ranking(monkeypatch: pytest.MonkeyPatch, draws: list[list[float]], stop_aft
 
     import tuner.pipeline as pipeline
     from tuner.budgets import Budgets
-    from tuner.sweep import final_ranking
+    from tuner.sweep import final_ranking, fold_pool
 
     folds = [f"fold{i}" for i in range(2, 6)]
     calls: list[tuple[int, int]] = []
@@ -54,7 +54,8 @@ def _ranking(monkeypatch: pytest.MonkeyPatch, draws: list[list[float]], stop_aft
         return draws[params["id"]][folds.index(fold) + 1], 1.0
 
     monkeypatch.setattr(pipeline, "fold_score", fold_score)
-    monkeypatch.setattr(final_ranking, "_cleanup", lambda: None)
+    monkeypatch.setattr(fold_pool, "_cleanup", lambda: None)
+    monkeypatch.setattr(fold_pool, "processes_for", lambda k: 0)  # in this process, one at a time
     problem = types.SimpleNamespace(folds=folds, budgets=Budgets())
     return calls, lambda study, emit=None: final_ranking.complete_ranking(study, problem, emit)
 
@@ -217,3 +218,90 @@ def test_a_fold_trains_exactly_the_epochs_fold_1_kept(small_problem, monkeypatch
     assert [(r.epochs_run, r.best_epoch) for r in runs] == [(3, 3)]
     assert "val_loss" not in runs[0].history  # no validation pass per epoch
     assert 0.0 <= score <= 1.0 and seconds == pytest.approx(runs[0].train_seconds)
+
+
+class _OutOfOrder:
+    """A fold pool of `slots` that finishes the last started fold first (as a busy child may)."""
+
+    def __init__(self, slots: int, folds: list) -> None:
+        self.slots, self.folds, self.started = slots, folds, []
+
+    def start(self, key, params, fold, limit, epochs) -> None:
+        self.started.append((key, params, fold, limit, epochs))
+
+    def wait(self):
+        import tuner.pipeline as pipeline
+
+        key, params, fold, limit, epochs = self.started.pop()
+        return key, pipeline.fold_score(params, self.folds[fold], limit, epochs)
+
+    def close(self) -> None:
+        self.started.clear()
+
+
+@pytest.mark.parametrize("slots", [2, 3])
+@pytest.mark.parametrize("seed", range(10))
+def test_folds_trained_side_by_side_end_as_one_at_a_time(seed: int, slots: int, monkeypatch: pytest.MonkeyPatch):
+    """Several folds at a time, finishing in any order, and the ones trained ahead of the rule:
+    the same fold scores as the one-at-a-time ranking, every fold it asked for trained once."""
+    from tuner.sweep import fold_pool
+    from tuner.sweep.final_ranking import FOLD_SCORES, SECONDS
+
+    rng = np.random.default_rng(100 + seed)
+    draws = [list(np.clip(rng.uniform(0.5, 0.9) + rng.normal(0, 0.08, 5), 0, 1)) for _ in range(12)]
+    feasible = list(rng.random(12) > 0.2)
+    one, run = _ranking(monkeypatch, draws)
+    study = _study(draws, feasible)
+    run(study)
+    side, run = _ranking(monkeypatch, draws)
+    monkeypatch.setattr(fold_pool, "open_pool", lambda folds, k, log_dir=None: _OutOfOrder(slots, folds))
+    events: list[tuple[str, dict]] = []
+    twin = _study(draws, feasible)
+    run(twin, lambda kind, **info: events.append((kind, info)))
+    assert twin.user_attrs[FOLD_SCORES] == study.user_attrs[FOLD_SCORES]
+    assert set(one) <= set(side) and len(set(side)) == len(side)
+    done = twin.user_attrs[SECONDS]
+    assert done["trainings"] == len(side) and done["unused"] == len(side) - len(one) and done["processes"] == slots
+    note = next(i["text"] for k, i in events if k == "note")
+    assert f"({slots} processes; {len(side) - len(one)} trained ahead and not needed)" in note
+
+
+def test_the_rule_asks_for_the_leaders_folds_first() -> None:
+    from tuner.sweep.final_ranking import requests, settled
+
+    scores = {0: [0.8], 1: [0.85], 2: [0.5]}
+    assert requests(scores, 5, {}, 3) == [(1, 2), (1, 3), (1, 4)]  # no bar yet: the best takes every fold
+    known = {(1, 2): 0.8, (1, 4): 0.9}  # fold 4 came back before fold 3
+    assert requests(scores, 5, known, 2) == [(1, 3), (1, 5)]
+    assert settled(scores, 5, known) == {0: [0.8], 1: [0.85, 0.8], 2: [0.5]}  # fold 4 waits for fold 3
+
+
+def test_fold_processes_score_as_this_process() -> None:
+    """The final ranking's children (tuner.sweep.fold_pool) train a fold to the same score, to the
+    last bit, as this process: every op on one thread in both (tuner.threads), whatever runs beside.
+    A conv1d on the demo's data, whose score moves when a child splits ops over 2 threads
+    (0.807 -> 0.770 when checked)."""
+    import tensorflow as tf
+
+    from tuner.budgets import Budgets
+    from tuner.pipeline import Problem
+    from tuner.sweep import fold_pool
+    from tuner.targets import load_target
+
+    assert tf.config.threading.get_intra_op_parallelism_threads() == 1  # conftest set it as the CLI does
+    problem = Problem.from_source("seglearn-watch", load_target("nano33ble"), Budgets(), domain="motion").configure()
+    conv = {**PARAMS, "window_ms": 2000, "dsp": "raw", "family": "conv1d", "layers": 2, "units1": 16}
+    conv |= {"units2": 32, "kernel_size": 5}
+    inline = fold_pool.Inline(problem.folds)
+    pool = fold_pool.Pool(problem.folds, 2)
+    try:
+        for key, fold in (("a", 0), ("b", 1)):
+            pool.start(key, conv, fold, None, 2)
+        inline.start("c", conv, 0, None, 2)
+        here = dict([inline.wait()])
+        there = dict([pool.wait(), pool.wait()])
+    finally:
+        pool.close()
+    assert isinstance(there["a"], tuple) and isinstance(there["b"], tuple)
+    assert 0.5 < here["c"][0] < 1.0 and there["a"][0] == here["c"][0]
+    assert there["b"][0] != there["a"][0]

@@ -15,7 +15,10 @@ CLI = [sys.executable, "-c", "from tuner.cli import main; main()"]
 
 
 def test_threads_are_split_between_workers(monkeypatch):
-    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    from tuner import threads
+
+    monkeypatch.setattr(threads, "cores", lambda: 8)
+    monkeypatch.delenv("TF_NUM_INTEROP_THREADS", raising=False)
     assert [threads_per_worker(n) for n in (1, 2, 3, 8, 16)] == [8, 4, 2, 1, 1]
 
 

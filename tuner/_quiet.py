@@ -34,13 +34,18 @@ def quiet() -> Iterator[None]:
 
 def import_tensorflow_quietly() -> None:
     """Import TensorFlow once with its start-up banner (absl, oneDNN, CPU features) silenced,
-    and keep its Python logger to errors (no retracing warnings in the sweep display)."""
+    keep its Python logger to errors (no retracing warnings in the sweep display), and set its
+    threads for small models (tuner.threads) unless it already runs."""
+    from tuner import threads
+
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if "tensorflow" in sys.modules:
+        threads.configure()
         return
     with quiet():
         import keras  # noqa: F401
         import tensorflow as tf
+    threads.configure()
     tf.get_logger().setLevel("ERROR")
     import absl.logging
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 from tuner.errors import InputError
@@ -10,12 +9,9 @@ from tuner.errors import InputError
 
 def main(argv: list[str]) -> int:
     name, index, deadline = argv[0], int(argv[1]), float(argv[2])
-    import tensorflow as tf
+    from tuner import threads
 
-    n = int(os.environ.get("TF_NUM_INTRAOP_THREADS", "0"))
-    if n:
-        tf.config.threading.set_intra_op_parallelism_threads(n)
-        tf.config.threading.set_inter_op_parallelism_threads(int(os.environ.get("TF_NUM_INTEROP_THREADS", n)))
+    threads.configure()  # the parent put this worker's share of the cores in the environment
     from tuner.sweep.runner import run_worker
     from tuner.sweep.settings import load_settings
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -66,9 +67,58 @@ def fill_folds(scores: dict[int, list[float]], k: int, train: Callable[[int, int
             bar = float(np.mean(s)) if bar is None else max(bar, float(np.mean(s)))
 
 
-def complete_ranking(study: Any, problem: Any, emit: Any = None) -> None:
-    """Train folds 2..K for the candidates that can still rank first; no-op without cross-validation."""
-    from tuner.pipeline import fit_seconds_limit, fold_score
+class _Enough(Exception):
+    pass
+
+
+def requests(
+    scores: dict[int, list[float]], k: int, known: dict[tuple[int, int], float], depth: int
+) -> list[tuple[int, int]]:
+    """The next `depth` fold trainings (trial, fold) the rule will ask for that are not in `known`,
+    in its order. The first is certain; the later ones guess that an unknown fold scores the mean of
+    the candidate's folds so far (it goes on while it can)."""
+    sim = {n: list(s) for n, s in scores.items()}
+    wanted: list[tuple[int, int]] = []
+
+    def guess(n: int, fold: int) -> float:
+        if (n, fold) in known:
+            return known[(n, fold)]
+        wanted.append((n, fold))
+        if len(wanted) >= depth:
+            raise _Enough
+        return float(np.mean(sim[n]))
+
+    try:
+        fill_folds(sim, k, guess)
+    except _Enough:
+        pass
+    return wanted
+
+
+def settled(scores: dict[int, list[float]], k: int, known: dict[tuple[int, int], float]) -> dict[int, list[float]]:
+    """The fold scores the rule has consumed so far: what a one-at-a-time ranking would hold now."""
+    sim = {n: list(s) for n, s in scores.items()}
+
+    def lookup(n: int, fold: int) -> float:
+        if (n, fold) not in known:
+            raise _Enough
+        return known[(n, fold)]
+
+    try:
+        fill_folds(sim, k, lookup)
+    except _Enough:
+        pass
+    return sim
+
+
+def complete_ranking(study: Any, problem: Any, emit: Any = None, log_dir: Path | None = None) -> None:
+    """Train folds 2..K for the candidates that can still rank first; no-op without cross-validation.
+
+    The folds train in child processes when the machine has cores to spare (tuner.sweep.fold_pool):
+    while the rule waits for one fold, the others train the folds it will most likely ask for next.
+    A fold trained ahead and not asked for is dropped, so the scores are the one-at-a-time rule's."""
+    from tuner.pipeline import fit_seconds_limit
+    from tuner.sweep import fold_pool
 
     if not problem.folds:
         return
@@ -82,22 +132,35 @@ def complete_ranking(study: Any, problem: Any, emit: Any = None) -> None:
         return
     start, fit, trainings = time.perf_counter(), 0.0, 0
     limit = fit_seconds_limit(problem)
-
-    def train(n: int, fold: int) -> float:
-        nonlocal fit, trainings
-        emit("stage", stage=f"final ranking: trial {n}, fold {fold}/{k}", trial=None)
-        try:
-            value, seconds = fold_score(recs[n].params, problem.folds[fold - 2], limit, _epochs(recs[n]))
-        except Exception as exc:  # noqa: BLE001 - a fold that fails scores 0: the candidate cannot win on it
-            log.warning("trial %d: fold %d failed (%s); scored 0", n, fold, exc)
-            value, seconds = 0.0, 0.0
-        fit, trainings = fit + seconds, trainings + 1
-        stored[str(n)] = [*scores[n], float(value)]
-        study.set_user_attr(FOLD_SCORES, stored)  # after every fold: a killed ranking resumes here
-        _cleanup()
-        return value
-
-    fill_folds(scores, k, train)
+    known: dict[tuple[int, int], float] = {}
+    running: set[tuple[int, int]] = set()
+    had = sum(len(s) for s in scores.values())
+    shown = None
+    pool = fold_pool.open_pool(problem.folds, k, log_dir)
+    try:
+        while wanted := requests(scores, k, known, pool.slots):
+            for n, fold in wanted:
+                if (n, fold) not in running and len(running) < pool.slots:
+                    pool.start((n, fold), recs[n].params, fold - 2, limit, _epochs(recs[n]))
+                    running.add((n, fold))
+            if wanted[0] != shown:
+                shown = wanted[0]
+                emit("stage", stage=f"final ranking: trial {shown[0]}, fold {shown[1]}/{k}", trial=None)
+            item, result = pool.wait()
+            running.discard(item)
+            if isinstance(result, BaseException):  # a fold that fails scores 0: the candidate cannot win on it
+                log.warning("trial %d: fold %d failed (%s); scored 0", item[0], item[1], result)
+                result = (0.0, 0.0)
+            known[item] = float(result[0])
+            fit, trainings = fit + float(result[1]), trainings + 1
+            now = {str(m): s for m, s in settled(scores, k, known).items() if len(s) > 1}
+            if any(stored.get(m) != s for m, s in now.items()):
+                stored.update(now)
+                study.set_user_attr(FOLD_SCORES, stored)  # after every fold: a killed ranking resumes here
+    finally:
+        pool.close()
+    fill_folds(scores, k, lambda n, fold: known[(n, fold)])
+    ahead = len(known) - (sum(len(s) for s in scores.values()) - had)  # trained ahead, not asked for
     total = time.perf_counter() - start
     before = study.user_attrs.get(SECONDS) or {}
     study.set_user_attr(
@@ -106,6 +169,8 @@ def complete_ranking(study: Any, problem: Any, emit: Any = None) -> None:
             "total": float(before.get("total", 0.0)) + total,
             "fit": float(before.get("fit", 0.0)) + fit,
             "trainings": int(before.get("trainings", 0)) + trainings,
+            "unused": int(before.get("unused", 0)) + ahead,
+            "processes": pool.slots,
         },
     )
     done = [r for r in with_fold_scores(every, stored) if r.state.is_finished()]
@@ -124,21 +189,19 @@ def note_since(before: dict[str, Any], attrs: dict[str, Any]) -> str:
     scores = list((attrs.get(FOLD_SCORES) or {}).values())
     k = max(len(s) for s in scores)
     full = sum(1 for s in scores if len(s) == k)
+    how = ""
+    if int(now.get("processes", 1)) > 1:
+        ahead = int(now.get("unused", 0)) - int(before.get("unused", 0))
+        how = f" ({now['processes']} processes; {ahead} trained ahead and not needed)"
     return (
-        f"final ranking: {trainings} fold trainings in {seconds:.0f} s; {full} candidates have all {k} folds, "
-        f"the others cannot rank first"
+        f"final ranking: {trainings} fold trainings in {seconds:.0f} s{how}; {full} candidates have all {k} "
+        f"folds, the others cannot rank first"
     )
 
 
 def _epochs(rec: TrialRecord) -> int | None:
     best = rec.metrics.get("best_epoch")
     return int(best) if best else None
-
-
-def _cleanup() -> None:
-    from tuner.sweep.runner import _keras_cleanup
-
-    _keras_cleanup()
 
 
 def with_fold_scores(recs: list[TrialRecord], fold_scores: dict[str, list[float]] | None) -> list[TrialRecord]:

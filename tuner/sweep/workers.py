@@ -1,10 +1,11 @@
 """`--workers N`: N worker processes on this machine sharing the sweep's study.
 
 Each worker is a fresh Python process (`python -m tuner.sweep._worker_entry NAME INDEX DEADLINE`) with its own
-TensorFlow, limited to cores // N intra-op and inter-op threads so that N workers do not fight over
-the cores. Workers die with the parent (PR_SET_PDEATHSIG), so `kill -9` of `tuner sweep` leaves no
-stray trainers; `--resume` then re-runs what was running. The parent trains nothing: it polls the
-study for the progress display and collects exit codes. Logs: `results/<name>/workers/<i>.log`.
+TensorFlow, each op on one thread and cores // N ops side by side (tuner.threads), so that N
+workers do not fight over the cores. Workers die with the parent (PR_SET_PDEATHSIG), so `kill -9`
+of `tuner sweep` leaves no stray trainers; `--resume` then re-runs what was running. The parent
+trains nothing: it polls the study for the progress display and collects exit codes.
+Logs: `results/<name>/workers/<i>.log`.
 
 A worker that dies (SIGKILL, the kernel's OOM killer, a crash in native code) is restarted; its trial
 is failed and re-run once by the next free worker (`tuner.sweep.resume`). A worker that dies
@@ -31,7 +32,10 @@ STOP_GRACE_S = 15.0  # a stopped worker's time to record its running trial as in
 
 
 def threads_per_worker(workers: int) -> int:
-    return max(1, (os.cpu_count() or 1) // workers)
+    """Ops each worker runs side by side (inter-op threads; each op on one thread, tuner.threads)."""
+    from tuner import threads
+
+    return threads.inter_op(workers)
 
 
 def memory_limit_bytes() -> int | None:
@@ -68,6 +72,7 @@ def _child_setup(limit: int | None) -> Any:
 def run_processes(settings: Any, deadline: float | None, emit: Any) -> None:
     import optuna
 
+    from tuner import threads
     from tuner.sweep import final_ranking
     from tuner.sweep.records import TrialRecord
     from tuner.sweep.resume import is_interrupted, open_storage
@@ -79,9 +84,9 @@ def run_processes(settings: Any, deadline: float | None, emit: Any) -> None:
     n = threads_per_worker(settings.workers)
     env = {
         **os.environ,
-        "TF_NUM_INTRAOP_THREADS": str(n),
+        "TF_NUM_INTRAOP_THREADS": str(threads.intra_op()),
         "TF_NUM_INTEROP_THREADS": str(n),
-        "OMP_NUM_THREADS": str(n),
+        "OMP_NUM_THREADS": str(threads.intra_op()),
         "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),
     }
     if settings.storage is not None:  # sweep.yaml holds the URL without its password: hand it over in memory
@@ -97,7 +102,7 @@ def run_processes(settings: Any, deadline: float | None, emit: Any) -> None:
     restarts = [0] * settings.workers  # deaths in a row of each worker
     finished_at = [0] * settings.workers  # trials finished when it last died
     n_done = 0
-    emit("stage", stage=f"{settings.workers} workers, {n} TensorFlow thread(s) each")
+    emit("stage", stage=f"{settings.workers} workers, {n} TensorFlow inter-op thread(s) each")
     study = optuna.load_study(study_name=settings.name, storage=open_storage(storage_url(settings)))
     ranked_before = dict(study.user_attrs.get(final_ranking.SECONDS) or {})
     reported: set[int] = set()

@@ -1,0 +1,184 @@
+"""The final ranking's fold trainings, several at a time in child processes.
+
+One TensorFlow process trains the search's small models about as fast on one core as on two
+(tuner.threads), so after the search the cross-validation folds train in `processes` children, each
+with the cores shared out (`python -m tuner.sweep.fold_pool`, fed by pickles on stdin/stdout, like
+the `--workers` children: they die with the sweep, even on kill -9). Every op runs on one thread in
+the sweep and in the children alike, so a fold scores the same wherever it trains.
+
+`Inline` trains in this process instead (one core, or children that could not start or died)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any, BinaryIO
+
+log = logging.getLogger(__name__)
+
+MAX_PROCESSES = 4  # a candidate has at most K-1 = 4 folds to train; more children mostly guess
+Task = tuple[Any, dict[str, Any], int, "float | None", "int | None"]  # key, params, fold index, limit, epochs
+
+
+def processes_for(k: int) -> int:
+    """Children worth starting for K folds on this machine (0: train in this process)."""
+    from tuner import threads
+
+    n = min(threads.cores(), k - 1, MAX_PROCESSES)
+    return n if n >= 2 else 0
+
+
+class Inline:
+    """Trains each started fold in this process when `wait` is called (one at a time)."""
+
+    def __init__(self, folds: list[Any]) -> None:
+        self.folds = folds
+        self.slots = 1
+        self._todo: list[Task] = []
+
+    def start(self, key: Any, params: dict[str, Any], fold: int, limit: float | None, epochs: int | None) -> None:
+        self._todo.append((key, params, fold, limit, epochs))
+
+    def wait(self) -> tuple[Any, tuple[float, float] | BaseException]:
+        key, params, fold, limit, epochs = self._todo.pop(0)
+        return key, _train(self.folds, params, fold, limit, epochs)
+
+    def close(self) -> None:
+        self._todo.clear()
+
+
+class Pool:
+    """`processes` children, each training one fold at a time; `wait` returns the next to finish.
+    A child that dies hands its fold back as an exception (RuntimeError)."""
+
+    def __init__(self, folds: list[Any], processes: int, log_dir: Path | None = None) -> None:
+        from tuner import threads
+        from tuner.sweep.workers import _child_setup
+
+        env = {
+            **os.environ,
+            threads.INTRA_ENV: str(threads.intra_op()),
+            threads.INTER_ENV: str(threads.inter_op(processes)),
+            "OMP_NUM_THREADS": str(threads.intra_op()),
+            "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),
+        }
+        blob = pickle.dumps(folds, protocol=pickle.HIGHEST_PROTOCOL)
+        self.slots = processes
+        self._done: queue.Queue[tuple[Any, Any]] = queue.Queue()
+        self._idle: queue.Queue[int] = queue.Queue()
+        self._procs: list[subprocess.Popen] = []
+        self._logs: list[Any] = []
+        for i in range(processes):
+            err = open(log_dir / f"fold-{i}.log", "w") if log_dir else subprocess.DEVNULL  # noqa: SIM115
+            p = subprocess.Popen(
+                [sys.executable, "-m", "tuner.sweep.fold_pool"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                env=env,
+                preexec_fn=_child_setup(None),
+            )
+            self._procs.append(p)
+            self._logs.append(err)
+            assert p.stdin is not None
+            p.stdin.write(blob)  # already a pickle: the folds, once per child
+            p.stdin.flush()
+            self._idle.put(i)
+
+    def start(self, key: Any, params: dict[str, Any], fold: int, limit: float | None, epochs: int | None) -> None:
+        i = self._idle.get_nowait()  # the caller starts at most `slots` at a time
+        threading.Thread(target=self._run, args=(i, (key, params, fold, limit, epochs)), daemon=True).start()
+
+    def _run(self, i: int, task: Task) -> None:
+        p = self._procs[i]
+        try:
+            _send(p.stdin, task[1:])
+            result = pickle.load(p.stdout)
+        except (OSError, EOFError, pickle.UnpicklingError) as exc:
+            result = RuntimeError(f"fold process {i} died ({p.poll()}): {exc}")
+        self._idle.put(i)
+        self._done.put((task[0], result))
+
+    def wait(self) -> tuple[Any, tuple[float, float] | BaseException]:
+        return self._done.get()
+
+    def close(self) -> None:
+        for p in self._procs:
+            if p.poll() is None:
+                p.kill()
+        for p in self._procs:
+            p.wait()
+            for f in (p.stdin, p.stdout):
+                if f:
+                    f.close()
+        for f in self._logs:
+            if f is not subprocess.DEVNULL:
+                f.close()
+
+
+def open_pool(folds: list[Any], k: int, log_dir: Path | None = None) -> Pool | Inline:
+    n = processes_for(k)
+    if n:
+        try:
+            return Pool(folds, n, log_dir)
+        except (OSError, pickle.PicklingError, TypeError) as exc:
+            log.warning("fold processes did not start (%s); the folds train in this process", exc)
+    return Inline(folds)
+
+
+def _send(pipe: BinaryIO | None, obj: Any) -> None:
+    assert pipe is not None
+    pickle.dump(obj, pipe, protocol=pickle.HIGHEST_PROTOCOL)
+    pipe.flush()
+
+
+def _train(
+    folds: list[Any], params: dict[str, Any], fold: int, limit: float | None, epochs: int | None
+) -> tuple[float, float] | BaseException:
+    from tuner import pipeline
+
+    try:
+        return pipeline.fold_score(params, folds[fold], limit, epochs)
+    except Exception as exc:  # noqa: BLE001 - reported to the final ranking, which scores the fold 0
+        return exc
+    finally:
+        _cleanup()
+
+
+def _cleanup() -> None:
+    from tuner.sweep.runner import _keras_cleanup
+
+    _keras_cleanup()
+
+
+def _child(stdin: BinaryIO, stdout: BinaryIO) -> None:  # pragma: no cover - runs in the child
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the sweep, which kills this child
+    from tuner._quiet import import_tensorflow_quietly
+
+    import_tensorflow_quietly()  # threads from the environment the pool set
+    folds = pickle.load(stdin)
+    while True:
+        try:
+            params, fold, limit, epochs = pickle.load(stdin)
+        except EOFError:
+            return
+        result = _train(folds, params, fold, limit, epochs)
+        try:
+            pickle.dumps(result)
+        except Exception:  # noqa: BLE001 - an exception that does not pickle goes back as its text
+            result = RuntimeError(repr(result))
+        _send(stdout, result)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    # the pickles travel on the original stdout; anything TensorFlow prints goes to stderr (the log)
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    _child(sys.stdin.buffer, out)
