@@ -305,3 +305,27 @@ def test_fold_processes_score_as_this_process() -> None:
     assert isinstance(there["a"], tuple) and isinstance(there["b"], tuple)
     assert 0.5 < here["c"][0] < 1.0 and there["a"][0] == here["c"][0]
     assert there["b"][0] != there["a"][0]
+
+
+def test_a_fold_process_that_dies_fails_its_fold_only(small_problem) -> None:
+    """A child killed before its first fold takes none; one killed with a fold in hand fails that
+    fold (the final ranking scores it 0, as a fold that raises); with none left, this process trains."""
+    from tuner.sweep import fold_pool
+
+    pool = fold_pool.Pool(small_problem.folds, 2)
+    try:
+        pool._procs[0].kill()
+        pool.start("a", PARAMS, 0, None, 2)
+        pool.start("b", PARAMS, 1, None, 2)
+        first = dict([pool.wait(), pool.wait()])
+        assert isinstance(first["a"], tuple) and isinstance(first["b"], tuple) and pool.slots == 1
+        pool._procs[1].kill()
+        pool._procs[1].wait()
+        pool.start("c", PARAMS, 0, None, 2)
+        key, failed = pool.wait()
+        assert key == "c" and isinstance(failed, RuntimeError) and "died" in str(failed)
+        pool.start("d", PARAMS, 0, None, 2)
+        key, here = pool.wait()
+        assert key == "d" and here[0] == first["a"][0]  # trained in this process, the same score
+    finally:
+        pool.close()

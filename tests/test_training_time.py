@@ -218,6 +218,7 @@ def test_machine_host_scales_the_cached_probe_by_the_load_check_now(tmp_path, mo
     [
         HostThroughput(0.2, 0.003, 1e-9, source="measured on this host"),  # older than the load check
         HostThroughput(0.2, 1e-5, 1e-9, source="measured on this host", check_s=0.1),  # the dense-only probe 1
+        HostThroughput(0.2, 0.003, 1e-9, check_s=0.1, probe=2),  # probe 2: TensorFlow's default threads
     ],
 )
 def test_machine_host_measures_again_a_probe_of_an_older_design(tmp_path, monkeypatch, old):
@@ -226,7 +227,7 @@ def test_machine_host_measures_again_a_probe_of_an_older_design(tmp_path, monkey
     monkeypatch.setenv("TUNER_CACHE", str(tmp_path))
     monkeypatch.setattr(tt, "_NOW", {})
     old.save(tt._machine_cache())
-    fresh = HostThroughput(0.1, 0.002, 1e-9, source="measured on this host", compile_graphs=2, check_s=0.08, probe=2)
+    fresh = HostThroughput(0.1, 0.002, 1e-9, source="measured on this host", compile_graphs=2, check_s=0.08, probe=3)
     monkeypatch.setattr(tt, "measure_host", lambda: fresh)
     monkeypatch.setattr(tt, "load_check", lambda: pytest.fail("just measured: no scaling"))
     assert tt.machine_host() == fresh

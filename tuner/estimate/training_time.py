@@ -252,8 +252,9 @@ def _machine_cache() -> Path:
     return root / f"host-{platform.node()}-{os.cpu_count()}.json"
 
 
-# 2: one pair of fits per coefficient and the per-step cost of conv layers (1: dense fits solved together)
-PROBE_VERSION = 2
+# 3: TensorFlow ops on one thread, as sweeps now train (tuner.threads); 2: one pair of fits per
+# coefficient and the per-step cost of conv layers; 1: dense fits solved together
+PROBE_VERSION = 3
 # A cached probe is scaled by at most this factor either way (a check disturbed by a burst of load)
 MAX_LOAD_SCALE = 8.0
 _NOW: dict[str, tuple[float, HostThroughput]] = {}  # one load check per sweep start ...

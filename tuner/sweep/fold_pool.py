@@ -6,10 +6,12 @@ with the cores shared out (`python -m tuner.sweep.fold_pool`, fed by pickles on 
 the `--workers` children: they die with the sweep, even on kill -9). Every op runs on one thread in
 the sweep and in the children alike, so a fold scores the same wherever it trains.
 
-`Inline` trains in this process instead (one core, or children that could not start or died)."""
+`Inline` trains in this process instead (one core, or children that could not start). The
+children's output: `results/<name>/final_ranking/<i>.log`."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import pickle
@@ -55,8 +57,9 @@ class Inline:
 
 
 class Pool:
-    """`processes` children, each training one fold at a time; `wait` returns the next to finish.
-    A child that dies hands its fold back as an exception (RuntimeError)."""
+    """`processes` children, each training one fold at a time from a shared queue; `wait` returns
+    the next to finish. A child that dies hands its fold back as an exception (RuntimeError) and
+    takes no more; with none left, `wait` trains what is queued in this process."""
 
     def __init__(self, folds: list[Any], processes: int, log_dir: Path | None = None) -> None:
         from tuner import threads
@@ -70,54 +73,87 @@ class Pool:
             "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),
         }
         blob = pickle.dumps(folds, protocol=pickle.HIGHEST_PROTOCOL)
-        self.slots = processes
+        self._inline = Inline(folds)
+        self._live = processes
+        self._lock = threading.Lock()
+        self._closing = False
+        self._todo: queue.Queue[Task | None] = queue.Queue()
         self._done: queue.Queue[tuple[Any, Any]] = queue.Queue()
-        self._idle: queue.Queue[int] = queue.Queue()
         self._procs: list[subprocess.Popen] = []
         self._logs: list[Any] = []
+        if log_dir:
+            log_dir.mkdir(parents=True, exist_ok=True)
         for i in range(processes):
-            err = open(log_dir / f"fold-{i}.log", "w") if log_dir else subprocess.DEVNULL  # noqa: SIM115
-            p = subprocess.Popen(
-                [sys.executable, "-m", "tuner.sweep.fold_pool"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=err,
-                env=env,
-                preexec_fn=_child_setup(None),
-            )
-            self._procs.append(p)
+            err = open(log_dir / f"{i}.log", "a") if log_dir else subprocess.DEVNULL  # noqa: SIM115
             self._logs.append(err)
-            assert p.stdin is not None
-            p.stdin.write(blob)  # already a pickle: the folds, once per child
-            p.stdin.flush()
-            self._idle.put(i)
+            self._procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "tuner.sweep.fold_pool"],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=err,
+                    env=env,
+                    preexec_fn=_child_setup(None),
+                )
+            )
+        for i in range(processes):  # the children import TensorFlow side by side while these feed them
+            threading.Thread(target=self._serve, args=(i, blob), daemon=True).start()
+
+    @property
+    def slots(self) -> int:
+        return max(1, self._live)
 
     def start(self, key: Any, params: dict[str, Any], fold: int, limit: float | None, epochs: int | None) -> None:
-        i = self._idle.get_nowait()  # the caller starts at most `slots` at a time
-        threading.Thread(target=self._run, args=(i, (key, params, fold, limit, epochs)), daemon=True).start()
+        self._todo.put((key, params, fold, limit, epochs))
 
-    def _run(self, i: int, task: Task) -> None:
+    def _serve(self, i: int, blob: bytes) -> None:
         p = self._procs[i]
+        task: Task | None = None
         try:
-            _send(p.stdin, task[1:])
-            result = pickle.load(p.stdout)
+            assert p.stdin is not None and p.stdout is not None
+            p.stdin.write(blob)  # already a pickle: the folds, once per child
+            p.stdin.flush()
+            while (task := self._todo.get()) is not None:
+                _send(p.stdin, task[1:])
+                self._done.put((task[0], pickle.load(p.stdout)))
+                task = None
         except (OSError, EOFError, pickle.UnpicklingError) as exc:
-            result = RuntimeError(f"fold process {i} died ({p.poll()}): {exc}")
-        self._idle.put(i)
-        self._done.put((task[0], result))
+            if self._closing:
+                return
+            with self._lock:
+                self._live -= 1
+            log.warning("fold process %d died (exit %s): %s", i, p.poll(), exc)
+            if task is not None:
+                self._done.put((task[0], RuntimeError(f"fold process {i} died (exit {p.poll()}): {exc}")))
 
     def wait(self) -> tuple[Any, tuple[float, float] | BaseException]:
-        return self._done.get()
+        while True:
+            try:
+                return self._done.get(timeout=0.5)
+            except queue.Empty:
+                if self._live > 0:
+                    continue
+            try:  # no child left: train the next queued fold here
+                task = self._todo.get_nowait()
+            except queue.Empty:
+                continue
+            if task is not None:
+                self._inline.start(*task)
+                return self._inline.wait()
 
     def close(self) -> None:
+        self._closing = True
         for p in self._procs:
             if p.poll() is None:
                 p.kill()
+        for _ in self._procs:
+            self._todo.put(None)
         for p in self._procs:
             p.wait()
             for f in (p.stdin, p.stdout):
-                if f:
-                    f.close()
+                with contextlib.suppress(OSError):  # a pipe to a dead child
+                    if f:
+                        f.close()
         for f in self._logs:
             if f is not subprocess.DEVNULL:
                 f.close()

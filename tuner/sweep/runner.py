@@ -457,8 +457,7 @@ def run_worker(
         from tuner.sweep.final_ranking import complete_ranking
 
         with ask_lock(storage, url, settings.name, folder):  # one worker at a time; the last sees every trial
-            (folder / "workers").mkdir(exist_ok=True)  # the fold processes' logs
-            complete_ranking(study, problem, emit, folder / "workers")
+            complete_ranking(study, problem, emit, folder / "final_ranking")  # the fold processes' logs
     finally:
         gc.unfreeze()  # what _keras_cleanup froze can be collected again once the sweep ends
 
