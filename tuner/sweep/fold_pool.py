@@ -63,7 +63,7 @@ class Pool:
 
     def __init__(self, folds: list[Any], processes: int, log_dir: Path | None = None) -> None:
         from tuner import threads
-        from tuner.sweep.workers import _child_setup
+        from tuner.sweep.workers import _child_setup, memory_limit_bytes
 
         env = {
             **os.environ,
@@ -93,7 +93,7 @@ class Pool:
                     stdout=subprocess.PIPE,
                     stderr=err,
                     env=env,
-                    preexec_fn=_child_setup(None),
+                    preexec_fn=_child_setup(memory_limit_bytes()),  # TUNER_WORKER_MEMORY_MB caps these too
                 )
             )
         for i in range(processes):  # the children import TensorFlow side by side while these feed them
