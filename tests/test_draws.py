@@ -310,6 +310,8 @@ def test_fold_processes_score_as_this_process() -> None:
 def test_a_fold_process_that_dies_fails_its_fold_only(small_problem) -> None:
     """A child killed before its first fold takes none; one killed with a fold in hand fails that
     fold (the final ranking scores it 0, as a fold that raises); with none left, this process trains."""
+    import time
+
     from tuner.sweep import fold_pool
 
     pool = fold_pool.Pool(small_problem.folds, 2)
@@ -319,9 +321,9 @@ def test_a_fold_process_that_dies_fails_its_fold_only(small_problem) -> None:
         pool.start("b", PARAMS, 1, None, 2)
         first = dict([pool.wait(), pool.wait()])
         assert isinstance(first["a"], tuple) and isinstance(first["b"], tuple) and pool.slots == 1
+        pool.start("c", PARAMS, 0, None, 400)  # long enough to be killed while training
+        time.sleep(2.0)
         pool._procs[1].kill()
-        pool._procs[1].wait()
-        pool.start("c", PARAMS, 0, None, 2)
         key, failed = pool.wait()
         assert key == "c" and isinstance(failed, RuntimeError) and "died" in str(failed)
         pool.start("d", PARAMS, 0, None, 2)
@@ -329,3 +331,23 @@ def test_a_fold_process_that_dies_fails_its_fold_only(small_problem) -> None:
         assert key == "d" and here[0] == first["a"][0]  # trained in this process, the same score
     finally:
         pool.close()
+
+
+def test_threads_follow_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tuner import threads
+
+    monkeypatch.delenv(threads.INTRA_ENV, raising=False)
+    monkeypatch.delenv(threads.INTER_ENV, raising=False)
+    monkeypatch.setattr(threads, "cores", lambda: 8)
+    assert (threads.intra_op(), threads.inter_op(), threads.inter_op(3), threads.inter_op(16)) == (1, 8, 2, 1)
+    monkeypatch.setenv(threads.INTRA_ENV, "4")
+    monkeypatch.setenv(threads.INTER_ENV, "junk")
+    assert (threads.intra_op(), threads.inter_op()) == (4, 8)
+    # this process's TensorFlow already runs with one thread per op (conftest): asking again is fine,
+    # asking for another setting is refused
+    import tensorflow as tf
+
+    assert int(tf.constant(1) + 1) == 2  # an op ran: the threads are fixed from here
+    assert threads.configure() is False
+    monkeypatch.setenv(threads.INTRA_ENV, "1")
+    assert threads.configure() is True

@@ -32,21 +32,22 @@ def quiet() -> Iterator[None]:
             os.close(fd)
 
 
-def import_tensorflow_quietly() -> None:
+def import_tensorflow_quietly() -> bool:
     """Import TensorFlow once with its start-up banner (absl, oneDNN, CPU features) silenced,
     keep its Python logger to errors (no retracing warnings in the sweep display), and set its
-    threads for small models (tuner.threads) unless it already runs."""
+    threads for small models (tuner.threads) unless it already runs. False: it ran already, with
+    other threads (tuner.threads.configure)."""
     from tuner import threads
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if "tensorflow" in sys.modules:
-        threads.configure()
-        return
+        return threads.configure()
     with quiet():
         import keras  # noqa: F401
         import tensorflow as tf
-    threads.configure()
+    set_threads = threads.configure()
     tf.get_logger().setLevel("ERROR")
     import absl.logging
 
     absl.logging.set_verbosity(absl.logging.ERROR)
+    return set_threads

@@ -38,14 +38,15 @@ def inter_op(processes: int = 1) -> int:
 
 def configure(processes: int = 1) -> bool:
     """Apply `intra_op()` and `inter_op(processes)` to this process's TensorFlow. Call before it runs
-    an op; False if it already ran one (its threads are then fixed and stay as they are)."""
+    an op. False if it already ran one with another intra-op setting (its threads are then fixed:
+    training is slower, and a fold trained here scores differently from one trained in a child)."""
     import tensorflow as tf
 
     try:
         tf.config.threading.set_intra_op_parallelism_threads(intra_op())
         tf.config.threading.set_inter_op_parallelism_threads(inter_op(processes))
     except RuntimeError:  # "... cannot be modified after initialization"
-        return False
+        return tf.config.threading.get_intra_op_parallelism_threads() == intra_op()
     return True
 
 

@@ -137,6 +137,7 @@ def complete_ranking(study: Any, problem: Any, emit: Any = None, log_dir: Path |
     had = sum(len(s) for s in scores.values())
     shown = None
     pool = fold_pool.open_pool(problem.folds, k, log_dir)
+    processes = pool.slots
     try:
         while wanted := requests(scores, k, known, pool.slots):
             for n, fold in wanted:
@@ -170,7 +171,7 @@ def complete_ranking(study: Any, problem: Any, emit: Any = None, log_dir: Path |
             "fit": float(before.get("fit", 0.0)) + fit,
             "trainings": int(before.get("trainings", 0)) + trainings,
             "unused": int(before.get("unused", 0)) + ahead,
-            "processes": pool.slots,
+            "processes": processes,
         },
     )
     done = [r for r in with_fold_scores(every, stored) if r.state.is_finished()]

@@ -114,7 +114,12 @@ class Pool:
             p.stdin.write(blob)  # already a pickle: the folds, once per child
             p.stdin.flush()
             while (task := self._todo.get()) is not None:
-                _send(p.stdin, task[1:])
+                try:
+                    _send(p.stdin, task[1:])
+                except OSError:
+                    self._todo.put(task)  # this child was gone before it got the fold: another trains it
+                    task = None
+                    raise
                 self._done.put((task[0], pickle.load(p.stdout)))
                 task = None
         except (OSError, EOFError, pickle.UnpicklingError) as exc:
