@@ -123,10 +123,12 @@ def run_sweep(settings: SweepSettings, resume: bool = False, on_event: Any = Non
 
     import optuna
 
+    from tuner._quiet import import_tensorflow_quietly
     from tuner.engines import SINGLE_PROCESS, check_engine
     from tuner.space import load_space
     from tuner.targets import load_target
 
+    import_tensorflow_quietly()  # one thread per op (tuner.threads), also for callers that skip tuner.sweep
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     emit = on_event or (lambda *a, **k: None)
