@@ -36,6 +36,18 @@ def inter_op(processes: int = 1) -> int:
     return _env_int(INTER_ENV) or max(1, cores() // processes)
 
 
+def child_env(processes: int) -> dict[str, str]:
+    """The environment of one of `processes` TensorFlow child processes (`--workers`, the final
+    ranking's fold processes): these settings, which `configure` there applies, and a quiet start."""
+    return {
+        **os.environ,
+        INTRA_ENV: str(intra_op()),
+        INTER_ENV: str(inter_op(processes)),
+        "OMP_NUM_THREADS": str(intra_op()),
+        "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),
+    }
+
+
 def configure(processes: int = 1) -> bool:
     """Apply `intra_op()` and `inter_op(processes)` to this process's TensorFlow. Call before it runs
     an op. False if it already ran one with another intra-op setting (its threads are then fixed:

@@ -77,32 +77,39 @@ def requests(
     """The next `depth` fold trainings (trial, fold) the rule will ask for that are not in `known`,
     in its order. The first is certain; the later ones guess that an unknown fold scores the mean of
     the candidate's folds so far (it goes on while it can)."""
-    sim = {n: list(s) for n, s in scores.items()}
     wanted: list[tuple[int, int]] = []
 
-    def guess(n: int, fold: int) -> float:
-        if (n, fold) in known:
-            return known[(n, fold)]
+    def guess(n: int, fold: int, so_far: list[float]) -> float:
         wanted.append((n, fold))
         if len(wanted) >= depth:
             raise _Enough
-        return float(np.mean(sim[n]))
+        return float(np.mean(so_far))
 
-    try:
-        fill_folds(sim, k, guess)
-    except _Enough:
-        pass
+    _replay(scores, k, known, guess)
     return wanted
 
 
 def settled(scores: dict[int, list[float]], k: int, known: dict[tuple[int, int], float]) -> dict[int, list[float]]:
     """The fold scores the rule has consumed so far: what a one-at-a-time ranking would hold now."""
+
+    def stop(n: int, fold: int, so_far: list[float]) -> float:
+        raise _Enough
+
+    return _replay(scores, k, known, stop)
+
+
+def _replay(
+    scores: dict[int, list[float]],
+    k: int,
+    known: dict[tuple[int, int], float],
+    unknown: Callable[[int, int, list[float]], float],
+) -> dict[int, list[float]]:
+    """The rule on a copy of `scores`, each fold read from `known`; a fold not there goes to
+    `unknown(trial, fold, scores so far)`, which answers or ends the replay (_Enough)."""
     sim = {n: list(s) for n, s in scores.items()}
 
     def lookup(n: int, fold: int) -> float:
-        if (n, fold) not in known:
-            raise _Enough
-        return known[(n, fold)]
+        return known[(n, fold)] if (n, fold) in known else unknown(n, fold, sim[n])
 
     try:
         fill_folds(sim, k, lookup)

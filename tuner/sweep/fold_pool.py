@@ -65,15 +65,9 @@ class Pool:
         from tuner import threads
         from tuner.sweep.workers import _child_setup, memory_limit_bytes
 
-        env = {
-            **os.environ,
-            threads.INTRA_ENV: str(threads.intra_op()),
-            threads.INTER_ENV: str(threads.inter_op(processes)),
-            "OMP_NUM_THREADS": str(threads.intra_op()),
-            "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),
-        }
+        env = threads.child_env(processes)
         blob = pickle.dumps(folds, protocol=pickle.HIGHEST_PROTOCOL)
-        self._inline = Inline(folds)
+        self._folds = folds
         self._live = processes
         self._lock = threading.Lock()
         self._closing = False
@@ -143,8 +137,7 @@ class Pool:
             except queue.Empty:
                 continue
             if task is not None:
-                self._inline.start(*task)
-                return self._inline.wait()
+                return task[0], _train(self._folds, *task[1:])
 
     def close(self) -> None:
         self._closing = True

@@ -82,13 +82,7 @@ def run_processes(settings: Any, deadline: float | None, emit: Any) -> None:
     logs = folder / "workers"
     logs.mkdir(parents=True, exist_ok=True)
     n = threads_per_worker(settings.workers)
-    env = {
-        **os.environ,
-        "TF_NUM_INTRAOP_THREADS": str(threads.intra_op()),
-        "TF_NUM_INTEROP_THREADS": str(n),
-        "OMP_NUM_THREADS": str(threads.intra_op()),
-        "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),
-    }
+    env = threads.child_env(settings.workers)
     if settings.storage is not None:  # sweep.yaml holds the URL without its password: hand it over in memory
         env["TUNER_STORAGE"] = storage_url(settings)
     setup = _child_setup(memory_limit_bytes())
