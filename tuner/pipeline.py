@@ -152,12 +152,16 @@ class Problem:
         pre = build_preprocessor(params, self.train)
         key = json.dumps({k: v for k, v in params.items() if not is_model_param(k)}, sort_keys=True, default=str)
         if key not in self._features:
-            pre.fit(self.train)
-            out = {}
-            for name, ds in (("train", self.train), ("val", self.val), ("test", self.test)):
-                # training windows at the candidate's stride; evaluation ones at one fixed hop
-                train_only = getattr(pre, "transform_train", None) if name == "train" else None
-                out[name] = train_only(ds) if train_only else pre.transform(ds)
+            # training windows at the candidate's stride, features computed once for fit and
+            # transform (fit_transform_train); evaluation ones at one fixed hop
+            fit_transform = getattr(pre, "fit_transform_train", None)
+            if fit_transform is not None:
+                out = {"train": fit_transform(self.train)}
+            else:
+                pre.fit(self.train)
+                out = {"train": pre.transform(self.train)}
+            for name, ds in (("val", self.val), ("test", self.test)):
+                out[name] = pre.transform(ds)
             self._features[key] = (pre.state(), out)
             _evict(self._features, FEATURE_CACHE_BYTES)
         self._features[key] = self._features.pop(key)  # most recently used last

@@ -165,7 +165,13 @@ class AudioPreprocessor:
         return np.concatenate(out).astype(np.float32)
 
     def fit(self, train: Dataset) -> None:
-        self.scaler.fit_features(self.features(self.clips(train)))
+        self.fit_transform_train(train)
+
+    def fit_transform_train(self, train: Dataset) -> tuple[np.ndarray, np.ndarray]:
+        """`fit` then `transform` of the training split, computing its features once."""
+        f = self.features(self.clips(train))
+        self.scaler.fit_features(f)
+        return self.scaler.apply(f), train.y
 
     def transform(self, ds: Dataset) -> tuple[np.ndarray, np.ndarray]:
         return self.scaler.apply(self.features(self.clips(ds))), ds.y

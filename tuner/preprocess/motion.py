@@ -226,11 +226,17 @@ class MotionPreprocessor:
         return w, y
 
     def fit(self, train: Dataset) -> None:
-        w, _ = self.windowed(train, self.stride)
+        self.fit_transform_train(train)
+
+    def fit_transform_train(self, train: Dataset) -> tuple[np.ndarray, np.ndarray]:
+        """`fit` then `transform_train` on the same split, computing the training windows' features
+        once (they are most of a sweep's DSP time: every trial and every fold fits on its split)."""
+        w, y = self.windowed(train, self.stride)
         f = self._features(w)
         axes = tuple(range(f.ndim - 1))
         self.mean = f.mean(axis=axes).astype(np.float32)
         self.std = np.maximum(f.std(axis=axes), 1e-6).astype(np.float32)
+        return ((f - self.mean) / self.std).astype(np.float32), y
 
     def transform(self, ds: Dataset) -> tuple[np.ndarray, np.ndarray]:
         """Evaluation windows (validation, test): every EVAL_HOP_MS, whatever the candidate's stride."""
