@@ -424,6 +424,9 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=CHECKPOINTS_MIN[-1], help="simulated sweep length")
     ap.add_argument("--clock", choices=["wall", "cpu"], default="cpu")
     ap.add_argument("--build-pool", type=int, metavar="N", help="train N random candidates per space (the pool)")
+    ap.add_argument(
+        "--pool-seed", type=int, default=POOL_SEED, help="seed of the pool's random candidates (another pool: another seed)"
+    )
     ap.add_argument("--train-misses", action="store_true", help="train every new candidate (no nearest lookup)")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/out"))
     ap.add_argument("--report-only", action="store_true")
@@ -436,7 +439,7 @@ def main() -> None:
         if args.build_pool:
             for space in args.spaces:
                 _run_in_subprocess(
-                    space, "pool", POOL_SEED, 1e6, args.clock, args.out, pool=False, trials=args.build_pool
+                    space, "pool", args.pool_seed, 1e6, args.clock, args.out, pool=False, trials=args.build_pool
                 )
         elif not args.report_only:
             for seed in args.seeds:
