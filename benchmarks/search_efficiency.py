@@ -424,9 +424,7 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=CHECKPOINTS_MIN[-1], help="simulated sweep length")
     ap.add_argument("--clock", choices=["wall", "cpu"], default="cpu")
     ap.add_argument("--build-pool", type=int, metavar="N", help="train N random candidates per space (the pool)")
-    ap.add_argument(
-        "--pool-seed", type=int, default=POOL_SEED, help="seed of the pool's random candidates (another pool: another seed)"
-    )
+    ap.add_argument("--pool-seed", type=int, default=POOL_SEED, help="seed of the pool's random candidates")
     ap.add_argument("--train-misses", action="store_true", help="train every new candidate (no nearest lookup)")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/out"))
     ap.add_argument("--report-only", action="store_true")
