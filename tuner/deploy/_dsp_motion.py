@@ -31,8 +31,8 @@ def motion(pre: Any) -> Parts:
     t, c = pre.length, pre.n_channels
     layout = f"window of {t} samples x {c} channels at {pre.rate_hz:g} Hz, sample-major (interleaved)"
     u = _c.CUnit()
-    _c.standardize(u, pre.mean, pre.std, pre.input_shape[-1])
-    n_std = len(pre.mean)
+    _c.standardize(u, pre.scaler.mean, pre.scaler.std, pre.input_shape[-1])
+    n_std = len(pre.scaler.mean)
     defines = f"    enum {{ T = {t}, C = {c} }};\n"
     if pre.block == "raw":
         body = f"""\

@@ -14,6 +14,7 @@ import numpy as np
 
 from tuner.data import Dataset
 from tuner.errors import InputError
+from tuner.preprocess._standardize import Standardizer
 
 BLOCKS = ("raw", "stats", "spectral", "stats_spectral")
 # Blocks with the spectral part (and its sub-parameters fft_length, filter, spectrum, power_edges).
@@ -175,8 +176,7 @@ class MotionPreprocessor:
         )
         if self.length < 4:
             raise InputError(f"window_ms {params.get('window_ms')} gives {self.length} samples; use >= 4")
-        self.mean: np.ndarray | None = None
-        self.std: np.ndarray | None = None
+        self.scaler = Standardizer()
         if self.block == "raw":
             self.input_shape: tuple[int, ...] = (self.length, n_channels)
         elif self.block == "stats":
@@ -233,10 +233,8 @@ class MotionPreprocessor:
         once (they are most of a sweep's DSP time: every trial and every fold fits on its split)."""
         w, y = self.windowed(train, self.stride)
         f = self._features(w)
-        axes = tuple(range(f.ndim - 1))
-        self.mean = f.mean(axis=axes).astype(np.float32)
-        self.std = np.maximum(f.std(axis=axes), 1e-6).astype(np.float32)
-        return ((f - self.mean) / self.std).astype(np.float32), y
+        self.scaler.fit_features(f)
+        return self.scaler.apply(f), y
 
     def transform(self, ds: Dataset) -> tuple[np.ndarray, np.ndarray]:
         """Evaluation windows (validation, test): every EVAL_HOP_MS, whatever the candidate's stride."""
@@ -247,17 +245,16 @@ class MotionPreprocessor:
         return self._transform(ds, self.stride)
 
     def _transform(self, ds: Dataset, stride: int) -> tuple[np.ndarray, np.ndarray]:
-        if self.mean is None:
+        if self.scaler.mean is None:  # before the windows and features are computed
             raise RuntimeError("fit() the preprocessor on the training split first")
         w, y = self.windowed(ds, stride)
-        return ((self._features(w) - self.mean) / self.std).astype(np.float32), y
+        return self.scaler.apply(self._features(w)), y
 
     def state(self) -> dict[str, Any]:
-        return {"mean": self.mean.tolist(), "std": self.std.tolist()}
+        return self.scaler.state()
 
     def load_state(self, state: dict[str, Any]) -> None:
-        self.mean = np.asarray(state["mean"], dtype=np.float32)
-        self.std = np.asarray(state["std"], dtype=np.float32)
+        self.scaler.load_state(state)
 
     def cost(self) -> Any:
         """Operations for one window on the device, counted as the generated C does them
