@@ -352,6 +352,78 @@ def _batchnorm_elements(model: Any) -> int:
     return total
 
 
+@dataclass
+class PostJob:
+    """What the int8 conversion, the evaluations and the exact estimate of a trained candidate need,
+    picklable: they can run in another process (tuner.sweep.post_pool) while the next candidate
+    trains, from the weights, with the same results as here."""
+
+    params: dict[str, Any]
+    input_shape: tuple[int, ...]
+    n_classes: int
+    seed: int
+    weights: list[np.ndarray] | None  # None: the live model is passed to post_stages
+    rows: np.ndarray  # the calibration rows (tuner.quantize.calibration_rows)
+    x_va: np.ndarray
+    y_va: np.ndarray
+    x_te: np.ndarray
+    y_te: np.ndarray
+    metric: str
+    target: Any
+    dsp: Any
+    model_json: str = ""  # the model's Keras config: rebuilt with the same layer names
+
+
+@dataclass
+class Trained:
+    """A candidate after its training, before its int8 conversion and evaluation (finish_candidate)."""
+
+    model: Any
+    job: PostJob
+    base_metrics: dict[str, Any]
+    result: Any  # tuner.train.TrainResult
+    preprocess_state: dict[str, Any] | None
+    stages: StageTimer
+
+
+def post_stages(model: Any, job: PostJob) -> dict[str, Any]:
+    """int8 conversion, the validation score, float and int8 test evaluation and the exact estimate.
+    `model`: the trained Keras model (None: rebuilt from `job.weights`). Returns what
+    finish_candidate needs, with the seconds of each stage; raises CandidateFailed."""
+    from tuner.estimate import estimate_tflite
+    from tuner.metrics import score
+    from tuner.quantize import predict_int8, to_int8
+
+    timed = StageTimer()
+    if model is None:
+        import keras
+
+        with timed("rebuild"):
+            model = keras.models.model_from_json(job.model_json)
+            model.set_weights(job.weights)
+    n = job.n_classes
+    with timed("int8_convert"):
+        tflite = to_int8(model, job.rows, n_samples=len(job.rows), seed=job.seed, rows_chosen=True)
+    with timed("validation"):  # the ranking score: int8 on validation (more folds on small data: later)
+        val_scores = [score(job.y_va, predict_int8(tflite, job.x_va).argmax(axis=1), n, job.metric)]
+    with timed("eval_float"):
+        float_acc, float_cm = _accuracy_and_confusion(_predict_float(model, job.x_te), job.y_te, n)
+    with timed("eval_int8"):
+        int8_acc, int8_cm = _accuracy_and_confusion(predict_int8(tflite, job.x_te), job.y_te, n)
+    if not np.isfinite(float_acc):
+        raise CandidateFailed("evaluation produced NaN")
+    with timed("estimate_exact"):
+        est = estimate_tflite(tflite, job.target, dsp=job.dsp, exact=True).to_dict()
+    return {
+        "tflite": tflite,
+        "val_scores": val_scores,
+        "float": (float_acc, float_cm),
+        "int8": (int8_acc, int8_cm),
+        "estimate": est,
+        "stage_seconds": timed.seconds,
+    }
+
+
 def run_candidate(
     params: dict[str, Any],
     problem: Problem,
@@ -360,10 +432,23 @@ def run_candidate(
     stages: StageTimer | None = None,
 ) -> CandidateResult:
     """Run one candidate. Raises CandidateRejected (over budget, before training) or CandidateFailed."""
-    from tuner.estimate import estimate_tflite
-    from tuner.metrics import recalls, score, scores
+    trained = train_candidate(params, problem, on_event, on_epoch, stages)
+    emit = on_event or (lambda *a, **k: None)
+    emit("stage", stage="int8")
+    return finish_candidate(trained, post_stages(trained.model, trained.job), problem)
+
+
+def train_candidate(
+    params: dict[str, Any],
+    problem: Problem,
+    on_event: Event | None = None,
+    on_epoch: Callable | None = None,
+    stages: StageTimer | None = None,
+) -> Trained:
+    """A candidate up to its training. Raises CandidateRejected (over budget, before training) or
+    CandidateFailed."""
     from tuner.models import build_model
-    from tuner.quantize import predict_int8, to_int8
+    from tuner.quantize import calibration_rows
 
     emit = on_event or (lambda *a, **k: None)
     timed = stages if stages is not None else StageTimer()
@@ -377,7 +462,6 @@ def run_candidate(
         raise CandidateRejected(f"invalid candidate: {exc}") from exc
     (x_tr, _), (x_va, y_va), (x_te, y_te) = feats["train"], feats["val"], feats["test"]
     dsp = pre.cost()
-
     emit("stage", stage="pre-check")
     with timed("precheck"):
         pre_est, train_est = precheck(model, x_tr, problem, dsp, params, n_val=len(x_va))
@@ -431,23 +515,35 @@ def run_candidate(
     with timed("fit"):
         result = _train(model, feats, params, problem, on_epoch, fit_limit)
 
-    emit("stage", stage="int8")
-    with timed("int8_convert"):
-        tflite = to_int8(model, x_tr, seed=problem.seed)
-    n = len(problem.class_names)
-    with timed("validation"):  # the ranking score: int8 on validation (more folds on small data: below)
-        val_scores = [score(y_va, predict_int8(tflite, x_va).argmax(axis=1), n, problem.metric)]
-    with timed("eval_float"):
-        float_acc, float_cm = _accuracy_and_confusion(_predict_float(model, x_te), y_te, n)
-    with timed("eval_int8"):
-        int8_acc, int8_cm = _accuracy_and_confusion(predict_int8(tflite, x_te), y_te, n)
-    if not np.isfinite(float_acc):
-        raise CandidateFailed("evaluation produced NaN")
-    int8_scores = scores(int8_cm)
+    job = PostJob(
+        params=params,
+        input_shape=tuple(pre.input_shape),
+        n_classes=len(problem.class_names),
+        seed=problem.seed,
+        weights=None,
+        rows=calibration_rows(x_tr, seed=problem.seed),
+        x_va=x_va,
+        y_va=y_va,
+        x_te=x_te,
+        y_te=y_te,
+        metric=problem.metric,
+        target=problem.target,
+        dsp=dsp,
+    )
+    return Trained(model, job, base_metrics, result, pre.state(), timed)
 
-    emit("stage", stage="estimate")
-    with timed("estimate_exact"):
-        est = estimate_tflite(tflite, problem.target, dsp=dsp, exact=True).to_dict()
+
+def finish_candidate(trained: Trained, post: dict[str, Any], problem: Problem) -> CandidateResult:
+    """The candidate's result from its training and its post_stages (run here or in another process)."""
+    from tuner.metrics import recalls, scores
+
+    result, base_metrics = trained.result, trained.base_metrics
+    timed = trained.stages
+    for k, v in post["stage_seconds"].items():
+        timed.seconds[k] = timed.seconds.get(k, 0.0) + v
+    tflite, est, val_scores = post["tflite"], post["estimate"], post["val_scores"]
+    (float_acc, float_cm), (int8_acc, int8_cm) = post["float"], post["int8"]
+    int8_scores = scores(int8_cm)
     metrics = {
         **base_metrics,
         "float_accuracy": float_acc,
@@ -474,13 +570,13 @@ def run_candidate(
         "metric": problem.metric,
         **(result.plan or {}),
     }
-    post = problem.budgets.violations(est["latency_ms"], est["ram_bytes"], est["flash_bytes"], 0.0)
-    state, reason = ("rejected", "; ".join(post)) if post else ("feasible", "")
+    over = problem.budgets.violations(est["latency_ms"], est["ram_bytes"], est["flash_bytes"], 0.0)
+    state, reason = ("rejected", "; ".join(over)) if over else ("feasible", "")
     # folds 2..K (small data) run after the search, for the candidates that can still rank first
     # (tuner.sweep.final_ranking); the sampler learns from this first training's score
     metrics["val_draws"] = len(val_scores)
     metrics["load_average"] = [*base_metrics["load_average"], _load_average()]
-    return CandidateResult(state, reason, metrics, est, tflite, model, pre.state())
+    return CandidateResult(state, reason, metrics, est, tflite, trained.model, trained.preprocess_state)
 
 
 def fit_seconds_limit(problem: Problem) -> float | None:

@@ -14,16 +14,25 @@ import numpy as np
 from tuner.errors import CandidateFailed
 
 
-def to_int8(model: Any, representative: np.ndarray, n_samples: int = 200, seed: int = 0) -> bytes:
-    """Convert a Keras model to a full-int8 .tflite (int8 input and output)."""
+def calibration_rows(representative: np.ndarray, n_samples: int = 200, seed: int = 0) -> np.ndarray:
+    """The rows the int8 conversion calibrates on: `n_samples` drawn with `seed`, without replacement."""
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(len(representative), size=min(n_samples, len(representative)), replace=False)
+    return representative[idx].astype(np.float32)
+
+
+def to_int8(
+    model: Any, representative: np.ndarray, n_samples: int = 200, seed: int = 0, rows_chosen: bool = False
+) -> bytes:
+    """Convert a Keras model to a full-int8 .tflite (int8 input and output). `rows_chosen`: the
+    representative rows are already `calibration_rows` (taken as they are)."""
     import keras
     import tensorflow as tf
 
-    inp = keras.Input(model.input_shape[1:], batch_size=1)
-    fixed = keras.Model(inp, model(inp))
-    rng = np.random.default_rng(seed)
-    idx = rng.choice(len(representative), size=min(n_samples, len(representative)), replace=False)
-    rep = representative[idx].astype(np.float32)
+    # named, so the flatbuffer's tensor names do not depend on how many models this process built
+    inp = keras.Input(model.input_shape[1:], batch_size=1, name="int8_input")
+    fixed = keras.Model(inp, model(inp), name="int8_model")
+    rep = representative.astype(np.float32) if rows_chosen else calibration_rows(representative, n_samples, seed)
 
     def gen():
         for row in rep:

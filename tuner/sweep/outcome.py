@@ -11,6 +11,7 @@ import logging
 import shutil
 import time
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -69,13 +70,28 @@ def reuse(study: Any, asked: Any, engine: Any, twin: TrialRecord) -> dict[str, A
     }
 
 
+@dataclass
+class Pending:
+    """A trained candidate whose post stages (int8, evaluation, exact estimate) run elsewhere
+    (tuner.sweep.post_pool); `finish_and_record` records it once they are done."""
+
+    study: Any
+    asked: Any
+    engine: Any
+    problem: Any
+    tdir: Path
+    trained: Any  # tuner.pipeline.Trained, without its model (saved to tdir/model.keras)
+
+
 def run_and_record(
-    study: Any, asked: Any, engine: Any, problem: Any, tdir: Path, guard: EpochGuard, emit: Any
-) -> dict[str, Any]:
-    """Run the candidate; whatever happens (rejection, pruning, crash) record it and return a summary."""
+    study: Any, asked: Any, engine: Any, problem: Any, tdir: Path, guard: EpochGuard, emit: Any, defer: bool = False
+) -> dict[str, Any] | Pending:
+    """Run the candidate; whatever happens (rejection, pruning, crash) record it and return a summary.
+    `defer`: a candidate that trained is returned as `Pending` (its job carries the weights)
+    instead of being converted, evaluated and recorded here."""
     import optuna
 
-    from tuner.pipeline import StageTimer, run_candidate, save_artifacts
+    from tuner.pipeline import StageTimer, finish_candidate, post_stages, train_candidate
 
     trial, params = asked.trial, asked.params
     precheck: dict[str, Any] = {}
@@ -96,7 +112,17 @@ def run_and_record(
     if asked.epochs is not None:  # the engine chose the epochs (Hyperband)
         problem.epochs = asked.epochs
     try:
-        res = run_candidate(params, problem, on_event=on_event, on_epoch=guard, stages=stages)
+        trained = train_candidate(params, problem, on_event=on_event, on_epoch=guard, stages=stages)
+        if defer:
+            with stages("write"):  # the float model now: the job carries only its weights
+                tdir.mkdir(parents=True, exist_ok=True)
+                trained.model.save(tdir / "model.keras")
+            trained.job.weights = trained.model.get_weights()
+            trained.job.model_json = trained.model.to_json()
+            trained.model = None
+        else:
+            emit("stage", stage="int8")
+            res = finish_candidate(trained, post_stages(trained.model, trained.job), problem)
     except CandidateRejected as rej:
         _write_candidate(tdir, params)
         trial.set_user_attr("state", "rejected")
@@ -150,6 +176,33 @@ def run_and_record(
         return _fail(study, asked, engine, tdir, _reason(exc), traceback.format_exc())
     finally:
         problem.epochs = saved_epochs
+    if defer:
+        return Pending(study, asked, engine, problem, tdir, trained)
+    return _record(study, asked, engine, problem, tdir, res)
+
+
+def finish_and_record(pending: Pending, post: dict[str, Any] | BaseException) -> dict[str, Any]:
+    """Record a deferred candidate from its post stages' output (or the exception they raised)."""
+    from tuner.pipeline import finish_candidate
+
+    study, asked, engine, tdir = pending.study, pending.asked, pending.engine, pending.tdir
+    try:
+        if isinstance(post, BaseException):
+            raise post
+        res = finish_candidate(pending.trained, post, pending.problem)
+    except Exception as exc:  # e.g. the int8 conversion failed: this candidate only
+        (tdir / "model.keras").unlink(missing_ok=True)
+        asked.trial.set_user_attr("stage_seconds", pending.trained.stages.seconds)
+        details = "".join(traceback.format_exception(exc))
+        return _fail(study, asked, engine, tdir, _reason(exc), details)
+    return _record(study, asked, engine, pending.problem, tdir, res)
+
+
+def _record(study: Any, asked: Any, engine: Any, problem: Any, tdir: Path, res: Any) -> dict[str, Any]:
+    """Write a trained candidate's files and record it in its trial."""
+    from tuner.pipeline import save_artifacts
+
+    trial, params = asked.trial, asked.params
     start = time.perf_counter()
     try:
         save_artifacts(tdir, params, res)

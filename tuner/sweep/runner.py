@@ -351,7 +351,7 @@ def run_worker(
     from tuner.engines import make_engine
     from tuner.estimate.training_time import TrainingTimeModel, observed_from_attrs, refreshed_host
     from tuner.sweep import pruning
-    from tuner.sweep.outcome import reuse, run_and_record
+    from tuner.sweep.outcome import Pending, reuse, run_and_record
     from tuner.sweep.pruning import EpochGuard
     from tuner.sweep.resume import (
         Heartbeat,
@@ -397,6 +397,25 @@ def run_worker(
     phases["host_throughput"] = phases.get("host_throughput", 0.0) + time.perf_counter() - t0
     me = worker_id()
     requeue = settings.engine not in ("hyperband", "bayesian")
+    from tuner.sweep import post_pool
+
+    post = None
+    if post_pool.wanted(settings.workers, settings.engine):
+        post = post_pool.PostProcess(folder / "post_process.log")
+    pending: list[tuple[Any, Heartbeat]] = []  # the trained trial whose post stages run in `post`
+
+    def finish_pending() -> None:
+        from tuner.sweep.outcome import finish_and_record
+
+        while pending:
+            job, beat = pending.pop()
+            try:
+                assert post is not None
+                summary = finish_and_record(job, post.result())
+            finally:
+                beat.__exit__(None, None, None)
+            emit("result", number=job.asked.trial.number, **summary)
+            _keras_cleanup()
 
     try:
         while True:
@@ -442,25 +461,39 @@ def run_worker(
                         problem.time_model = TrainingTimeModel(host, [o for o in observed if o is not None])
                         curves = _curves(study) if mode == "pareto" else []
                         guard = EpochGuard(trial, mode, deadline, curves, scaled_warmup=per_second)
-                        summary = run_and_record(
-                            study, asked, engine, problem, folder / "trials" / str(trial.number), guard, emit
-                        )
+                        tdir = folder / "trials" / str(trial.number)
+                        defer = post is not None
+                        summary = run_and_record(study, asked, engine, problem, tdir, guard, emit, defer=defer)
+                finish_pending()  # the previous trial's post stages ran beside this training
+                if isinstance(summary, Pending):
+                    assert post is not None
+                    post.submit(summary.trained.job)
+                    pending.append((summary, Heartbeat(study._storage, trial._trial_id).__enter__()))
             except KeyboardInterrupt:
                 from tuner.sweep.resume import mark_interrupted
 
                 with _sigint_ignored():  # Ctrl-C reaches a worker twice: from the terminal and the parent
-                    ft = study._storage.get_trial(trial._trial_id)
-                    if not ft.state.is_finished():
-                        mark_interrupted(study, ft, "interrupted by the user", requeue)
+                    for t_id in [trial._trial_id] + [job.asked.trial._trial_id for job, _ in pending]:
+                        ft = study._storage.get_trial(t_id)
+                        if not ft.state.is_finished():
+                            mark_interrupted(study, ft, "interrupted by the user", requeue)
                 raise
+            if isinstance(summary, Pending):
+                continue
             emit("result", number=trial.number, **summary)
             if twin is None:
                 _keras_cleanup()
+        finish_pending()
+        if post is not None:  # before the final ranking's fold processes start
+            post.close()
+            post = None
         from tuner.sweep.final_ranking import complete_ranking
 
         with ask_lock(storage, url, settings.name, folder):  # one worker at a time; the last sees every trial
             complete_ranking(study, problem, emit, folder / "final_ranking")  # the fold processes' logs
     finally:
+        if post is not None:
+            post.close()
         gc.unfreeze()  # what _keras_cleanup froze can be collected again once the sweep ends
 
 
