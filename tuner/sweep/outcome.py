@@ -91,7 +91,8 @@ def run_and_record(
     instead of being converted, evaluated and recorded here."""
     import optuna
 
-    from tuner.pipeline import StageTimer, finish_candidate, post_stages, train_candidate
+    from tuner import pipeline
+    from tuner.pipeline import StageTimer
 
     trial, params = asked.trial, asked.params
     precheck: dict[str, Any] = {}
@@ -112,8 +113,8 @@ def run_and_record(
     if asked.epochs is not None:  # the engine chose the epochs (Hyperband)
         problem.epochs = asked.epochs
     try:
-        trained = train_candidate(params, problem, on_event=on_event, on_epoch=guard, stages=stages)
         if defer:
+            trained = pipeline.train_candidate(params, problem, on_event=on_event, on_epoch=guard, stages=stages)
             with stages("write"):  # the float model now: the job carries only its weights
                 tdir.mkdir(parents=True, exist_ok=True)
                 trained.model.save(tdir / "model.keras")
@@ -121,8 +122,7 @@ def run_and_record(
             trained.job.model_json = trained.model.to_json()
             trained.model = None
         else:
-            emit("stage", stage="int8")
-            res = finish_candidate(trained, post_stages(trained.model, trained.job), problem)
+            res = pipeline.run_candidate(params, problem, on_event=on_event, on_epoch=guard, stages=stages)
     except CandidateRejected as rej:
         _write_candidate(tdir, params)
         trial.set_user_attr("state", "rejected")

@@ -411,7 +411,11 @@ def run_worker(
             job, beat = pending.pop()
             try:
                 assert post is not None
-                summary = finish_and_record(job, post.result())
+                t0 = time.perf_counter()
+                out = post.result()
+                # what this process waited for them (they ran during the next training: ~0)
+                job.trained.stages.seconds["post_wait"] = time.perf_counter() - t0
+                summary = finish_and_record(job, out)
             finally:
                 beat.__exit__(None, None, None)
             emit("result", number=job.asked.trial.number, **summary)
