@@ -14,7 +14,10 @@ run it) for each code version, interleaved space by space so both see the same m
 The older version runs from `git archive REF` unpacked in a temporary folder, on PYTHONPATH.
 Wall time is measured around the child; start-up is the time from launching it to the start of
 its first trial (Optuna's datetime_start), so it includes Python, imports and data loading;
-"between trials" is the mean time from one trial's end to the next one's start. Each version has
+"between trials" is the mean time from one trial's end to the next one's start (0 when the
+next started first: since the post stages run beside the next training, `int8_convert` to
+`estimate_exact` are the child's seconds, not the sweep's, and `post_wait` is what the sweep
+waited for them). Each version has
 its own machine cache (`--out/cache/N`, kept between runs): its first sweep measures the machine,
 as a new user's first sweep does, and later ones reuse it.
 `fit` is the sum of `train_seconds` (model.fit only). An older version that did not record it for
@@ -58,6 +61,7 @@ STAGES = [
     "estimate_exact",
     "write",
     "record",
+    "post_wait",
     "final_ranking",
     "final_ranking_fit",
 ]
@@ -118,8 +122,11 @@ def run_sweep(
         stages["final_ranking"] = float(final.get("total", 0.0))
         stages["final_ranking_fit"] = float(final.get("fit", 0.0))
     ordered = sorted(trials_, key=lambda t: t.datetime_start)
+    # a trial whose post stages ran beside the next training (tuner.sweep.post_pool) ends after the
+    # next one started: no gap
     gaps = [
-        (b.datetime_start - a.datetime_complete).total_seconds() for a, b in zip(ordered, ordered[1:], strict=False)
+        max(0.0, (b.datetime_start - a.datetime_complete).total_seconds())
+        for a, b in zip(ordered, ordered[1:], strict=False)
     ]
     return {
         "space": space,

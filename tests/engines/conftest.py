@@ -6,6 +6,7 @@ pruning runs), `CandidateRejected` for over-budget candidates, an exception for 
 
 from __future__ import annotations
 
+import importlib
 import types
 from pathlib import Path
 
@@ -99,6 +100,8 @@ def fake_sweep(tmp_path, monkeypatch):
     monkeypatch.setattr(sweep_runner, "_fit_space", lambda settings, space, problem, emit: (settings, space))
     monkeypatch.setattr(sweep_runner, "_keras_cleanup", lambda: None)
     monkeypatch.setattr(tuner.pipeline, "run_candidate", fake_run_candidate)
+    # trials call run_candidate (the fake) only when not overlapped
+    monkeypatch.setattr(importlib.import_module("tuner.sweep.post_pool"), "wanted", lambda *a: False)
     monkeypatch.setattr(
         tuner.pipeline,
         "save_artifacts",

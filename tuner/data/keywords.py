@@ -103,11 +103,10 @@ def _version(exe: str) -> str:
     return out.split("Data at")[0].strip()
 
 
-def _say(exe: str, word: str, voice: str, speed: int, pitch: int, folder: Path) -> np.ndarray:
+def _say(exe: str, word: str, voice: str, speed: int, pitch: int, wav: Path) -> np.ndarray:
     import soundfile as sf
     from scipy.signal import resample_poly
 
-    wav = folder / "w.wav"
     subprocess.run(
         [exe, "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", str(wav), word],
         check=True,
@@ -157,11 +156,19 @@ def _augment(word: np.ndarray, rng: np.random.Generator, babble: list[np.ndarray
 def _generate(exe: str) -> dict[str, np.ndarray]:
     spk = speakers()
     rng = np.random.default_rng(VERSION)
-    raw: list[tuple[int, int, np.ndarray]] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for s, (accent, variant, speed, pitch) in enumerate(spk):
-            for w, word in enumerate(WORDS):
-                raw.append((s, w, _say(exe, word, f"{accent}+{variant}", speed, pitch, Path(tmp))))
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tuner.threads import cores
+
+    jobs = [(s, w) for s in range(len(spk)) for w in range(len(WORDS))]
+    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(cores()) as pool:
+
+        def say(job: tuple[int, int]) -> np.ndarray:
+            (s, w), (accent, variant, speed, pitch) = job, spk[job[0]]
+            return _say(exe, WORDS[w], f"{accent}+{variant}", speed, pitch, Path(tmp) / f"{s}-{w}.wav")
+
+        # one espeak-ng process per clip, as many side by side as there are cores; the same clips in the same order
+        raw = [(s, w, audio) for (s, w), audio in zip(jobs, pool.map(say, jobs), strict=True)]
     xs, ys, gs = [], [], []
     for s, w, audio in raw:
         others = [a for s2, _, a in raw if s2 != s][::7]  # babble from other speakers only
