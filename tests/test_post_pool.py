@@ -65,6 +65,7 @@ def test_the_child_gives_this_process_results_and_a_dead_child_hands_back():
     assert 0.3 < here["int8"][0] <= 1.0  # a trained model, not chance on 3 classes
     pool = PostProcess()
     try:
+        assert pool._ready.wait(120), "the child did not start"
         pool.submit(job)
         there = pool.result()
         assert not isinstance(there, BaseException), there
@@ -76,6 +77,20 @@ def test_the_child_gives_this_process_results_and_a_dead_child_hands_back():
         again = pool.result()
         _same(here, again)
         assert pool._proc is None
+    finally:
+        pool.close()
+
+
+def test_jobs_run_here_until_the_child_has_started():
+    from tuner.pipeline import post_stages
+    from tuner.sweep.post_pool import PostProcess
+
+    model, job = _job()
+    pool = PostProcess()
+    try:
+        pool.submit(job)  # the child is still importing TensorFlow: the job runs in this process
+        assert pool._thread is None and not pool._ready.is_set()
+        _same(post_stages(model, job), pool.result())
     finally:
         pool.close()
 

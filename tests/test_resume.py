@@ -41,13 +41,12 @@ def test_kill_9_then_resume(tmp_path):
         time.sleep(0.3)
     else:
         pytest.fail("no trial finished in time")
-    time.sleep(0.5)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     before = {t.number: t for t in _trials(db) if t.state.is_finished()}
+    # the trial training, and the one before it when its post stages ran beside (tuner.sweep.post_pool)
     killed = [t for t in _trials(db) if t.state == optuna.trial.TrialState.RUNNING]
-    assert before and len(killed) == 1
-    killed = killed[0]
+    assert before and 1 <= len(killed) <= 2
 
     r = subprocess.run(
         CLI + ["sweep", "--name", "crash", "--trials", "4", "--resume"],
@@ -62,12 +61,13 @@ def test_kill_9_then_resume(tmp_path):
     for n, t in before.items():
         assert after[n].state == t.state and after[n].params == t.params
         assert after[n].user_attrs.get("int8_accuracy") == t.user_attrs.get("int8_accuracy")
-    # the killed trial is failed with a reason and re-run once with the same candidate
-    k = after[killed.number]
-    assert k.state == optuna.trial.TrialState.FAIL and k.user_attrs["interrupted"] is True
-    assert k.user_attrs["reason"].startswith("worker died while running")
-    retries = [t for t in after.values() if t.user_attrs.get("retry_of") == killed.number]
-    assert len(retries) == 1 and retries[0].params == killed.params and retries[0].state.is_finished()
+    # a killed trial is failed with a reason and re-run once with the same candidate
+    for dead in killed:
+        k = after[dead.number]
+        assert k.state == optuna.trial.TrialState.FAIL and k.user_attrs["interrupted"] is True
+        assert k.user_attrs["reason"].startswith("worker died while running")
+        retries = [t for t in after.values() if t.user_attrs.get("retry_of") == dead.number]
+        assert len(retries) == 1 and retries[0].params == dead.params and retries[0].state.is_finished()
     # exactly --trials trials count, nothing left running, numbers unique and dense
     counted = [t for t in after.values() if not t.user_attrs.get("interrupted")]
     assert len(counted) == 4

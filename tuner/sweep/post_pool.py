@@ -57,12 +57,22 @@ class PostProcess:
         self._job: Any = None
         self._out: Any = None
         self._thread: threading.Thread | None = None
+        self._ready = threading.Event()  # the child has imported TensorFlow (3-5 s)
+        threading.Thread(target=self._wait_ready, daemon=True).start()
+
+    def _wait_ready(self) -> None:
+        p = self._proc
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            if p is not None and p.stdout is not None and p.stdout.read(1) == READY:
+                self._ready.set()
 
     def submit(self, job: Any) -> None:
         """Start `job` (a tuner.pipeline.PostJob with its weights); one at a time."""
         assert self._thread is None, "collect the previous result first"
         self._job, self._out = job, None
-        if self._proc is not None:
+        if not self._ready.is_set():  # still importing: waiting for it would cost more than the job
+            self._out = _run(job)
+        elif self._proc is not None:
             self._thread = threading.Thread(target=self._exchange, daemon=True)
             self._thread.start()
 
@@ -84,7 +94,7 @@ class PostProcess:
             self._thread = None
         out, job = self._out, self._job
         self._job = self._out = None
-        if out is _DIED or self._proc is None:
+        if out is _DIED or (out is None and self._proc is None):
             self._stop()
             return _run(job)
         return out
@@ -111,6 +121,7 @@ class PostProcess:
 
 
 _DIED = object()
+READY = b"R"  # the child's first byte: jobs go to it from then on
 
 
 def _run(job: Any) -> dict[str, Any] | BaseException:
@@ -130,6 +141,8 @@ def _child(stdin: BinaryIO, stdout: BinaryIO) -> None:  # pragma: no cover - run
     from tuner._quiet import import_tensorflow_quietly
 
     import_tensorflow_quietly()  # threads from the environment PostProcess set
+    stdout.write(READY)
+    stdout.flush()
     while True:
         try:
             job = pickle.load(stdin)
