@@ -30,8 +30,6 @@ def _job():
     model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.fit(x[:200], y[:200], epochs=3, verbose=0)
     job = PostJob(
-        params={"family": "dense"},
-        input_shape=(12,),
         n_classes=3,
         seed=0,
         weights=model.get_weights(),

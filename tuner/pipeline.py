@@ -358,8 +358,6 @@ class PostJob:
     picklable: they can run in another process (tuner.sweep.post_pool) while the next candidate
     trains, from the weights, with the same results as here."""
 
-    params: dict[str, Any]
-    input_shape: tuple[int, ...]
     n_classes: int
     seed: int
     weights: list[np.ndarray] | None  # None: the live model is passed to post_stages
@@ -516,8 +514,6 @@ def train_candidate(
         result = _train(model, feats, params, problem, on_epoch, fit_limit)
 
     job = PostJob(
-        params=params,
-        input_shape=tuple(pre.input_shape),
         n_classes=len(problem.class_names),
         seed=problem.seed,
         weights=None,

@@ -402,24 +402,26 @@ def run_worker(
     post = None
     if post_pool.wanted(settings.workers, settings.engine):
         post = post_pool.PostProcess(folder / "post_process.log")
-    pending: list[tuple[Any, Heartbeat]] = []  # the trained trial whose post stages run in `post`
+    pending: tuple[Any, Heartbeat] | None = None  # the trained trial whose post stages run in `post`
 
     def finish_pending() -> None:
         from tuner.sweep.outcome import finish_and_record
 
-        while pending:
-            job, beat = pending.pop()
-            try:
-                assert post is not None
-                t0 = time.perf_counter()
-                out = post.result()
-                # what this process waited for them (they ran during the next training: ~0)
-                job.trained.stages.seconds["post_wait"] = time.perf_counter() - t0
-                summary = finish_and_record(job, out)
-            finally:
-                beat.__exit__(None, None, None)
-            emit("result", number=job.asked.trial.number, **summary)
-            _keras_cleanup()
+        nonlocal pending
+        if pending is None:
+            return
+        (job, beat), pending = pending, None
+        try:
+            assert post is not None
+            t0 = time.perf_counter()
+            out = post.result()
+            # what this process waited for them (they ran during the next training: ~0)
+            job.trained.stages.seconds["post_wait"] = time.perf_counter() - t0
+            summary = finish_and_record(job, out)
+        finally:
+            beat.__exit__(None, None, None)
+        emit("result", number=job.asked.trial.number, **summary)
+        _keras_cleanup()
 
     try:
         while True:
@@ -472,12 +474,13 @@ def run_worker(
                 if isinstance(summary, Pending):
                     assert post is not None
                     post.submit(summary.trained.job)
-                    pending.append((summary, Heartbeat(study._storage, trial._trial_id).__enter__()))
+                    pending = (summary, Heartbeat(study._storage, trial._trial_id).__enter__())
             except KeyboardInterrupt:
                 from tuner.sweep.resume import mark_interrupted
 
                 with _sigint_ignored():  # Ctrl-C reaches a worker twice: from the terminal and the parent
-                    for t_id in [trial._trial_id] + [job.asked.trial._trial_id for job, _ in pending]:
+                    unfinished = [trial] + ([pending[0].asked.trial] if pending else [])
+                    for t_id in [t._trial_id for t in unfinished]:
                         ft = study._storage.get_trial(t_id)
                         if not ft.state.is_finished():
                             mark_interrupted(study, ft, "interrupted by the user", requeue)
