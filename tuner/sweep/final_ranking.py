@@ -118,12 +118,29 @@ def _replay(
     return sim
 
 
-def complete_ranking(study: Any, problem: Any, emit: Any = None, log_dir: Path | None = None) -> None:
+Scores = dict[int, list[float]]
+
+
+def current_scores(study: Any) -> tuple[list[TrialRecord], dict[int, TrialRecord], dict[str, list[float]], Scores]:
+    """Every trial's record, the contenders by number, the stored fold scores and each contender's
+    scores so far (the stored ones, else its fold 1)."""
+    stored = {str(n): [float(v) for v in s] for n, s in (study.user_attrs.get(FOLD_SCORES) or {}).items()}
+    every = [TrialRecord.from_frozen(t) for t in study.get_trials(deepcopy=False)]
+    recs = {r.trial: r for r in contenders(every)}
+    scores = {n: stored.get(str(n)) or [float(r.metrics["val_score"])] for n, r in recs.items()}
+    return every, recs, stored, scores
+
+
+def complete_ranking(
+    study: Any, problem: Any, emit: Any = None, log_dir: Path | None = None, ahead: Any = None
+) -> None:
     """Train folds 2..K for the candidates that can still rank first; no-op without cross-validation.
 
     The folds train in child processes when the machine has cores to spare (tuner.sweep.fold_pool):
     while the rule waits for one fold, the others train the folds it will most likely ask for next.
-    A fold trained ahead and not asked for is dropped, so the scores are the one-at-a-time rule's."""
+    A fold trained ahead and not asked for is dropped, so the scores are the one-at-a-time rule's.
+    `ahead` (tuner.sweep.folds_ahead.FoldsAhead) brings the folds trained during the search, those
+    still training and its processes."""
     from tuner.pipeline import fit_seconds_limit
     from tuner.sweep import fold_pool
 
@@ -131,10 +148,7 @@ def complete_ranking(study: Any, problem: Any, emit: Any = None, log_dir: Path |
         return
     emit = emit or (lambda *a, **kw: None)
     k = 1 + len(problem.folds)
-    stored = {str(n): [float(v) for v in s] for n, s in (study.user_attrs.get(FOLD_SCORES) or {}).items()}
-    every = [TrialRecord.from_frozen(t) for t in study.get_trials(deepcopy=False)]
-    recs = {r.trial: r for r in contenders(every)}
-    scores = {n: stored.get(str(n)) or [float(r.metrics["val_score"])] for n, r in recs.items()}
+    every, recs, stored, scores = current_scores(study)
     if not plan(scores, k)[0]:
         return
     start, fit, trainings = time.perf_counter(), 0.0, 0
@@ -143,7 +157,11 @@ def complete_ranking(study: Any, problem: Any, emit: Any = None, log_dir: Path |
     running: set[tuple[int, int]] = set()
     had = sum(len(s) for s in scores.values())
     shown = None
-    pool = fold_pool.open_pool(problem.folds, k, log_dir)
+    pool, during = None, 0
+    if ahead is not None:
+        pool, known, running, fit = ahead.handover()
+        trainings = during = len(known)
+    pool = pool or fold_pool.open_pool(problem.folds, k, log_dir)
     processes = pool.slots
     try:
         while wanted := requests(scores, k, known, pool.slots):
@@ -161,14 +179,12 @@ def complete_ranking(study: Any, problem: Any, emit: Any = None, log_dir: Path |
                 result = (0.0, 0.0)
             known[item] = float(result[0])
             fit, trainings = fit + float(result[1]), trainings + 1
-            now = {str(m): s for m, s in settled(scores, k, known).items() if len(s) > 1}
-            if any(stored.get(m) != s for m, s in now.items()):
-                stored.update(now)
-                study.set_user_attr(FOLD_SCORES, stored)  # after every fold: a killed ranking resumes here
+            _store(study, stored, settled(scores, k, known))  # after every fold: a killed ranking resumes here
     finally:
         pool.close()
+    _store(study, stored, settled(scores, k, known))  # the folds trained during the search may be all it needed
     fill_folds(scores, k, lambda n, fold: known[(n, fold)])
-    ahead = len(known) - (sum(len(s) for s in scores.values()) - had)  # trained ahead, not asked for
+    unused = len(known) - (sum(len(s) for s in scores.values()) - had)  # trained ahead, not asked for
     total = time.perf_counter() - start
     before = study.user_attrs.get(SECONDS) or {}
     study.set_user_attr(
@@ -177,7 +193,8 @@ def complete_ranking(study: Any, problem: Any, emit: Any = None, log_dir: Path |
             "total": float(before.get("total", 0.0)) + total,
             "fit": float(before.get("fit", 0.0)) + fit,
             "trainings": int(before.get("trainings", 0)) + trainings,
-            "unused": int(before.get("unused", 0)) + ahead,
+            "unused": int(before.get("unused", 0)) + unused,
+            "during_search": int(before.get("during_search", 0)) + during,
             "processes": processes,
         },
     )
@@ -185,6 +202,13 @@ def complete_ranking(study: Any, problem: Any, emit: Any = None, log_dir: Path |
     emit("stage", stage="final ranking done", trial=None)
     emit("progress", done=len(done), total=None, records=done)  # total None: the bar keeps its own
     emit("note", text=note_since(before, study.user_attrs))
+
+
+def _store(study: Any, stored: dict[str, list[float]], settled_scores: Scores) -> None:
+    now = {str(m): s for m, s in settled_scores.items() if len(s) > 1}
+    if any(stored.get(m) != s for m, s in now.items()):
+        stored.update(now)
+        study.set_user_attr(FOLD_SCORES, stored)
 
 
 def note_since(before: dict[str, Any], attrs: dict[str, Any]) -> str:
@@ -199,8 +223,10 @@ def note_since(before: dict[str, Any], attrs: dict[str, Any]) -> str:
     full = sum(1 for s in scores if len(s) == k)
     how = ""
     if int(now.get("processes", 1)) > 1:
-        ahead = int(now.get("unused", 0)) - int(before.get("unused", 0))
-        how = f" ({now['processes']} processes; {ahead} trained ahead and not needed)"
+        unused = int(now.get("unused", 0)) - int(before.get("unused", 0))
+        during = int(now.get("during_search", 0)) - int(before.get("during_search", 0))
+        search = f"{during} during the search; " if during else ""
+        how = f" ({now['processes']} processes; {search}{unused} trained ahead and not needed)"
     return (
         f"final ranking: {trainings} fold trainings in {seconds:.0f} s{how}; {full} candidates have all {k} "
         f"folds, the others cannot rank first"

@@ -61,11 +61,18 @@ class Pool:
     the next to finish. A child that dies hands its fold back as an exception (RuntimeError) and
     takes no more; with none left, `wait` trains what is queued in this process."""
 
-    def __init__(self, folds: list[Any], processes: int, log_dir: Path | None = None) -> None:
+    def __init__(self, folds: list[Any], processes: int, log_dir: Path | None = None, nice: int = 0) -> None:
         from tuner import threads
         from tuner.sweep.workers import _child_setup, memory_limit_bytes
 
         env = threads.child_env(processes)
+        setup = _child_setup(memory_limit_bytes())  # TUNER_WORKER_MEMORY_MB caps these too
+
+        def preexec() -> None:  # pragma: no cover - runs in the child before exec
+            setup()
+            if nice:  # folds trained during the search yield the CPU to the search's training
+                os.nice(nice)
+
         blob = pickle.dumps(folds, protocol=pickle.HIGHEST_PROTOCOL)
         self._folds = folds
         self._live = processes
@@ -87,7 +94,7 @@ class Pool:
                     stdout=subprocess.PIPE,
                     stderr=err,
                     env=env,
-                    preexec_fn=_child_setup(memory_limit_bytes()),  # TUNER_WORKER_MEMORY_MB caps these too
+                    preexec_fn=preexec,
                 )
             )
         for i in range(processes):  # the children import TensorFlow side by side while these feed them
@@ -139,6 +146,14 @@ class Pool:
             if task is not None:
                 return task[0], _train(self._folds, *task[1:])
 
+    def finished(self) -> list[tuple[Any, tuple[float, float] | BaseException]]:
+        """The folds finished since the last call, without waiting."""
+        out = []
+        with contextlib.suppress(queue.Empty):
+            while True:
+                out.append(self._done.get_nowait())
+        return out
+
     def close(self) -> None:
         self._closing = True
         for p in self._procs:
@@ -157,11 +172,11 @@ class Pool:
                 f.close()
 
 
-def open_pool(folds: list[Any], k: int, log_dir: Path | None = None) -> Pool | Inline:
+def open_pool(folds: list[Any], k: int, log_dir: Path | None = None, nice: int = 0) -> Pool | Inline:
     n = processes_for(k)
     if n:
         try:
-            return Pool(folds, n, log_dir)
+            return Pool(folds, n, log_dir, nice)
         except (OSError, pickle.PicklingError, TypeError) as exc:
             log.warning("fold processes did not start (%s); the folds train in this process", exc)
     return Inline(folds)

@@ -403,6 +403,11 @@ def run_worker(
     if post_pool.wanted(settings.workers, settings.engine):
         post = post_pool.PostProcess(folder / "post_process.log")
     pending: tuple[Any, Heartbeat] | None = None  # the trained trial whose post stages run in `post`
+    from tuner.sweep import folds_ahead
+
+    ahead = None  # the final ranking's folds, trained during the search
+    if folds_ahead.wanted(settings.workers, settings.engine, problem):
+        ahead = folds_ahead.FoldsAhead(problem, folder / "final_ranking")
 
     def finish_pending() -> None:
         from tuner.sweep.outcome import finish_and_record
@@ -422,6 +427,8 @@ def run_worker(
             beat.__exit__(None, None, None)
         emit("result", number=job.asked.trial.number, **summary)
         _keras_cleanup()
+        if ahead is not None:
+            ahead.update(study)
 
     try:
         while True:
@@ -490,6 +497,8 @@ def run_worker(
             emit("result", number=trial.number, **summary)
             if twin is None:
                 _keras_cleanup()
+            if ahead is not None:
+                ahead.update(study)
         finish_pending()
         if post is not None:  # before the final ranking's fold processes start
             post.close()
@@ -497,10 +506,12 @@ def run_worker(
         from tuner.sweep.final_ranking import complete_ranking
 
         with ask_lock(storage, url, settings.name, folder):  # one worker at a time; the last sees every trial
-            complete_ranking(study, problem, emit, folder / "final_ranking")  # the fold processes' logs
+            complete_ranking(study, problem, emit, folder / "final_ranking", ahead)  # the fold processes' logs
     finally:
         if post is not None:
             post.close()
+        if ahead is not None:
+            ahead.close()
         gc.unfreeze()  # what _keras_cleanup froze can be collected again once the sweep ends
 
 

@@ -1,0 +1,88 @@
+"""The final ranking's folds, trained during the search on the core the search leaves idle.
+
+A single-worker sweep trains on about one core (one thread per op, tuner.threads), and the trial's
+post stages take little of the other (tuner.sweep.post_pool). On small data the final ranking
+(tuner.sweep.final_ranking) then trains folds 2..K of the candidates that can still rank first. So
+while the search runs, one fold process at a time (tuner.sweep.fold_pool, at a lower priority: the
+search's training goes first) trains the fold that rule would ask for first if the search ended
+now. The final ranking starts with those scores and the same processes. A fold counts only when the
+rule asks for it, in its order, so the fold scores are the ones the rule gets without this (a fold
+scores the same in any process); the search itself does not see them.
+
+Not kept across a kill: a resumed sweep trains again what was trained ahead and not yet asked for."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+NICE = 10  # CFS weight ~110 against the search's 1024: the fold waits while the search trains
+
+
+def wanted(workers: int, engine: str, problem: Any) -> bool:
+    """Folds ahead when the post stages overlap too (one worker, 2+ cores, an Optuna engine,
+    TUNER_OVERLAP not 0) and the data has cross-validation folds."""
+    from tuner.sweep import fold_pool, post_pool
+
+    folds = getattr(problem, "folds", None)
+    return bool(folds) and post_pool.wanted(workers, engine) and fold_pool.processes_for(1 + len(folds)) > 0
+
+
+class FoldsAhead:
+    """`update(study)` after each recorded trial: keeps the fold it returns, starts the next."""
+
+    def __init__(self, problem: Any, log_dir: Path | None = None) -> None:
+        self.problem = problem
+        self.k = 1 + len(problem.folds)
+        self.known: dict[tuple[int, int], float] = {}
+        self.running: set[tuple[int, int]] = set()
+        self.fit = 0.0
+        from tuner.sweep import fold_pool
+
+        # started now, so the processes import TensorFlow while the first candidate trains
+        pool = fold_pool.open_pool(problem.folds, self.k, log_dir, nice=NICE)
+        self.pool: Any = None if isinstance(pool, fold_pool.Inline) else pool  # None: the final ranking trains them
+
+    def update(self, study: Any) -> None:
+        from tuner.pipeline import fit_seconds_limit
+        from tuner.sweep.final_ranking import _epochs, current_scores, requests
+
+        if self.pool is None:
+            return
+        self._collect()
+        if self.running:
+            return  # one at a time: a second would compete with the search for its core
+        _, recs, _, scores = current_scores(study)
+        wanted = requests(scores, self.k, self.known, 1)
+        if not wanted:
+            return
+        n, fold = wanted[0]
+        limit = fit_seconds_limit(self.problem)
+        self.pool.start((n, fold), recs[n].params, fold - 2, limit, _epochs(recs[n]))
+        self.running.add((n, fold))
+
+    def _collect(self) -> None:
+        if self.pool is None:
+            return
+        for item, result in self.pool.finished():
+            self.running.discard(item)
+            if isinstance(result, BaseException):  # the final ranking trains it again (and scores a failure 0)
+                log.warning("trial %d: fold %d trained ahead failed (%s)", item[0], item[1], result)
+                continue
+            self.known[item] = float(result[0])
+            self.fit += float(result[1])
+
+    def handover(self) -> tuple[Any, dict[tuple[int, int], float], set[tuple[int, int]], float]:
+        """The processes (None if never started), the folds trained, those still training and their
+        fit seconds; the caller closes the processes."""
+        self._collect()
+        pool, self.pool = self.pool, None
+        return pool, dict(self.known), set(self.running), self.fit
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+            self.pool = None
