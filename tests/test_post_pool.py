@@ -133,16 +133,26 @@ params:
 
 @pytest.mark.slow
 def test_an_overlapped_sweep_records_what_a_sequential_one_does(tmp_path):
+    """Overlapped: post stages in a child, the final ranking's folds trained during the search
+    (tuner.sweep.folds_ahead); sequential: TUNER_OVERLAP=0. The watch data has 5 folds."""
+    import optuna
+
     (tmp_path / "s.yaml").write_text(SPACE)
     runs = {}
     for overlap in ("1", "0"):
         root = tmp_path / f"r{overlap}"
         env = {**os.environ, "TUNER_RESULTS": str(root), "TUNER_OVERLAP": overlap}
         args = ["sweep", "--space", str(tmp_path / "s.yaml"), "--engine", "grid", "--trials", "3", "--name", "o"]
-        r = subprocess.run(CLI + [*args, "--folds", "1"], env=env, capture_output=True, text=True, timeout=300)
+        r = subprocess.run(CLI + args, env=env, capture_output=True, text=True, timeout=300)
         assert r.returncode == 0, r.stderr[-2000:]
         runs[overlap] = root / "o"
     assert (runs["1"] / "post_process.log").exists() and not (runs["0"] / "post_process.log").exists()
+    attrs = {
+        o: optuna.load_study(study_name="o", storage=f"sqlite:///{d}/study.db").user_attrs for o, d in runs.items()
+    }
+    assert attrs["1"]["fold_scores"] == attrs["0"]["fold_scores"]  # to the last bit
+    assert any(len(s) == 5 for s in attrs["1"]["fold_scores"].values())
+    assert attrs["0"]["final_ranking_seconds"]["during_search"] == 0
     timing = ("seconds", "load_average", "est_", "stage_seconds")
     for t in range(3):
         a, b = (Path(runs[o] / "trials" / str(t)) for o in ("1", "0"))
