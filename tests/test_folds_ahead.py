@@ -10,9 +10,7 @@ from tests.test_draws import _ranking, _study
 
 
 class _Synchronous:
-    """A fold pool that trains a fold as it is started (in this process) and hands it back later."""
-
-    slots = 2
+    """A fold process that trains a fold as it is started (in this process) and hands it back later."""
 
     def __init__(self, folds):
         self.folds = folds
@@ -27,9 +25,6 @@ class _Synchronous:
     def finished(self):
         out, self.done = self.done, []
         return out
-
-    def wait(self):
-        return self.done.pop(0)
 
     def close(self):
         self.closed = True
@@ -57,12 +52,11 @@ def test_folds_trained_during_the_search_end_as_after_it(seed: int, monkeypatch:
     during, _ = _ranking(monkeypatch, draws)
     pools: list[_Synchronous] = []
 
-    def open_pool(folds, k, log_dir=None, nice=0):
-        assert nice > 0  # the search's training goes first
+    def open_background(folds, log_dir=None):
         pools.append(_Synchronous(folds))
         return pools[-1]
 
-    monkeypatch.setattr(fold_pool, "open_pool", open_pool)
+    monkeypatch.setattr(fold_pool, "open_background", open_background)
     problem = types.SimpleNamespace(folds=[f"fold{i}" for i in range(2, 6)], budgets=Budgets())
     source = _study(draws, feasible).trials
     growing = _study(draws[:0], [])
@@ -75,10 +69,27 @@ def test_folds_trained_during_the_search_end_as_after_it(seed: int, monkeypatch:
     final_ranking.complete_ranking(growing, problem, lambda kind, **i: events.append((kind, i)), ahead=ahead)
     assert growing.user_attrs[FOLD_SCORES] == study.user_attrs[FOLD_SCORES]
     assert 0 < in_search <= 12 and len(set(during)) == len(during) and set(after) <= set(during)
-    assert len(pools) == 1 and pools[0].closed  # the search's processes went on into the final ranking
+    assert len(pools) == 1 and pools[0].closed  # stopped when the final ranking starts
     done = growing.user_attrs[SECONDS]
-    left = len(pools[0].done)  # started by the final ranking and not waited for: stopped at close
-    assert done["during_search"] == in_search and done["trainings"] == len(during) - left
-    assert done["unused"] == len(during) - left - len(after)
+    assert done["during_search"] == in_search and done["trainings"] == len(during)
+    assert done["unused"] == len(during) - len(after) and done["processes"] == 1  # then in this process
     note = next(i["text"] for k, i in events if k == "note")
-    assert f"(2 processes; {in_search} during the search; {done['unused']} trained ahead and not needed)" in note
+    assert f"fold trainings in 0 s ({in_search} during the search; {done['unused']} trained ahead and not" in note
+
+
+def test_the_search_time_fold_process_runs_at_idle_priority() -> None:
+    """SCHED_IDLE, not a nice value: beside a training at nice 10 the training's epochs took
+    30-50% longer, at SCHED_IDLE 3%. The final ranking's own processes run at normal priority."""
+    import os
+
+    from tuner.sweep import fold_pool
+
+    background = fold_pool.open_background([1, 2])
+    normal = fold_pool.Pool([1, 2], 1)
+    try:
+        assert background is not None
+        assert os.sched_getscheduler(background._procs[0].pid) == os.SCHED_IDLE
+        assert os.sched_getscheduler(normal._procs[0].pid) == os.SCHED_OTHER
+    finally:
+        background.close()
+        normal.close()

@@ -139,8 +139,7 @@ def complete_ranking(
     The folds train in child processes when the machine has cores to spare (tuner.sweep.fold_pool):
     while the rule waits for one fold, the others train the folds it will most likely ask for next.
     A fold trained ahead and not asked for is dropped, so the scores are the one-at-a-time rule's.
-    `ahead` (tuner.sweep.folds_ahead.FoldsAhead) brings the folds trained during the search, those
-    still training and its processes."""
+    `ahead` (tuner.sweep.folds_ahead.FoldsAhead) brings the folds trained during the search."""
     from tuner.pipeline import fit_seconds_limit
     from tuner.sweep import fold_pool
 
@@ -157,11 +156,11 @@ def complete_ranking(
     running: set[tuple[int, int]] = set()
     had = sum(len(s) for s in scores.values())
     shown = None
-    pool, during = None, 0
+    during = 0
     if ahead is not None:
-        pool, known, running, fit = ahead.handover()
+        known, fit = ahead.handover()
         trainings = during = len(known)
-    pool = pool or fold_pool.open_pool(problem.folds, k, log_dir)
+    pool = fold_pool.open_pool(problem.folds, k, log_dir)
     processes = pool.slots
     try:
         while wanted := requests(scores, k, known, pool.slots):
@@ -219,14 +218,17 @@ def note_since(before: dict[str, Any], attrs: dict[str, Any]) -> str:
         return ""
     seconds = float(now.get("total", 0.0)) - float(before.get("total", 0.0))
     scores = list((attrs.get(FOLD_SCORES) or {}).values())
-    k = max(len(s) for s in scores)
+    k = max((len(s) for s in scores), default=0)
     full = sum(1 for s in scores if len(s) == k)
-    how = ""
-    if int(now.get("processes", 1)) > 1:
-        unused = int(now.get("unused", 0)) - int(before.get("unused", 0))
-        during = int(now.get("during_search", 0)) - int(before.get("during_search", 0))
-        search = f"{during} during the search; " if during else ""
-        how = f" ({now['processes']} processes; {search}{unused} trained ahead and not needed)"
+    processes = int(now.get("processes", 1))
+    unused = int(now.get("unused", 0)) - int(before.get("unused", 0))
+    during = int(now.get("during_search", 0)) - int(before.get("during_search", 0))
+    parts = [f"{during} during the search"] if during else []
+    if processes > 1:
+        parts.append(f"{processes} processes" + (" after it" if during else ""))
+    if parts:
+        parts.append(f"{unused} trained ahead and not needed")
+    how = f" ({'; '.join(parts)})" if parts else ""
     return (
         f"final ranking: {trainings} fold trainings in {seconds:.0f} s{how}; {full} candidates have all {k} "
         f"folds, the others cannot rank first"

@@ -3,11 +3,13 @@
 A single-worker sweep trains on about one core (one thread per op, tuner.threads), and the trial's
 post stages take little of the other (tuner.sweep.post_pool). On small data the final ranking
 (tuner.sweep.final_ranking) then trains folds 2..K of the candidates that can still rank first. So
-while the search runs, one fold process at a time (tuner.sweep.fold_pool, at a lower priority: the
-search's training goes first) trains the fold that rule would ask for first if the search ended
-now. The final ranking starts with those scores and the same processes. A fold counts only when the
+while the search runs, one fold process at idle priority (SCHED_IDLE: it runs only when the
+search's processes leave a core free) trains the fold that rule would ask for first if the search
+ended now, one at a time. The final ranking starts with those scores. A fold counts only when the
 rule asks for it, in its order, so the fold scores are the ones the rule gets without this (a fold
-scores the same in any process); the search itself does not see them.
+scores the same in any process); the search itself does not see them. At the final ranking this
+process is stopped (a fold it was training is lost): at idle priority it would wait behind any
+other work on the machine, so the final ranking trains in its own processes as before.
 
 Not kept across a kill: a resumed sweep trains again what was trained ahead and not yet asked for."""
 
@@ -18,8 +20,6 @@ from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
-
-NICE = 10  # CFS weight ~110 against the search's 1024: the fold waits while the search trains
 
 
 def wanted(workers: int, engine: str, problem: Any) -> bool:
@@ -35,16 +35,15 @@ class FoldsAhead:
     """`update(study)` after each recorded trial: keeps the fold it returns, starts the next."""
 
     def __init__(self, problem: Any, log_dir: Path | None = None) -> None:
+        from tuner.sweep import fold_pool
+
         self.problem = problem
         self.k = 1 + len(problem.folds)
         self.known: dict[tuple[int, int], float] = {}
         self.running: set[tuple[int, int]] = set()
         self.fit = 0.0
-        from tuner.sweep import fold_pool
-
-        # started now, so the processes import TensorFlow while the first candidate trains
-        pool = fold_pool.open_pool(problem.folds, self.k, log_dir, nice=NICE)
-        self.pool: Any = None if isinstance(pool, fold_pool.Inline) else pool  # None: the final ranking trains them
+        # started now, so it imports TensorFlow while the first candidate trains
+        self.pool: Any = fold_pool.open_background(problem.folds, log_dir)
 
     def update(self, study: Any) -> None:
         from tuner.pipeline import fit_seconds_limit
@@ -54,7 +53,7 @@ class FoldsAhead:
             return
         self._collect()
         if self.running:
-            return  # one at a time: a second would compete with the search for its core
+            return  # one at a time, so the next is the rule's first on the trials recorded by then
         _, recs, _, scores = current_scores(study)
         wanted = requests(scores, self.k, self.known, 1)
         if not wanted:
@@ -75,12 +74,11 @@ class FoldsAhead:
             self.known[item] = float(result[0])
             self.fit += float(result[1])
 
-    def handover(self) -> tuple[Any, dict[tuple[int, int], float], set[tuple[int, int]], float]:
-        """The processes (None if never started), the folds trained, those still training and their
-        fit seconds; the caller closes the processes."""
+    def handover(self) -> tuple[dict[tuple[int, int], float], float]:
+        """The folds trained so far and their fit seconds; the process is stopped."""
         self._collect()
-        pool, self.pool = self.pool, None
-        return pool, dict(self.known), set(self.running), self.fit
+        self.close()
+        return dict(self.known), self.fit
 
     def close(self) -> None:
         if self.pool is not None:
