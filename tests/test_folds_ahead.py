@@ -93,3 +93,18 @@ def test_the_search_time_fold_process_runs_at_idle_priority() -> None:
     finally:
         background.close()
         normal.close()
+
+
+def test_off_unless_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    import types
+
+    from tuner.sweep import folds_ahead, post_pool
+
+    monkeypatch.setattr(post_pool, "wanted", lambda workers, engine: True)
+    monkeypatch.setattr("tuner.threads.cores", lambda: 2)
+    small = types.SimpleNamespace(folds=["f2", "f3"])
+    monkeypatch.delenv(folds_ahead.ON_ENV, raising=False)
+    assert not folds_ahead.wanted(1, "tpe", small)
+    monkeypatch.setenv(folds_ahead.ON_ENV, "1")
+    assert folds_ahead.wanted(1, "tpe", small)
+    assert not folds_ahead.wanted(1, "tpe", types.SimpleNamespace(folds=[]))  # no cross-validation

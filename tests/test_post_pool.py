@@ -134,14 +134,15 @@ params:
 @pytest.mark.slow
 def test_an_overlapped_sweep_records_what_a_sequential_one_does(tmp_path):
     """Overlapped: post stages in a child, the final ranking's folds trained during the search
-    (tuner.sweep.folds_ahead); sequential: TUNER_OVERLAP=0. The watch data has 5 folds."""
+    (tuner.sweep.folds_ahead, on with TUNER_FOLDS_AHEAD=1); sequential: TUNER_OVERLAP=0. The watch
+    data has 5 folds."""
     import optuna
 
     (tmp_path / "s.yaml").write_text(SPACE)
     runs = {}
     for overlap in ("1", "0"):
         root = tmp_path / f"r{overlap}"
-        env = {**os.environ, "TUNER_RESULTS": str(root), "TUNER_OVERLAP": overlap}
+        env = {**os.environ, "TUNER_RESULTS": str(root), "TUNER_OVERLAP": overlap, "TUNER_FOLDS_AHEAD": "1"}
         args = ["sweep", "--space", str(tmp_path / "s.yaml"), "--engine", "grid", "--trials", "3", "--name", "o"]
         r = subprocess.run(CLI + args, env=env, capture_output=True, text=True, timeout=300)
         assert r.returncode == 0, r.stderr[-2000:]

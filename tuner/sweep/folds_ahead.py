@@ -11,24 +11,36 @@ scores the same in any process); the search itself does not see them. At the fin
 process is stopped (a fold it was training is lost): at idle priority it would wait behind any
 other work on the machine, so the final ranking trains in its own processes as before.
 
-Not kept across a kill: a resumed sweep trains again what was trained ahead and not yet asked for."""
+Not kept across a kill: a resumed sweep trains again what was trained ahead and not yet asked for.
+
+Off by default (TUNER_FOLDS_AHEAD=1 turns it on): on the 2-vCPU machine it was measured on, the
+second core was not free. The search's fits took 10-32% longer with the fold process beside them
+(at nice 10 and at SCHED_IDLE alike), which ate what the final ranking saved: the demo's wall time
+moved -12%, -5%, -3% and +7% over four same-run pairs, and -1% on a 30-trial sweep (docs/engines.md,
+twelfth round). On a machine whose cores do not share one physical core it may pay."""
 
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
 
 
+ON_ENV = "TUNER_FOLDS_AHEAD"  # "1": on (off by default, see the module's docstring)
+
+
 def wanted(workers: int, engine: str, problem: Any) -> bool:
-    """Folds ahead when the post stages overlap too (one worker, 2+ cores, an Optuna engine,
-    TUNER_OVERLAP not 0) and the data has cross-validation folds."""
+    """Folds ahead when asked for (TUNER_FOLDS_AHEAD=1), the post stages overlap too (one worker,
+    2+ cores, an Optuna engine, TUNER_OVERLAP not 0) and the data has cross-validation folds."""
     from tuner.sweep import fold_pool, post_pool
 
     folds = getattr(problem, "folds", None)
-    return bool(folds) and post_pool.wanted(workers, engine) and fold_pool.processes_for(1 + len(folds)) > 0
+    if os.environ.get(ON_ENV, "0") != "1" or not folds:
+        return False
+    return post_pool.wanted(workers, engine) and fold_pool.processes_for(1 + len(folds)) > 0
 
 
 class FoldsAhead:
