@@ -23,6 +23,7 @@ def _job():
     from tuner.quantize import calibration_rows
     from tuner.targets import load_target
 
+    keras.utils.set_random_seed(0)  # unseeded, 3 epochs sometimes stayed at chance (0.24)
     rng = np.random.default_rng(0)
     x = rng.normal(size=(300, 12)).astype("float32")
     y = (x[:, 0] + x[:, 1] > 0).astype(int) + (x[:, 2] > 1)
