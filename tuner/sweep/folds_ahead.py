@@ -14,10 +14,11 @@ other work on the machine, so the final ranking trains in its own processes as b
 Not kept across a kill: a resumed sweep trains again what was trained ahead and not yet asked for.
 
 Off by default (TUNER_FOLDS_AHEAD=1 turns it on): on the 2-vCPU machine it was measured on, the
-second core was not free. The search's fits took 10-32% longer with the fold process beside them
-(at nice 10 and at SCHED_IDLE alike), which ate what the final ranking saved: the demo's wall time
-moved -12%, -5%, -3% and +7% over four same-run pairs, and -1% on a 30-trial sweep (docs/engines.md,
-twelfth round). On a machine whose cores do not share one physical core it may pay."""
+second core was not free. The search's fits took 7-32% longer with the fold process beside them
+in four of five same-run pairs (at nice 10 and at SCHED_IDLE alike), which ate what the final
+ranking saved: the demo's wall time moved -12%, -5%, -3% and +7% over four 10-trial pairs, and -1%
+on a 30-trial sweep (docs/engines.md, twelfth round). On a machine whose cores do not share one
+physical core it may pay."""
 
 from __future__ import annotations
 
