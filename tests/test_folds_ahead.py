@@ -78,8 +78,9 @@ def test_folds_trained_during_the_search_end_as_after_it(seed: int, monkeypatch:
 
 
 def test_the_search_time_fold_process_runs_at_idle_priority() -> None:
-    """SCHED_IDLE, not a nice value: beside a training at nice 10 the training's epochs took
-    30-50% longer, at SCHED_IDLE 3%. The final ranking's own processes run at normal priority."""
+    """SCHED_IDLE, not a nice value (beside a training, at nice 10 the training's epochs took
+    30-50% longer, at SCHED_IDLE 3%, in one test). The final ranking's own processes run at normal
+    priority."""
     import os
 
     from tuner.sweep import fold_pool

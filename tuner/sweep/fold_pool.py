@@ -173,9 +173,9 @@ class Pool:
 
 
 def _idle_priority() -> None:  # pragma: no cover - runs in the child before exec
-    """Run only on CPU time nothing else wants. A nice value is not enough: at nice 10 beside a
-    training, the training's epochs took 30-50% longer (its ops wait for the core at each wake-up);
-    with SCHED_IDLE, 3%."""
+    """Run only on CPU time nothing else wants. In one test beside a training, the training's
+    epochs took 30-50% longer with the fold process at nice 10 and 3% longer at SCHED_IDLE; in a
+    sweep pair the search's fits still took 32% longer (docs/engines.md, twelfth round)."""
     try:
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     except (AttributeError, OSError):  # not Linux

@@ -53,7 +53,7 @@ class FoldsAhead:
         self.problem = problem
         self.k = 1 + len(problem.folds)
         self.known: dict[tuple[int, int], float] = {}
-        self.running: set[tuple[int, int]] = set()
+        self.running: tuple[int, int] | None = None  # the fold in the process (one at a time)
         self.fit = 0.0
         # started now, so it imports TensorFlow while the first candidate trains
         self.pool: Any = fold_pool.open_background(problem.folds, log_dir)
@@ -65,7 +65,7 @@ class FoldsAhead:
         if self.pool is None:
             return
         self._collect()
-        if self.running:
+        if self.running is not None:
             return  # one at a time, so the next is the rule's first on the trials recorded by then
         _, recs, _, scores = current_scores(study)
         wanted = requests(scores, self.k, self.known, 1)
@@ -74,13 +74,13 @@ class FoldsAhead:
         n, fold = wanted[0]
         limit = fit_seconds_limit(self.problem)
         self.pool.start((n, fold), recs[n].params, fold - 2, limit, _epochs(recs[n]))
-        self.running.add((n, fold))
+        self.running = (n, fold)
 
     def _collect(self) -> None:
         if self.pool is None:
             return
         for item, result in self.pool.finished():
-            self.running.discard(item)
+            self.running = None
             if isinstance(result, BaseException):  # the final ranking trains it again (and scores a failure 0)
                 log.warning("trial %d: fold %d trained ahead failed (%s)", item[0], item[1], result)
                 continue
