@@ -61,6 +61,15 @@ def test_keywords_are_deterministic_and_grouped_by_speaker(tmp_path: Path, monke
     monkeypatch.setenv("TUNER_CACHE", str(tmp_path / "b"))
     again = BUNDLED["keywords"]()
     np.testing.assert_array_equal(np.stack(again.x), np.stack(ds.x))  # same recipe, same clips
+    # a cache written compressed (before 2026-12-02) is read as it is, not synthesized again
+    (cached,) = (tmp_path / "a").glob("keywords-v*.npz")
+    with np.load(cached) as z:
+        arrays = {k: z[k] for k in z.files}
+    np.savez_compressed(cached, **arrays)
+    monkeypatch.setenv("TUNER_CACHE", str(tmp_path / "a"))
+    monkeypatch.setattr(kw, "_generate", lambda exe: pytest.fail("synthesized again"))
+    old = BUNDLED["keywords"]()
+    np.testing.assert_array_equal(np.stack(old.x), np.stack(ds.x))
 
 
 def test_keywords_without_espeak(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
