@@ -5,7 +5,7 @@ saying every keyword four times, placed at a random offset in a 1 s clip at 16 k
 mixed with background noise (white, pink, brown, mains hum or babble of reversed speech) at 5-25 dB
 SNR. Clean espeak-ng speech is too easy (STACK-NOTES: 0.98 with a tiny conv1d); noise, shifts and
 unseen speakers in the test split make it discriminative (small conv1d/DS-CNN: ~0.78 after 15
-epochs). Generated on first use (about 10 s) into
+epochs). Generated on first use (about 7 s on 2 cores) into
 `$TUNER_CACHE` (default `~/.cache/tinyml-tuner`); speakers are the split groups.
 """
 
