@@ -127,3 +127,18 @@ def test_power_spectrum_equals_the_float64_definition(length: int, stride: int, 
     got = power_spectrum(sig, length, stride, n_fft)
     assert got.dtype == np.float32 and got.shape == ref.shape == (5, n_frames, n_fft // 2 + 1)
     np.testing.assert_allclose(got, ref, rtol=2e-4, atol=1e-6 * ref.max())
+
+
+def test_clips_are_kept_per_recordings_and_window() -> None:
+    rng = np.random.default_rng(1)
+    recs = [rng.standard_normal(n).astype(np.float32) for n in (20000, 16000, 9000)]
+    ds = Dataset("timeseries", recs, np.array([0, 1, 0]), ("a", "b"), rate_hz=16000.0)
+    pre = AudioPreprocessor({"dsp": "mfe", "window_ms": 800})
+    first = pre.clips(ds)
+    again = AudioPreprocessor({"dsp": "mfcc", "window_ms": 800}).clips(ds)
+    assert again is first and not first.flags.writeable
+    np.testing.assert_array_equal(first, np.stack([crop_or_pad(r, 12800) for r in recs]))
+    longer = AudioPreprocessor({"dsp": "mfe", "window_ms": 1000}).clips(ds)
+    assert longer.shape == (3, 16000)
+    other = Dataset("timeseries", [r * 2 for r in recs], ds.y, ds.class_names, rate_hz=16000.0)
+    np.testing.assert_array_equal(pre.clips(other), 2 * first)  # other recordings: not the cached clips
