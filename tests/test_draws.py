@@ -294,16 +294,19 @@ def test_fold_processes_score_as_this_process() -> None:
     conv |= {"units2": 32, "kernel_size": 5}
     inline = fold_pool.Inline(problem.folds)
     pool = fold_pool.Pool(problem.folds, 2)
+    thread = fold_pool.Pool(problem.folds, 0, here=True)  # the final ranking's trainer in this process
     try:
         for key, fold in (("a", 0), ("b", 1)):
             pool.start(key, conv, fold, None, 2)
+        thread.start("d", conv, 0, None, 2)
         inline.start("c", conv, 0, None, 2)
-        here = dict([inline.wait()])
+        here = dict([inline.wait(), thread.wait()])
         there = dict([pool.wait(), pool.wait()])
     finally:
         pool.close()
+        thread.close()
     assert isinstance(there["a"], tuple) and isinstance(there["b"], tuple)
-    assert 0.5 < here["c"][0] < 1.0 and there["a"][0] == here["c"][0]
+    assert 0.5 < here["c"][0] < 1.0 and there["a"][0] == here["c"][0] == here["d"][0]
     assert there["b"][0] != there["a"][0]
 
 
