@@ -9,9 +9,9 @@ from tuner.errors import InputError
 
 def main(argv: list[str]) -> int:
     name, index, deadline = argv[0], int(argv[1]), float(argv[2])
-    from tuner import threads
+    from tuner._quiet import import_tensorflow_quietly
 
-    threads.configure()  # the parent put this worker's share of the cores in the environment
+    import_tensorflow_quietly(lean=True)  # threads: the parent put this worker's share in the environment
     from tuner.sweep.runner import run_worker
     from tuner.sweep.settings import load_settings
 

@@ -251,7 +251,7 @@ def _child(stdin: BinaryIO, stdout: BinaryIO) -> None:  # pragma: no cover - run
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the sweep, which kills this child
     from tuner._quiet import import_tensorflow_quietly
 
-    import_tensorflow_quietly()  # threads from the environment the pool set
+    import_tensorflow_quietly(lean=True)  # threads from the environment the pool set
     folds = pickle.load(stdin)
     while True:
         try:

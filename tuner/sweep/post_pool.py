@@ -140,7 +140,7 @@ def _child(stdin: BinaryIO, stdout: BinaryIO) -> None:  # pragma: no cover - run
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the sweep, which kills this child
     from tuner._quiet import import_tensorflow_quietly
 
-    import_tensorflow_quietly()  # threads from the environment PostProcess set
+    import_tensorflow_quietly(lean=True)  # threads from the environment PostProcess set
     stdout.write(READY)
     stdout.flush()
     while True:
