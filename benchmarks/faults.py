@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests._faults import audit, space, worker_env  # noqa: E402
 
-CLI = [sys.executable, "-c", "from tuner.cli import main; main()"]
+CLI = [sys.executable, "-c", "import tuner.cli as c; getattr(c, 'entry', c.main)()"]
 
 
 def sweep(

@@ -94,7 +94,7 @@ def run_sweep(
     env = dict(os.environ, PYTHONPATH=str(tree), TUNER_RESULTS=str(results), TF_CPP_MIN_LOG_LEVEL="3")
     if cache is not None:
         env["TUNER_CACHE"] = str(cache)
-    cmd = [sys.executable, "-c", "from tuner.cli import main; main()", "sweep", "--space", space]
+    cmd = [sys.executable, "-c", "import tuner.cli as c; getattr(c, 'entry', c.main)()", "sweep", "--space", space]
     cmd += ["--trials", str(trials), "--seed", str(seed), "--name", name, *(extra or [])]
     launched = time.time()
     proc = subprocess.run(cmd, env=env, cwd=tree, capture_output=True, text=True)

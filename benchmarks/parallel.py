@@ -40,7 +40,7 @@ def run(workers: int, epochs: int, root: Path, space: Path) -> dict[str, float]:
     cmd = [
         sys.executable,
         "-c",
-        "from tuner.cli import main; main()",
+        "import tuner.cli as c; getattr(c, 'entry', c.main)()",
         "sweep",
         "--name",
         name,

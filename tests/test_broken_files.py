@@ -17,7 +17,7 @@ import tuner
 from tuner.errors import InputError
 from tuner.files import read_json, write_atomic, write_error
 
-CLI = [sys.executable, "-c", "from tuner.cli import main; main()"]
+CLI = [sys.executable, "-c", "from tuner.cli import entry; entry()"]
 
 
 # --- fast: the helpers -----------------------------------------------------------------------------

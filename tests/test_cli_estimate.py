@@ -18,7 +18,7 @@ models = _conftest.models
 
 
 def run(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    code = "import sys; from tuner.cli import main; sys.argv = ['tuner', *sys.argv[1:]]; main()"
+    code = "import sys; from tuner.cli import entry; sys.argv = ['tuner', *sys.argv[1:]]; entry()"
     env = {**__import__("os").environ, "COLUMNS": "200"}
     return subprocess.run(
         [sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=cwd, timeout=120, env=env
@@ -56,7 +56,7 @@ def test_targets_table():
 
 def test_targets_table_piped_into_a_narrow_pipe_cuts_no_cell():
     env = {**__import__("os").environ, "COLUMNS": "60"}
-    code = "import sys; from tuner.cli import main; sys.argv = ['tuner', 'targets']; main()"
+    code = "import sys; from tuner.cli import entry; sys.argv = ['tuner', 'targets']; entry()"
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
     assert p.returncode == 0, p.stderr
     assert "…" not in p.stdout

@@ -33,7 +33,7 @@ def test_folds_option_is_passed_as_repeats(monkeypatch: pytest.MonkeyPatch, args
 
 
 def test_zero_folds_is_one_line_and_exit_2(tmp_path) -> None:
-    cmd = [sys.executable, "-c", "from tuner.cli import main; main()", "sweep", "--name", "f", "--folds", "0"]
+    cmd = [sys.executable, "-c", "from tuner.cli import entry; entry()", "sweep", "--name", "f", "--folds", "0"]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert p.returncode == 2
     (line,) = p.stderr.strip().splitlines()

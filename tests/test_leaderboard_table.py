@@ -62,7 +62,7 @@ def test_piped_output_has_every_column_and_one_line_per_row():
 @pytest.mark.slow
 def test_cli_piped_to_a_file_is_readable(pick_results):
     env = dict(os.environ, TUNER_RESULTS=str(pick_results), COLUMNS="60", TF_CPP_MIN_LOG_LEVEL="3")
-    cli = [sys.executable, "-c", "from tuner.cli import main; main()"]
+    cli = [sys.executable, "-c", "from tuner.cli import entry; entry()"]
     run = subprocess.run(cli + ["leaderboard", "pick", "--all"], capture_output=True, text=True, env=env, timeout=300)
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()

@@ -14,7 +14,7 @@ from tuner.errors import InputError
 from tuner.sweep import SweepSettings
 from tuner.sweep.settings import NAME_RULE, check_name, sweep_dir
 
-CLI = [sys.executable, "-c", "from tuner.cli import main; main()"]
+CLI = [sys.executable, "-c", "from tuner.cli import entry; entry()"]
 
 
 def _cli(tmp_path, *args):

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-CLI = [sys.executable, "-c", "from tuner.cli import main; main()"]
+CLI = [sys.executable, "-c", "from tuner.cli import entry; entry()"]
 
 
 def _job():

@@ -21,7 +21,7 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not URL, reason="TUNER_TEST_POSTGRES is not set (.ci/run starts PostgreSQL and sets it)"),
 ]
-CLI = [sys.executable, "-c", "from tuner.cli import main; main()"]
+CLI = [sys.executable, "-c", "from tuner.cli import entry; entry()"]
 
 
 def test_two_workers_share_one_study(tmp_path):

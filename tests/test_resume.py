@@ -13,7 +13,7 @@ import optuna
 import pytest
 
 pytestmark = pytest.mark.slow
-CLI = [sys.executable, "-c", "from tuner.cli import main; main()"]
+CLI = [sys.executable, "-c", "from tuner.cli import entry; entry()"]
 
 
 def _trials(db):

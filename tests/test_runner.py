@@ -10,7 +10,7 @@ import pytest
 
 from tuner.errors import CandidateRejected
 
-CLI = [sys.executable, "-c", "from tuner.cli import main; main()"]
+CLI = [sys.executable, "-c", "from tuner.cli import entry; entry()"]
 
 
 def _sweep(tmp_path, *args, timeout=180):

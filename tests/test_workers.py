@@ -11,7 +11,7 @@ import pytest
 
 from tuner.sweep.workers import threads_per_worker
 
-CLI = [sys.executable, "-c", "from tuner.cli import main; main()"]
+CLI = [sys.executable, "-c", "from tuner.cli import entry; entry()"]
 
 
 def test_threads_are_split_between_workers(monkeypatch):
