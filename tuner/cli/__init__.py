@@ -91,8 +91,12 @@ def entry() -> None:
         code = exc.code or 0
     if "tensorflow" in sys.modules:
         import atexit
+        import threading
 
+        for t in threading.enumerate():  # as a normal exit does: wait for the threads that are not daemons
+            if t is not threading.current_thread() and not t.daemon:
+                t.join()
         sys.stdout.flush()
         sys.stderr.flush()
-        atexit._run_exitfuncs()  # what a normal exit runs first; the teardown after it is what is skipped
+        atexit._run_exitfuncs()  # what a normal exit runs next; the teardown after it is what is skipped
         os._exit(code)
