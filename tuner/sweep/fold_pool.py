@@ -7,10 +7,11 @@ the `--workers` children: they die with the sweep, even on kill -9). Every op ru
 the sweep and in the children alike, so a fold scores the same wherever it trains.
 
 One of the trainers is a thread of this process (`here`): the sweep's process has TensorFlow
-imported and only waits during the final ranking, so a thread there trains at once, while the
-children are still importing TensorFlow (5-7 s of the demo's final ranking, when both slots were
-children), and one import fewer is paid. `Inline` trains in this process instead (one core, or
-children that could not start). The children's output: `results/<name>/final_ranking/<i>.log`."""
+imported and only waits during the final ranking, so a thread there trains at once while the
+children still import TensorFlow (4-5 s each), and one import fewer is paid: the demo's final
+ranking took 22-36% less wall time, with the same fold scores (docs/engines.md, fourteenth round).
+`Inline` trains in this process instead (one core, or children that could not start). The
+children's output: `results/<name>/final_ranking/<i>.log`."""
 
 from __future__ import annotations
 
