@@ -263,7 +263,7 @@ def test_folds_trained_side_by_side_end_as_one_at_a_time(seed: int, slots: int, 
     done = twin.user_attrs[SECONDS]
     assert done["trainings"] == len(side) and done["unused"] == len(side) - len(one) and done["processes"] == slots
     note = next(i["text"] for k, i in events if k == "note")
-    assert f"({slots} processes; {len(side) - len(one)} trained ahead and not needed)" in note
+    assert f"({slots} side by side; {len(side) - len(one)} trained ahead and not needed)" in note
 
 
 def test_the_rule_asks_for_the_leaders_folds_first() -> None:

@@ -225,7 +225,7 @@ def note_since(before: dict[str, Any], attrs: dict[str, Any]) -> str:
     during = int(now.get("during_search", 0)) - int(before.get("during_search", 0))
     parts = [f"{during} during the search"] if during else []
     if processes > 1:
-        parts.append(f"{processes} processes" + (" after it" if during else ""))
+        parts.append(f"{processes} side by side" + (" after it" if during else ""))
     if parts:
         parts.append(f"{unused} trained ahead and not needed")
     how = f" ({'; '.join(parts)})" if parts else ""
