@@ -77,7 +77,8 @@ class Pool:
         from tuner import threads
         from tuner.sweep.workers import _child_setup, memory_limit_bytes
 
-        env = threads.child_env(processes + (1 if here else 0))  # the thread here trains too
+        self._here = int(here)  # trainers in this process: 0 or 1
+        env = threads.child_env(processes + self._here)  # the thread here trains too
         setup = _child_setup(memory_limit_bytes())  # TUNER_WORKER_MEMORY_MB caps these too
 
         def preexec() -> None:  # pragma: no cover - runs in the child before exec
@@ -87,8 +88,7 @@ class Pool:
 
         blob = pickle.dumps(folds, protocol=pickle.HIGHEST_PROTOCOL)
         self._folds = folds
-        self._live = processes + (1 if here else 0)
-        self._here = here
+        self._live = processes + self._here
         self._lock = threading.Lock()
         self._closing = False
         self._todo: queue.Queue[Task | None] = queue.Queue()
@@ -181,7 +181,7 @@ class Pool:
         for p in self._procs:
             if p.poll() is None:
                 p.kill()
-        for _ in range(len(self._procs) + (1 if self._here else 0)):
+        for _ in range(len(self._procs) + self._here):
             self._todo.put(None)
         for p in self._procs:
             p.wait()
