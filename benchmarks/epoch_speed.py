@@ -7,6 +7,10 @@ Same candidate, seed and epochs for all, so validation accuracy should agree wit
 
     python benchmarks/epoch_speed.py                     # all spaces, 4 epochs
     python benchmarks/epoch_speed.py --spaces motion --epochs 6
+    python benchmarks/epoch_speed.py --settings spe8 spe8-built --thread-settings default --repeat 2
+
+`spe8-built`: `steps_per_execution` 8 with the training state built before the fit
+(tuner.train.build_for_fit), as sweeps train since the fifteenth round (docs/engines.md).
 """
 
 from __future__ import annotations
@@ -93,7 +97,7 @@ def measure(space: str, params: dict[str, Any], setting: str, epochs: int) -> di
     (x, y), (xv, yv) = feats["train"], feats["val"]
     keras.utils.set_random_seed(0)
     model = build_model(params, pre.input_shape, len(problem.class_names), seed=0)
-    spe = {"spe8": 8, "spe32": 32}.get(setting, 1)
+    spe = {"spe8": 8, "spe8-built": 8, "spe32": 32}.get(setting, 1)
     model.compile(
         optimizer=keras.optimizers.Adam(1e-3),
         loss="sparse_categorical_crossentropy",
@@ -101,6 +105,10 @@ def measure(space: str, params: dict[str, Any], setting: str, epochs: int) -> di
         steps_per_execution=spe,
         jit_compile=setting == "jit",
     )
+    if setting == "spe8-built":  # the sweep's fit: training state built before it (one trace of the step)
+        from tuner.train import build_for_fit
+
+        build_for_fit(model)
     times: list[float] = []
     mark = {"t": 0.0}
     cb = keras.callbacks.LambdaCallback(
@@ -141,6 +149,7 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--thread-settings", nargs="+", default=["default", "2,1", "1,1"], help="intra,inter")
     ap.add_argument("--only-threads", action="store_true", help="only the thread settings (with the sweep's spe8)")
+    ap.add_argument("--settings", nargs="+", default=SETTINGS, help=f"of {SETTINGS + ['spe8-built']}")
     ap.add_argument("--repeat", type=int, default=1, help="runs of each (interleaved)")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--space", help=argparse.SUPPRESS)
@@ -155,7 +164,7 @@ def main() -> None:
     runs = (
         []
         if args.only_threads
-        else [(s, p, st, "default") for s in args.spaces for p in CANDIDATES[s] for st in SETTINGS]
+        else [(s, p, st, "default") for s in args.spaces for p in CANDIDATES[s] for st in args.settings]
     )
     # thread counts with the fit the sweep uses (steps_per_execution 8), TensorFlow's default beside
     threads = args.thread_settings if args.only_threads else args.thread_settings[1:]

@@ -72,6 +72,34 @@ def test_train_records_the_time_of_every_epoch(toy):
     assert all(s > 0 for s in r.epoch_seconds)
 
 
+def test_the_train_step_is_traced_once_and_trains_as_keras_alone(toy, monkeypatch):
+    """The training state is built before the fit (tuner.train.build_for_fit): without it Keras creates
+    Adam's moments and the metrics' totals inside the first traced step and TensorFlow traces it twice."""
+    import keras
+    from keras.src.backend.tensorflow.trainer import TensorFlowTrainer
+
+    from tuner import train as tr
+
+    x, y = toy
+    traces = []
+    step = TensorFlowTrainer.train_step
+    monkeypatch.setattr(TensorFlowTrainer, "train_step", lambda self, data: traces.append(1) or step(self, data))
+
+    def weights_after(build: bool) -> tuple[np.ndarray, int]:
+        traces.clear()
+        if not build:
+            monkeypatch.setattr(tr, "build_for_fit", lambda model: None)
+        m = _model()
+        tr.train(m, x[:300], y[:300], x[300:], y[300:], {"learning_rate": 0.01}, seed=0, epochs=3)
+        keras.backend.clear_session()
+        return np.concatenate([w.ravel() for w in m.get_weights()]), len(traces)
+
+    ours, ours_traces = weights_after(build=True)
+    lazy, lazy_traces = weights_after(build=False)
+    assert (ours_traces, lazy_traces) == (1, 2)
+    assert np.array_equal(ours, lazy)  # same weights to the bit: only the tracing changed
+
+
 def test_int8_conversion_needs_no_savedmodel_and_matches_it():
     """The frozen-graph path gives the same int8 model (ops, outputs) as from_keras_model, which
     writes and re-reads a SavedModel; the sweep no longer goes through the latter."""

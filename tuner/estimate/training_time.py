@@ -184,13 +184,14 @@ def _compile(model: Any) -> Any:
     """Compiled as trials are (Adam, sparse cross-entropy on logits, `steps_per_execution`)."""
     import keras
 
-    from tuner.train import STEPS_PER_EXECUTION
+    from tuner.train import STEPS_PER_EXECUTION, build_for_fit
 
     model.compile(
         "adam",
         keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         steps_per_execution=STEPS_PER_EXECUTION,
     )
+    build_for_fit(model)
     return model
 
 
@@ -252,9 +253,10 @@ def _machine_cache() -> Path:
     return root / f"host-{platform.node()}-{os.cpu_count()}.json"
 
 
+# 4: the optimizer built before the fit, as trials now are (one trace of the train step, not two);
 # 3: TensorFlow ops on one thread, as sweeps now train (tuner.threads); 2: one pair of fits per
 # coefficient and the per-step cost of conv layers; 1: dense fits solved together
-PROBE_VERSION = 3
+PROBE_VERSION = 4
 # A cached probe is scaled by at most this factor either way (a check disturbed by a burst of load)
 MAX_LOAD_SCALE = 8.0
 _NOW: dict[str, tuple[float, HostThroughput]] = {}  # one load check per sweep start ...

@@ -16,6 +16,7 @@ children's output: `results/<name>/final_ranking/<i>.log`."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import pickle
@@ -253,6 +254,7 @@ def _child(stdin: BinaryIO, stdout: BinaryIO) -> None:  # pragma: no cover - run
     from tuner._quiet import import_tensorflow_quietly
 
     import_tensorflow_quietly(lean=True)  # threads from the environment the pool set
+    gc.freeze()  # TensorFlow's objects: not scanned by every job's collection (runner._keras_cleanup)
     folds = pickle.load(stdin)
     while True:
         try:

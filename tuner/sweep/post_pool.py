@@ -12,6 +12,7 @@ Its output: `results/<name>/post_process.log`."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import pickle
@@ -141,6 +142,7 @@ def _child(stdin: BinaryIO, stdout: BinaryIO) -> None:  # pragma: no cover - run
     from tuner._quiet import import_tensorflow_quietly
 
     import_tensorflow_quietly(lean=True)  # threads from the environment PostProcess set
+    gc.freeze()  # TensorFlow's objects: not scanned by every job's collection (runner._keras_cleanup)
     stdout.write(READY)
     stdout.flush()
     while True:

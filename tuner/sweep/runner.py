@@ -430,6 +430,7 @@ def run_worker(
         if ahead is not None:
             ahead.update(study)
 
+    gc.freeze()  # TensorFlow's ~400k objects: out of every collection from the first trial on (_keras_cleanup)
     try:
         while True:
             with ask_lock(storage, url, settings.name, folder):
