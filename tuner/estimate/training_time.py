@@ -253,7 +253,8 @@ def _machine_cache() -> Path:
     return root / f"host-{platform.node()}-{os.cpu_count()}.json"
 
 
-# 4: the optimizer built before the fit, as trials now are (one trace of the train step, not two);
+# 4: the training state (optimizer, metrics) built before the fit, as trials now are (one trace of the
+# train step, not two);
 # 3: TensorFlow ops on one thread, as sweeps now train (tuner.threads); 2: one pair of fits per
 # coefficient and the per-step cost of conv layers; 1: dense fits solved together
 PROBE_VERSION = 4
