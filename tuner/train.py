@@ -36,9 +36,9 @@ def build_for_fit(model: Any) -> None:
     """Create the compiled model's training state now: Adam's moments and the metrics' totals. Keras 3
     on TensorFlow without a distribution strategy leaves them to the first training step, inside the
     traced train function, and TensorFlow then traces that function a second time, without variable
-    creation: 0.3-0.7 s more per fit on 2 cores, for the same weights (docs/engines.md, fifteenth
-    round). `_symbolic_build` is what Keras runs itself under a distribution strategy (shapes only,
-    no metric update)."""
+    creation: on 2 cores the first epoch took 0.6-2.3 s more per image and audio trial, 12 s more for a
+    MobileNet, for the same weights (docs/engines.md, fifteenth round). `_symbolic_build` is what Keras
+    runs itself under a distribution strategy (shapes only, no metric update)."""
     x = np.zeros((1, *model.input_shape[1:]), np.float32)
     build = getattr(model, "_symbolic_build", None)
     if build is not None:
