@@ -9,6 +9,27 @@ if TYPE_CHECKING:  # pandas is imported by the verbs that return tables, not by 
     import pandas as pd
 
 
+def start_slow_data(space: str | None, data: str | None, resume: bool = False) -> None:
+    """Start making the sweep's bundled data set when it is made on first use (the keyword set's
+    espeak-ng synthesis, 8-11 s once per machine) in a background thread, before TensorFlow's import
+    (5-7 s on one core): the two overlap instead of adding up. Anything unclear (a bad space, a
+    resume, the user's own data) starts nothing; the sweep then reports it as usual."""
+    if resume:
+        return
+    source = data
+    if source is None:
+        try:
+            from tuner.space import load_space
+
+            source = load_space(space or "motion").data
+        except Exception:  # noqa: BLE001 - the sweep reports a bad space itself
+            return
+    if source == "keywords" and not Path(source).exists():
+        from tuner.data.keywords import synthesize_in_background
+
+        synthesize_in_background()
+
+
 def sweep(
     space: str | None = None,
     target: str = "nano33ble",
@@ -47,6 +68,7 @@ def sweep(
     from tuner._quiet import import_tensorflow_quietly
     from tuner.sweep import SweepSettings, run_sweep
 
+    start_slow_data(space, data, resume)
     if not import_tensorflow_quietly():  # before any engine or data code imports it loudly
         import logging
 

@@ -95,11 +95,13 @@ class Problem:
         return self
 
     def _fold(self, train: Dataset, val: Dataset) -> Problem:
+        # a fold only scores its validation split: no test features per candidate and fold, and the
+        # test split is not copied into every fold process's pickle
         return Problem(
             self.data_source,
             train,
             val,
-            self.test,
+            self.test.subset(np.arange(0)),
             self.target,
             self.budgets,
             self.seed,
@@ -161,7 +163,8 @@ class Problem:
                 pre.fit(self.train)
                 out = {"train": pre.transform(self.train)}
             for name, ds in (("val", self.val), ("test", self.test)):
-                out[name] = pre.transform(ds)
+                if len(ds):  # a fold's test split is empty (`_fold`)
+                    out[name] = pre.transform(ds)
             self._features[key] = (pre.state(), out)
             _evict(self._features, FEATURE_CACHE_BYTES)
         self._features[key] = self._features.pop(key)  # most recently used last

@@ -79,3 +79,39 @@ def test_keywords_without_espeak(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     monkeypatch.setenv("TUNER_CACHE", str(tmp_path))
     with pytest.raises(InputError, match="synthesized with espeak-ng, which is not installed; run `apt-get install"):
         load_data("keywords", domain="audio")
+
+
+def test_keywords_made_in_the_background_are_loaded_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sweep starts the first synthesis in a child process before TensorFlow's import;
+    loading waits for that child and does not synthesize again."""
+    import tuner.data.keywords as kw
+
+    monkeypatch.setenv("TUNER_CACHE", str(tmp_path))
+    kw.synthesize_in_background()
+    (child,) = kw._BACKGROUND
+    kw.synthesize_in_background()  # started once
+    assert kw._BACKGROUND == [child] and child.poll() is None
+    monkeypatch.setattr(kw, "_generate", lambda exe: pytest.fail("synthesized again in this process"))
+    ds = BUNDLED["keywords"]()
+    assert len(ds) == 1920 and child.returncode == 0 and not kw._BACKGROUND
+    assert [p.name for p in tmp_path.iterdir()] == [kw._cache_path(kw._espeak()).name]  # no temporary file left
+    kw.synthesize_in_background()  # cached: nothing started
+    assert not kw._BACKGROUND
+
+
+def test_keywords_background_synthesis_stops_with_the_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sweep that ends early (bad input) stops the child at exit: no cache, no temporary files."""
+    import tuner.data.keywords as kw
+
+    monkeypatch.setenv("TUNER_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))  # where the child writes its WAVs
+    (tmp_path / "tmp").mkdir()
+    kw.synthesize_in_background()
+    (child,) = kw._BACKGROUND
+    import time
+
+    time.sleep(2)  # under way: espeak-ng clips written
+    kw._stop_background()
+    kw._BACKGROUND.clear()
+    assert child.returncode not in (None, 0)
+    assert list((tmp_path / "tmp").iterdir()) == [] and not list((tmp_path / "cache").glob("*"))

@@ -60,7 +60,7 @@ def sweep(
 ) -> None:
     """Launch (or resume) a tuning sweep, then print the leaderboard and the results folder."""
     from tuner._quiet import import_tensorflow_quietly
-    from tuner.api import leaderboard
+    from tuner.api import leaderboard, start_slow_data
     from tuner.api import sweep as run
     from tuner.cli._display import SweepDisplay, console, print_leaderboard
     from tuner.errors import InputError
@@ -70,6 +70,7 @@ def sweep(
     if trials <= 0:
         raise InputError(f"--trials must be >= 1, got {trials}")
     check_name(name)  # before the live view starts: a bad name is one line, nothing else
+    start_slow_data(space, data, resume)  # beside TensorFlow's import
     import_tensorflow_quietly(lean=True)  # this process runs no user code: Keras without scikit-learn
     with SweepDisplay(trials, metric) as display:
         folder = run(

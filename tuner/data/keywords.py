@@ -11,10 +11,13 @@ epochs). Generated on first use (about 7 s on 2 cores) into
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import hashlib
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -161,14 +164,17 @@ def _generate(exe: str) -> dict[str, np.ndarray]:
     from tuner.threads import cores
 
     jobs = [(s, w) for s in range(len(spk)) for w in range(len(WORDS))]
-    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(cores()) as pool:
+    with tempfile.TemporaryDirectory() as tmp:
+        pool = ThreadPoolExecutor(cores())
 
         def say(job: tuple[int, int]) -> np.ndarray:
             (s, w), (accent, variant, speed, pitch) = job, spk[job[0]]
             return _say(exe, WORDS[w], f"{accent}+{variant}", speed, pitch, Path(tmp) / f"{s}-{w}.wav")
 
-        # one espeak-ng process per clip, as many side by side as there are cores; the same clips in the same order
-        raw = [(s, w, audio) for (s, w), audio in zip(jobs, pool.map(say, jobs), strict=True)]
+        try:  # one espeak-ng process per clip, as many side by side as cores; the same clips in the same order
+            raw = [(s, w, audio) for (s, w), audio in zip(jobs, pool.map(say, jobs), strict=True)]
+        finally:  # stopped (SIGTERM in the background child): the clips not started are dropped
+            pool.shutdown(cancel_futures=True)
     xs, ys, gs = [], [], []
     for s, w, audio in raw:
         others = [a for s2, _, a in raw if s2 != s][::7]  # babble from other speakers only
@@ -179,20 +185,74 @@ def _generate(exe: str) -> dict[str, np.ndarray]:
     return {"x": np.stack(xs), "y": np.asarray(ys), "groups": np.asarray(gs)}
 
 
-def load_keywords() -> Dataset:
-    """The synthesized keyword set: 1,920 one-second clips at 16 kHz, 10 classes, 48 speakers."""
-    exe = _espeak()
+def _cache_path(exe: str) -> Path:
     recipe = f"{VERSION}|{_version(exe)}|{speakers()}|{TAKES}|{SNR_DB}"
     key = hashlib.sha1(recipe.encode()).hexdigest()[:10]
-    path = cache_dir() / f"keywords-v{VERSION}-{key}.npz"
-    if not path.exists():
-        data = _generate(exe)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-        os.close(fd)
+    return cache_dir() / f"keywords-v{VERSION}-{key}.npz"
+
+
+def _ensure_cached(exe: str, path: Path) -> None:
+    if path.exists():
+        return
+    data = _generate(exe)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
+    os.close(fd)
+    try:
         with open(tmp, "wb") as f:  # not compressed: noisy audio shrinks only 58 -> 47 MB, for 3 s
             np.savez(f, **data)  # of zlib on a first use and 0.4 s more on every load
         os.replace(tmp, path)  # atomic: concurrent first uses do not see half a file
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+_BACKGROUND: list[subprocess.Popen] = []  # the running background synthesis
+
+
+def synthesize_in_background() -> None:
+    """Start the keyword set's first synthesis (8-11 s on 2 cores, once per machine) in a child
+    process when it is not cached yet, so that it runs beside TensorFlow's import, which keeps one
+    core busy for most of a sweep's start-up (a thread of this process barely overlapped it: both
+    hold the GIL); `load_keywords` waits for it. If this process exits first (bad input), the child
+    is stopped and removes its temporary files. No-op when cached, already started, or espeak-ng is
+    missing (the load then says so)."""
+    if _BACKGROUND:
+        return
+    try:
+        path = _cache_path(_espeak())
+    except (InputError, OSError):
+        return
+    if path.exists():
+        return
+    quiet = subprocess.DEVNULL
+    _BACKGROUND.append(
+        subprocess.Popen([sys.executable, "-m", "tuner.data.keywords"], stdin=quiet, stdout=quiet, stderr=quiet)
+    )
+    atexit.register(_stop_background)
+
+
+def _stop_background() -> None:
+    for proc in _BACKGROUND:
+        if proc.poll() is None:
+            proc.terminate()  # SIGTERM: the child exits through its clean-up (`__main__` below)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=10)
+
+
+def _wait_background() -> None:
+    """Wait for a background synthesis (its failure is not reported: the load synthesizes again and
+    raises the error itself)."""
+    while _BACKGROUND:
+        _BACKGROUND.pop().wait()
+
+
+def load_keywords() -> Dataset:
+    """The synthesized keyword set: 1,920 one-second clips at 16 kHz, 10 classes, 48 speakers."""
+    exe = _espeak()
+    _wait_background()
+    path = _cache_path(exe)
+    _ensure_cached(exe, path)
     with np.load(path) as z:
         x, y, groups = z["x"], z["y"], z["groups"]
     clips = [(c.astype(np.float32) / 32767.0)[:, None] for c in x]
@@ -207,3 +267,11 @@ def load_keywords() -> Dataset:
         source=f"keywords (espeak-ng synthesized, cached in {path})",
         meta={"domain": "audio"},
     )
+
+
+if __name__ == "__main__":  # pragma: no cover - `synthesize_in_background`'s child
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # exit through the temporary files' clean-up
+    exe = _espeak()
+    _ensure_cached(exe, _cache_path(exe))
