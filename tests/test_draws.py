@@ -46,7 +46,7 @@ def _ranking(monkeypatch: pytest.MonkeyPatch, draws: list[list[float]], stop_aft
     folds = [f"fold{i}" for i in range(2, 6)]
     calls: list[tuple[int, int]] = []
 
-    def fold_score(params, fold, limit, epochs):
+    def fold_score(params, fold, limit, epochs, keep=None):
         assert epochs == 3  # fold 1's best epoch
         if stop_after is not None and len(calls) == stop_after:
             raise KeyboardInterrupt
@@ -158,7 +158,7 @@ def test_a_trial_trains_fold_1_only(small_problem, monkeypatch: pytest.MonkeyPat
     """Folds 2..K wait for the final ranking: the trial's score is fold 1's."""
     import tuner.pipeline as pipeline
 
-    monkeypatch.setattr(pipeline, "fold_score", lambda *a: pytest.fail("a fold trained inside the trial"))
+    monkeypatch.setattr(pipeline, "fold_score", lambda *a, **k: pytest.fail("a fold trained inside the trial"))
     assert len(small_problem.folds) == 4  # 5-fold cross-validation: fold 1 is the first training
     res = pipeline.run_candidate(PARAMS, small_problem)
     m = res.metrics
@@ -308,6 +308,38 @@ def test_fold_processes_score_as_this_process() -> None:
     assert isinstance(there["a"], tuple) and isinstance(there["b"], tuple)
     assert 0.5 < here["c"][0] < 1.0 and there["a"][0] == here["c"][0] == here["d"][0]
     assert there["b"][0] != there["a"][0]
+
+
+def test_a_trainer_trains_a_candidates_next_fold_on_the_model_it_compiled(small_problem, monkeypatch) -> None:
+    """`fold_score(keep=...)`, as every fold trainer calls it: the candidate's next fold trains the
+    model compiled for the previous one (its weights, dropout seeds and optimizer set back), to the
+    same scores, to the last bit, as new models, with the train step traced once per batch shape,
+    not once per fold; a different candidate gets a new model."""
+    from keras.src.backend.tensorflow.trainer import TensorFlowTrainer
+
+    from tuner.pipeline import fold_score
+    from tuner.sweep.runner import _keras_cleanup
+
+    traces = []
+    step = TensorFlowTrainer.train_step
+    monkeypatch.setattr(TensorFlowTrainer, "train_step", lambda self, data: traces.append(1) or step(self, data))
+    params = {**PARAMS, "dropout": 0.3, "layers": 2, "units2": 8}
+    other = {**params, "units1": 16}
+
+    def scores(keep: dict | None) -> tuple[list[float], int]:
+        traces.clear()
+        out = []
+        for p, fold in ((params, 0), (params, 1), (params, 2), (other, 1)):
+            out.append(fold_score(p, small_problem.folds[fold], None, 4, keep=keep)[0])
+            _keras_cleanup()  # as the trainers do after every fold
+        return out, len(traces)
+
+    new, new_traces = scores(None)
+    kept, kept_traces = scores({})
+    # folds 2 and 3 train in batches of 15, fold 1 in batches of 16 (57 and 64 windows): the kept
+    # model is traced again once for the new batch shape, not for fold 3
+    assert kept == new and (new_traces, kept_traces) == (4, 3)
+    assert len(set(new[:3])) > 1  # three folds, not one score three times
 
 
 def test_a_fold_process_that_dies_fails_its_fold_only(small_problem) -> None:

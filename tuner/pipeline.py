@@ -593,6 +593,7 @@ def _train(
     on_epoch: Any = None,
     seconds_limit: float | None = None,
     fixed_epochs: int | None = None,
+    compiled: bool = False,
 ) -> Any:
     """Train on `problem`'s train split with its settings: every fold is trained alike.
     `fixed_epochs`: exactly that many epochs, no validation pass, no early stopping."""
@@ -613,11 +614,16 @@ def _train(
         class_weight=problem.class_weight,
         seconds_limit=seconds_limit,
         validate=fixed_epochs is None,
+        compiled=compiled,
     )
 
 
 def fold_score(
-    params: dict[str, Any], fold: Problem, seconds_limit: float | None = None, epochs: int | None = None
+    params: dict[str, Any],
+    fold: Problem,
+    seconds_limit: float | None = None,
+    epochs: int | None = None,
+    keep: dict[str, Any] | None = None,
 ) -> tuple[float, float]:
     """The int8 validation metric of the candidate trained on another cross-validation fold, and
     the seconds of that training (`fit`).
@@ -626,15 +632,35 @@ def fold_score(
     validating each epoch: its validation split then only scores the end result, as the test split
     does, instead of also picking the epoch it is scored at; and the patience tail (6+ epochs past
     the best) and the per-epoch validation passes are not paid K-1 more times. None: early
-    stopping on the fold's own validation split, as fold 1."""
+    stopping on the fold's own validation split, as fold 1.
+
+    `keep`: a dict the caller keeps between folds (one per trainer). The compiled model stays there,
+    and the candidate's next fold trains it again: its variables (weights and dropout seeds) are set
+    to those of the model built for that fold and its optimizer's to their values before the first
+    fold, so it trains to the same bits as a new model (tests/test_draws.py) without tracing the train
+    step again (about 1 s per fold on 2 cores)."""
     from tuner.metrics import score
     from tuner.models import build_model
     from tuner.quantize import predict_int8, to_int8
+    from tuner.train import compile_for_training
 
     pre, feats = fold.features(params)
     (x_tr, _), (x_va, y_va) = feats["train"], feats["val"]
     model = build_model(params, pre.input_shape, len(fold.class_names), seed=fold.seed)
-    trained = _train(model, feats, params, fold, seconds_limit=seconds_limit, fixed_epochs=epochs)
+    key = json.dumps([params, list(pre.input_shape), len(fold.class_names)], sort_keys=True, default=str)
+    if keep is not None and keep.get("key") == key:
+        kept = keep["model"]
+        for to, value in zip(kept.variables, model.variables, strict=True):
+            to.assign(value)
+        for to, start in zip(kept.optimizer.variables, keep["optimizer"], strict=True):
+            to.assign(start)
+        model = kept
+    else:
+        compile_for_training(model, params)
+        if keep is not None:
+            keep.clear()
+            keep.update(key=key, model=model, optimizer=[np.array(v) for v in model.optimizer.variables])
+    trained = _train(model, feats, params, fold, seconds_limit=seconds_limit, fixed_epochs=epochs, compiled=True)
     tflite = to_int8(model, x_tr, seed=fold.seed)
     metric = score(y_va, predict_int8(tflite, x_va).argmax(axis=1), len(fold.class_names), fold.metric)
     return metric, float(trained.train_seconds)

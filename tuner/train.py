@@ -47,6 +47,22 @@ def build_for_fit(model: Any) -> None:
         model.optimizer.build(model.trainable_variables)
 
 
+def compile_for_training(model: Any, params: dict[str, Any]) -> None:
+    """Compile as every training does (Adam at the candidate's learning rate) and build the training
+    state (`build_for_fit`)."""
+    import keras
+
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=float(params.get("learning_rate", 1e-3))),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        # several optimizer steps per call into the graph: the per-step Python overhead dominates
+        # small models (motion epochs 2x faster on 2 cores, same accuracy: docs/engines.md)
+        steps_per_execution=STEPS_PER_EXECUTION,
+    )
+    build_for_fit(model)
+
+
 def train(
     model: Any,
     x_train: np.ndarray,
@@ -61,13 +77,15 @@ def train(
     class_weight: dict[int, float] | None = None,
     seconds_limit: float | None = None,
     validate: bool = True,
+    compiled: bool = False,
 ) -> TrainResult:
     """Compile and fit `model`; `on_epoch(epoch, logs)` may raise to prune. NaN loss -> CandidateFailed.
 
     Early stopping keeps the best weights by `metric` on validation (tuner.schedule: training length
     scales with the data unless `epochs` is given; still improving at the planned epochs: trained on
     up to the epoch cap, never past `seconds_limit` seconds of fit); `class_weight` for imbalanced classes.
-    `validate=False` (with `epochs`): exactly `epochs` epochs, no validation pass, no early stopping."""
+    `validate=False` (with `epochs`): exactly `epochs` epochs, no validation pass, no early stopping.
+    `compiled`: the caller compiled the model (`compile_for_training`) and set its training state."""
     if not validate and epochs is None:
         raise ValueError("train(validate=False) needs `epochs`: nothing would stop it")
     import keras
@@ -75,15 +93,8 @@ def train(
     from tuner.schedule import EndExtension, candidate_schedule, extension_callback, val_score_callback
 
     keras.utils.set_random_seed(seed)
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=float(params.get("learning_rate", 1e-3))),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-        # several optimizer steps per call into the graph: the per-step Python overhead dominates
-        # small models (motion epochs 2x faster on 2 cores, same accuracy: docs/engines.md)
-        steps_per_execution=STEPS_PER_EXECUTION,
-    )
-    build_for_fit(model)
+    if not compiled:
+        compile_for_training(model, params)
     plan = candidate_schedule(params, len(x_train), epochs)
     n_classes = int(model.output_shape[-1])
     callbacks: list[Any] = [keras.callbacks.TerminateOnNaN(), extension := extension_callback(plan, seconds_limit)]

@@ -59,6 +59,7 @@ class Inline:
 
     def close(self) -> None:
         self._todo.clear()
+        forget_kept()
 
 
 class Pool:
@@ -236,11 +237,25 @@ def _train(
     from tuner import pipeline
 
     try:
-        return pipeline.fold_score(params, folds[fold], limit, epochs)
+        return pipeline.fold_score(params, folds[fold], limit, epochs, keep=_kept())
     except Exception as exc:  # noqa: BLE001 - reported to the final ranking, which scores the fold 0
         return exc
     finally:
         _cleanup()
+
+
+_KEPT = threading.local()  # per trainer (the thread here, or a child): the last candidate's compiled model
+
+
+def _kept() -> dict[str, Any]:
+    if not hasattr(_KEPT, "fold"):
+        _KEPT.fold = {}
+    return _KEPT.fold
+
+
+def forget_kept() -> None:
+    """Drop this trainer's kept model (the final ranking is over)."""
+    _kept().clear()
 
 
 def _cleanup() -> None:
