@@ -11,9 +11,10 @@ if TYPE_CHECKING:  # pandas is imported by the verbs that return tables, not by 
 
 def start_slow_data(space: str | None, data: str | None, resume: bool = False) -> None:
     """Start making the sweep's bundled data set when it is made on first use (the keyword set's
-    espeak-ng synthesis, 8-11 s once per machine) in a background thread, before TensorFlow's import
-    (5-7 s on one core): the two overlap instead of adding up. Anything unclear (a bad space, a
-    resume, the user's own data) starts nothing; the sweep then reports it as usual."""
+    espeak-ng synthesis, 8-11 s once per machine) in a child process, before TensorFlow's import
+    (5-7 s on one core): the two overlap instead of adding up (first-use start-up of an audio sweep
+    23.8 -> 19.7 s, docs/engines.md). Anything unclear (a bad space, a resume, the user's own data)
+    starts nothing; the sweep then reports it as usual."""
     if resume:
         return
     source = data
