@@ -194,6 +194,7 @@ class Pool:
         for f in self._logs:
             if f is not subprocess.DEVNULL:
                 f.close()
+        forget_kept()  # `wait` trains here when no child is left: that model is not needed any more
 
 
 def _idle_priority() -> None:  # pragma: no cover - runs in the child before exec
